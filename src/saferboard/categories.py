@@ -1,0 +1,154 @@
+"""The category tree and the mapping from raw labels to categories.
+
+The store keeps labels exactly as published; categories are applied at query time, so a
+corrected mapping file takes effect without re-importing anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from saferboard.errors import InputError
+
+SOURCES = ("policeuk", "mps")
+TOTAL = "Total notifiable offences"
+
+
+def normalise_label(label: str) -> str:
+    """Case-insensitive, whitespace-collapsed form used to match labels across releases."""
+    return re.sub(r"\s+", " ", label.strip()).lower()
+
+
+# The same normalisation in SQL, for matching stored labels against the mapping.
+SQL_NORMALISE = "lower(regexp_replace(trim({col}), '\\s+', ' ', 'g'))"
+
+
+def mps_label(major: str, minor: str) -> str:
+    return f"{major} / {minor}"
+
+
+@dataclass(frozen=True)
+class Categories:
+    """A validated category tree plus the label mapping of each source."""
+
+    parents: dict[str, str | None]
+    labels: dict[str, dict[str, str]]  # source -> normalised label -> category
+
+    def descendants(self, name: str) -> set[str]:
+        """`name` and every category below it."""
+        if name not in self.parents:
+            raise InputError(
+                f"unknown category {name!r}; known: {', '.join(self.names())}",
+                column="--category",
+            )
+        out = {name}
+        changed = True
+        while changed:
+            changed = False
+            for child, parent in self.parents.items():
+                if parent in out and child not in out:
+                    out.add(child)
+                    changed = True
+        return out
+
+    def ancestors(self, name: str) -> list[str]:
+        """`name` and its parents up to the root, nearest first."""
+        chain = [name]
+        parent = self.parents[name]
+        while parent is not None:
+            chain.append(parent)
+            parent = self.parents[parent]
+        return chain
+
+    def names(self) -> list[str]:
+        return list(self.parents)
+
+    def category_of(self, source: str, label: str) -> str | None:
+        return self.labels[source].get(normalise_label(label))
+
+    def register(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create temp tables `label_map(source, label, category)` and
+        `category_closure(category, ancestor)` on `con` for queries to join."""
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE label_map "
+            "(source VARCHAR, label VARCHAR, category VARCHAR)"
+        )
+        rows = [(s, lab, cat) for s, m in self.labels.items() for lab, cat in m.items()]
+        if rows:
+            con.executemany("INSERT INTO label_map VALUES (?, ?, ?)", rows)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE category_closure (category VARCHAR, ancestor VARCHAR)"
+        )
+        closure = [(c, a) for c in self.parents for a in self.ancestors(c)]
+        con.executemany("INSERT INTO category_closure VALUES (?, ?)", closure)
+
+
+def default_mapping_path() -> Path:
+    return Path(str(resources.files("saferboard") / "data" / "categories.toml"))
+
+
+def load(override: str | Path | None = None) -> Categories:
+    """The shipped mapping, with `override` (or $SAFERBOARD_CATEGORIES) laid over it."""
+    parents: dict[str, str | None] = {}
+    labels: dict[str, dict[str, str]] = {s: {} for s in SOURCES}
+    paths = [default_mapping_path()]
+    chosen = override if override is not None else os.environ.get("SAFERBOARD_CATEGORIES")
+    if chosen:
+        paths.append(Path(chosen))
+    for path in paths:
+        _merge(path, parents, labels)
+    _validate(paths[-1], parents, labels)
+    return Categories(parents=parents, labels=labels)
+
+
+def _merge(
+    path: Path, parents: dict[str, str | None], labels: dict[str, dict[str, str]]
+) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("category mapping file not found", path=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not a valid TOML mapping file: {e}", path=path) from None
+    unknown = set(data) - {"categories", *SOURCES}
+    if unknown:
+        raise InputError(
+            f"unknown table(s) {sorted(unknown)}; allowed: categories, {', '.join(SOURCES)}",
+            path=path,
+        )
+    for name, parent in data.get("categories", {}).items():
+        if not isinstance(parent, str):
+            raise InputError(f"category {name!r}: parent must be a string", path=path)
+        parents[name] = parent or None
+    for source in SOURCES:
+        for label, category in data.get(source, {}).items():
+            if not isinstance(category, str):
+                raise InputError(f"[{source}] {label!r}: category must be a string", path=path)
+            labels[source][normalise_label(label)] = category
+
+
+def _validate(
+    path: Path, parents: dict[str, str | None], labels: dict[str, dict[str, str]]
+) -> None:
+    for name, parent in parents.items():
+        if parent is not None and parent not in parents:
+            raise InputError(f"category {name!r} has unknown parent {parent!r}", path=path)
+        seen = {name}
+        while parent is not None:
+            if parent in seen:
+                raise InputError(f"category {name!r} is inside a cycle", path=path)
+            seen.add(parent)
+            parent = parents[parent]
+    for source, mapping in labels.items():
+        for label, category in mapping.items():
+            if category not in parents:
+                raise InputError(
+                    f"[{source}] {label!r} maps to unknown category {category!r}", path=path
+                )

@@ -1,0 +1,297 @@
+"""The `saferboard` command: a thin Typer layer that parses, calls one function, renders.
+
+Errors become one line on stderr and a non-zero exit here, and only here (--debug shows the
+traceback).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import asdict
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from saferboard import __version__, categories, store
+from saferboard.errors import SaferboardError
+from saferboard.sources.ingest import FileReport, IngestReport, ingest
+
+app = typer.Typer(
+    help="saferboard: crime and partner data to board-ready analysis for Community Safety "
+    "Partnerships.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB store [default: $SAFERBOARD_DB or ./saferboard.duckdb]"),
+]
+CategoriesOption = Annotated[
+    Path | None,
+    typer.Option("--categories", help="Category mapping to lay over the shipped one "
+                 "[default: $SAFERBOARD_CATEGORIES]"),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="Output format")]
+
+
+def parse_month(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        raise typer.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint=option)
+    return date(int(m[1]), int(m[2]), 1)
+
+
+def _plain(value: Any) -> Any:
+    """Months are stored as first-of-month dates and shown as YYYY-MM."""
+    if isinstance(value, date):
+        return f"{value:%Y-%m}"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None) -> None:
+    """Print rows as a Rich table, CSV or JSON."""
+    rows = [_plain(r) for r in rows]
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    columns = list(rows[0]) if rows else []
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c, justify="right" if rows and isinstance(rows[0][c], int) else "left")
+    for r in rows:
+        table.add_row(*("-" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int)
+                        else str(r[c]) for c in columns))
+    if not rows:
+        out.print("(no rows)")
+    else:
+        out.print(table)
+
+
+def _progress(files_total: int) -> tuple[Progress, Any]:
+    progress = Progress(
+        TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.description}"), TimeRemainingColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    )
+    task = progress.add_task("", total=files_total)
+    return progress, task
+
+
+def run_ingest(db: Path | None, paths: list[Path], mapping: Path | None) -> IngestReport:
+    from saferboard.sources.files import discover
+
+    cats = categories.load(mapping)
+    found = discover(list(paths))
+    db_path = store.resolve_db_path(db)
+    existed = db_path.exists()
+    try:
+        con = store.connect(db_path)
+        try:
+            progress, task = _progress(len(found.files))
+            with progress:
+                report = ingest(
+                    con, paths, cats, files=found.files,
+                    progress=lambda f: progress.update(task, advance=1, description=f.name),
+                )
+        finally:
+            con.close()
+    except BaseException:
+        if not existed:  # leave no empty store behind: the database is as it was (absent)
+            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
+    return IngestReport(report.files, tuple(found.ignored))
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    rows = [_file_row(f) for f in report.files]
+    emit(rows, Format.table, title="Imported batches")
+    loaded = [f for f in report.files if not f.status.startswith("skipped")]
+    skipped = len(report.files) - len(loaded)
+    no_area = sum(f.rows_without_area for f in loaded)
+    out.print(f"{report.rows_loaded:,} rows loaded from {len(loaded)} file(s); "
+              f"{skipped} identical file(s) skipped.")
+    if no_area:
+        out.print(f"{no_area:,} police.uk rows have no LSOA: they count for their force but "
+                  "for no local authority.")
+    for f in loaded:
+        if f.revised_months:
+            out.print(f"{f.path}: newer release; revises {f.revised_months} month(s) "
+                      "already loaded from older releases.")
+        if f.superseded_months:
+            out.print(f"{f.path}: {f.superseded_months} month(s) are superseded by a newer "
+                      "release already loaded (the newer one is used).")
+        if f.wards_not_in_lookup:
+            out.print(f"{f.path}: {f.wards_not_in_lookup} row(s) have ward codes not in the "
+                      "ONS lookup; the file's borough name is used for them.")
+    unmapped: dict[str, int] = {}
+    for f in loaded:
+        for label, n in f.unmapped.items():
+            unmapped[label] = unmapped.get(label, 0) + n
+    for label, n in sorted(unmapped.items()):
+        err.print(f"warning: label {label!r} ({n:,} rows) maps to no category; it is stored "
+                  "and shown as unmapped. Add it to a --categories file.")
+    for path in report.ignored:
+        err.print(f"note: ignored {path} (not a .csv, .csv.gz or .zip file)")
+
+
+def _file_row(f: FileReport) -> dict[str, Any]:
+    months = (f"{f.first_month:%Y-%m}" if f.first_month == f.last_month
+              else f"{f.first_month:%Y-%m}..{f.last_month:%Y-%m}")
+    name = f.path.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    return {"file": name, "source": f.source, "kind": f.kind, "force": f.force,
+            "months": months, "rows": f.rows, "no LSOA": f.rows_without_area,
+            "status": f.status}
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="police.uk CSVs (plain or .gz), folders "
+                                                "(searched recursively), monthly archive "
+                                                "zips, or MPS borough/ward tables")],
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Import police.uk and MPS files; each file is a batch, the whole command is atomic."""
+    report = run_ingest(db, paths, mapping)
+    print_ingest_report(report)
+
+
+@app.command("counts")
+def counts_cmd(
+    db: DbOption = None,
+    source: Annotated[str, typer.Option(help="policeuk or mps")] = "policeuk",
+    area: Annotated[list[str] | None, typer.Option(
+        "--area", help="Local authority (repeatable) [default: every row, even with no area]"
+    )] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable)")] = None,
+    by: Annotated[str, typer.Option(
+        help="Comma-separated keys: month,area,category,crime_type,force")] = "",
+    mps_level: Annotated[str, typer.Option(help="MPS table level: borough or ward")] = "borough",
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Count crimes by any of month, area, category, raw crime type and force."""
+    from saferboard.measures.counts import counts
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    con = store.connect(db, read_only=True)
+    try:
+        result = counts(
+            con, categories.load(mapping), source=source, areas=area or [],
+            start=parse_month(from_, "--from"), end=parse_month(to, "--to"),
+            category_names=category or [], by=keys, mps_level=mps_level,
+        )
+    finally:
+        con.close()
+    emit(result.as_dicts(), fmt, title=f"Counts ({source})")
+
+
+@app.command("quality")
+def quality_cmd(
+    db: DbOption = None, fmt: FormatOption = Format.table, mapping: CategoriesOption = None
+) -> None:
+    """Data quality per force and source: months present and missing, rows without
+    coordinates or LSOA, LSOA vintage, revised months, unmapped labels."""
+    from saferboard.measures.quality import quality
+
+    con = store.connect(db, read_only=True)
+    try:
+        result = quality(con, categories.load(mapping))
+    finally:
+        con.close()
+    rows = []
+    for q in result:
+        d = asdict(q)
+        if fmt is not Format.json:
+            d["months_missing"] = ", ".join(q.months_missing) or "none"
+            d["lsoa_vintage"] = ", ".join(f"{k}: {v:,}" for k, v in q.lsoa_vintage.items())
+            d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
+        rows.append(d)
+    emit(rows, fmt, title="Data quality")
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo database")] = Path(
+        "saferboard-demo"),
+    examples: Annotated[Path | None, typer.Option(
+        help="Example data folder [default: the examples/ folder of this checkout]")] = None,
+) -> None:
+    """Build the example database from examples/ and print Barnet's dashboard-ready counts."""
+    from saferboard.demo import run_demo
+
+    result = run_demo(out_dir, examples, progress_console=err)
+    print_ingest_report(result.ingest)
+    emit(result.rows, Format.table, title=result.title)
+    out.print(f"Database: {result.db}")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"saferboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback,
+                                          is_eager=True, help="Show the version")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors")] = False,
+) -> None:
+    """saferboard: crime and partner data to board-ready analysis."""
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except SaferboardError as e:
+        if debug:
+            raise
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as e:  # an unexpected failure still gets one line, not a traceback
+        if debug:
+            raise
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        err.print(f"error: {first} (run with --debug for details)", markup=False,
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)

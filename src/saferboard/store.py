@@ -1,0 +1,226 @@
+"""The DuckDB store: connection, schema and migrations. The one place SQL DDL lives.
+
+The unit of import is a *batch*: one source file. Every fact row carries its batch id, so a
+batch can be replaced or removed in one transaction, and nothing is ever de-duplicated row by
+row (police.uk anti-social behaviour rows have no Crime ID; identical rows are real incidents).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from saferboard.errors import StoreError
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "saferboard.duckdb"
+
+# Each migration takes the store from version i to i + 1. Append, never edit.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+    CREATE SEQUENCE batch_ids START 1;
+    CREATE TABLE batches (
+        batch_id BIGINT PRIMARY KEY,
+        source VARCHAR NOT NULL,           -- 'policeuk' | 'mps'
+        kind VARCHAR NOT NULL,             -- street | outcomes | stop-and-search | borough | ward
+        force VARCHAR NOT NULL,            -- police.uk force slug; 'metropolitan' for MPS tables
+        month DATE,                        -- police.uk: the file's month; NULL for MPS
+        first_month DATE NOT NULL,
+        last_month DATE NOT NULL,
+        path VARCHAR NOT NULL,             -- as given; for a zip member 'archive.zip!member'
+        sha256 VARCHAR NOT NULL,           -- of the bytes read (a zip member's content)
+        row_count BIGINT NOT NULL,
+        rows_without_lsoa BIGINT NOT NULL,
+        rows_without_coords BIGINT NOT NULL,
+        imported_at TIMESTAMP NOT NULL
+    );
+    -- Months a batch covers; the MPS overlap rule and the quality report read it.
+    CREATE TABLE batch_months (batch_id BIGINT NOT NULL, month DATE NOT NULL);
+    CREATE TABLE street (
+        batch_id BIGINT NOT NULL,
+        crime_id VARCHAR,
+        month DATE NOT NULL,
+        reported_by VARCHAR,
+        falls_within VARCHAR,
+        longitude DOUBLE,
+        latitude DOUBLE,
+        location VARCHAR,
+        lsoa_code VARCHAR,
+        lsoa_name VARCHAR,
+        crime_type VARCHAR NOT NULL,
+        last_outcome VARCHAR,
+        context VARCHAR,
+        area VARCHAR                       -- local authority from the LSOA name; NULL if none
+    );
+    CREATE TABLE outcomes (
+        batch_id BIGINT NOT NULL,
+        crime_id VARCHAR,
+        month DATE NOT NULL,
+        reported_by VARCHAR,
+        falls_within VARCHAR,
+        longitude DOUBLE,
+        latitude DOUBLE,
+        location VARCHAR,
+        lsoa_code VARCHAR,
+        lsoa_name VARCHAR,
+        outcome_type VARCHAR,
+        area VARCHAR
+    );
+    CREATE TABLE stop_search (
+        batch_id BIGINT NOT NULL,
+        type VARCHAR,
+        date TIMESTAMP,                    -- UTC
+        part_of_policing_operation VARCHAR,
+        policing_operation VARCHAR,
+        latitude DOUBLE,
+        longitude DOUBLE,
+        gender VARCHAR,
+        age_range VARCHAR,
+        self_defined_ethnicity VARCHAR,
+        officer_defined_ethnicity VARCHAR,
+        legislation VARCHAR,
+        object_of_search VARCHAR,
+        outcome VARCHAR,
+        outcome_linked_to_object VARCHAR,
+        removal_of_outer_clothing VARCHAR
+    );
+    CREATE TABLE mps_counts (
+        batch_id BIGINT NOT NULL,
+        level VARCHAR NOT NULL,            -- 'borough' | 'ward'
+        area VARCHAR NOT NULL,             -- local authority (or MPS pseudo-borough) as named
+        ward_code VARCHAR,
+        ward_name VARCHAR,
+        major VARCHAR NOT NULL,
+        minor VARCHAR NOT NULL,
+        month DATE NOT NULL,
+        count BIGINT NOT NULL
+    );
+    -- The newer release (later last month; then the later import) wins each month of a level.
+    CREATE VIEW mps_current AS
+    WITH ranked AS (
+        SELECT bm.month, b.kind, b.batch_id,
+               row_number() OVER (PARTITION BY b.kind, bm.month
+                                  ORDER BY b.last_month DESC, b.batch_id DESC) AS rn
+        FROM batch_months bm JOIN batches b USING (batch_id)
+        WHERE b.source = 'mps'
+    )
+    SELECT m.* FROM mps_counts m
+    JOIN ranked r ON r.batch_id = m.batch_id AND r.month = m.month AND r.rn = 1;
+    """,
+]
+
+
+def resolve_db_path(db: str | Path | None) -> Path:
+    """`--db`, else `$SAFERBOARD_DB`, else `./saferboard.duckdb`."""
+    if db is not None:
+        return Path(db)
+    return Path(os.environ.get("SAFERBOARD_DB") or DEFAULT_DB)
+
+
+def connect(db: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating if needed) the store at `db`.
+
+    A read-only open of a missing database is an error rather than an empty answer, so a
+    mistyped --db path is not mistaken for "no data".
+    """
+    path = resolve_db_path(db)
+    if read_only and not path.exists():
+        raise StoreError(f"{path}: no such database; import data first with 'saferboard ingest'")
+    if path.exists() and path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a database file")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        text = str(e)
+        if "not a valid DuckDB database" in text:
+            raise StoreError(f"{path}: not a DuckDB database file") from None
+        if "lock" in text.lower():
+            raise StoreError(f"{path}: database is in use by another saferboard process") from None
+        raise StoreError(f"{path}: cannot open database: {text.splitlines()[0]}") from None
+    except duckdb.Error as e:
+        raise StoreError(f"{path}: cannot open database: {str(e).splitlines()[0]}") from None
+    try:
+        _migrate(con, path, read_only=read_only)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in the store (0 for an empty database)."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+    ).fetchall()[0]
+    if not has_meta or not has_meta[0]:
+        return 0
+    row = one(con, "SELECT value FROM meta WHERE key = 'schema_version'")
+    return int(str(row[0])) if row else 0
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
+    version = schema_version(con)
+    if version == 0:
+        others = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()[0]
+        if others and others[0]:
+            raise StoreError(f"{path}: a DuckDB database, but not a saferboard store")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: schema version {version} is newer than this saferboard "
+            f"({SCHEMA_VERSION}); upgrade saferboard"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    if read_only:
+        raise StoreError(f"{path}: schema version {version} needs migrating; open it read-write")
+    with transaction(con):
+        for sql in MIGRATIONS[version:]:
+            con.execute(sql)
+        con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: all of it commits, or none of it does."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+FACT_TABLES = ("street", "outcomes", "stop_search", "mps_counts", "batch_months")
+
+
+def delete_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Remove one batch and every row it brought. Call inside a transaction."""
+    for table in FACT_TABLES:
+        con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+    con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+
+
+def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT nextval('batch_ids')").fetchall()[0]
+    assert row is not None
+    return int(row[0])
+
+
+def one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: object = None
+) -> tuple[object, ...] | None:
+    """The first row of a query, or None. Fetches every row: DuckDB 2 refuses some later calls
+    (e.g. register) while a result is only partly fetched."""
+    rows = con.execute(sql, params).fetchall() if params is not None else con.execute(
+        sql).fetchall()
+    return tuple(rows[0]) if rows else None
