@@ -76,13 +76,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None) -> None:
-    """Print rows as a Rich table, CSV or JSON."""
+def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
+         columns: list[str] | None = None) -> None:
+    """Print rows as a Rich table, CSV or JSON (CSV keeps its header even with no rows)."""
     rows = [_plain(r) for r in rows]
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    columns = list(rows[0]) if rows else []
+    columns = columns or (list(rows[0]) if rows else [])
     if fmt is Format.csv:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -222,7 +223,7 @@ def counts_cmd(
         )
     finally:
         con.close()
-    emit(result.as_dicts(), fmt, title=f"Counts ({source})")
+    emit(result.as_dicts(), fmt, title=f"Counts ({source})", columns=[*result.by, "count"])
 
 
 @app.command("quality")
