@@ -1,7 +1,8 @@
 """Derive the reference tables shipped in src/saferboard/data from ../shared/data.
 
 Run from the project root: python scripts/build_reference_data.py. The outputs are committed;
-saferboard never reads ../shared at run time. Sources and licences: src/saferboard/data/PROVENANCE.md.
+saferboard never reads ../shared at run time. Sources and licences:
+src/saferboard/data/PROVENANCE.md.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def lsoas() -> None:
 
 def wards() -> None:
     """wards_lad23.csv: ward_code,ward_name,lad_code,lad_name for England and Wales."""
-    src = SHARED / "lookups/Ward_to_Local_Authority_District_(December_2023)_Lookup_in_the_United_Kingdom.csv"
+    src = SHARED / "lookups" / (
+        "Ward_to_Local_Authority_District_(December_2023)_Lookup_in_the_United_Kingdom.csv"
+    )
     with open(src, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]

@@ -87,7 +87,8 @@ def test_quality_reports_mixed_lsoa_vintages(con, cats):
     ingest(con, files, cats)
     (q,) = quality(con, cats)
     assert q.months_present == 7 and q.months_missing == ()
-    # PROVENANCE.md: 2023-01..07 lsoa11only 356+257+213+168+80+0+0, lsoa21only 74+81+145+214+307+398+447.
+    # PROVENANCE.md, 2023-01..07: lsoa11only 356+257+213+168+80+0+0,
+    # lsoa21only 74+81+145+214+307+398+447.
     assert q.lsoa_vintage["2011"] == 356 + 257 + 213 + 168 + 80
     assert q.lsoa_vintage["2021"] == 74 + 81 + 145 + 214 + 307 + 398 + 447
     assert q.rows_without_coords == 159 + 106 + 271 + 136 + 14 + 87 + 19

@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import asdict
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ from rich.table import Table
 
 from saferboard import __version__, categories, store
 from saferboard.errors import SaferboardError
+from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
 
 app = typer.Typer(
@@ -38,7 +39,7 @@ out = Console() if sys.stdout.isatty() else Console(width=200)
 err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -191,6 +192,71 @@ def ingest_cmd(
     """Import police.uk and MPS files; each file is a batch, the whole command is atomic."""
     report = run_ingest(db, paths, mapping)
     print_ingest_report(report)
+
+
+def run_fetch(db: Path | None, force: str, start: date, end: date, base_url: str,
+              cache: Path | None, mapping: Path | None) -> IngestReport:
+    from rich.filesize import decimal
+    from rich.progress import TaskID
+
+    from saferboard.sources.fetch import FetchProgress, fetch
+    from saferboard.sources.files import SourceFile
+
+    cats = categories.load(mapping)
+    db_path = store.resolve_db_path(db)
+    existed = db_path.exists()
+    # One bar per archive (bytes), then one for the import (files): a single live display.
+    bar = Progress(
+        TextColumn("[bold]{task.fields[stage]}"), BarColumn(),
+        TextColumn("{task.fields[amount]}"), TextColumn("{task.description}"),
+        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def downloaded(url: str, done: int, total: int | None) -> None:
+        if url not in tasks:
+            tasks[url] = bar.add_task(url.rsplit("/", 1)[-1], stage="downloading", amount="")
+        amount = decimal(done) + (f"/{decimal(total)}" if total else "")
+        bar.update(tasks[url], completed=done, total=total, amount=amount)
+
+    def imported(f: SourceFile, done: int, total: int) -> None:
+        if "" not in tasks:
+            tasks[""] = bar.add_task("", stage="importing", amount="", total=total)
+        bar.update(tasks[""], completed=done, description=f.name, amount=f"{done}/{total}")
+
+    try:
+        con = store.connect(db_path)
+        try:
+            with bar:
+                return fetch(con, cats, force, start, end, base_url, cache,
+                             FetchProgress(downloaded, imported))
+        finally:
+            con.close()
+    except BaseException:
+        if not existed:  # as for ingest: a failed fetch leaves no empty store behind
+            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
+
+
+@app.command("fetch")
+def fetch_cmd(
+    force: Annotated[str, typer.Option(
+        "--force", help="police.uk force slug, e.g. metropolitan or city-of-london")],
+    from_: Annotated[str, typer.Option("--from", help="First month, YYYY-MM")],
+    to: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM")],
+    base_url: Annotated[str, typer.Option(
+        "--base-url", help="Archive location")] = DEFAULT_BASE_URL,
+    db: DbOption = None,
+    cache: Annotated[Path | None, typer.Option(
+        "--cache", help="Folder for downloaded archives (kept; downloads resume) "
+        "(default: $SAFERBOARD_CACHE or ~/.cache/saferboard/archives)")] = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Download police.uk monthly archives and import one force's files for --from..--to."""
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    print_ingest_report(run_fetch(db, force, start, end, base_url, cache, mapping))
 
 
 @app.command("counts")

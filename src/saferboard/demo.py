@@ -73,7 +73,7 @@ def headline_counts(con: Any, cats: categories.Categories, area: str
         months = counts(con, cats, source="policeuk", areas=[area], by=["month"]).rows
     if not months:
         raise InputError(f"no data for {area!r} in the store")
-    last = max(date.fromisoformat(f"{m}-01") for m, _ in months)  # type: ignore[str-bytes-safe]
+    last = max(date.fromisoformat(f"{m}-01") for m, _ in months)
     ref = shift(last, -(last.month % 3)) if last.month % 3 else last
     windows = {
         "quarter": (shift(ref, -2), ref),

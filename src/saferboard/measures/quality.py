@@ -87,7 +87,8 @@ def quality(con: duckdb.DuckDBPyConnection, categories: Categories) -> tuple[Sou
         out.append(SourceQuality(
             source, force, kind, months[0], months[-1], len(months), missing, int(n_batches),
             int(rows), int(no_coords), int(no_lsoa), {str(k): int(v) for k, v in vintage.items()},
-            int(revised_row[0]) if revised_row else 0, {str(k): int(v) for k, v in unmapped.items()},
+            int(revised_row[0]) if revised_row else 0,
+            {str(k): int(v) for k, v in unmapped.items()},
         ))
     return tuple(out)
 

@@ -111,7 +111,7 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
     rows = 0
     r = layout.roles
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
             next(reader)
             for record in reader:

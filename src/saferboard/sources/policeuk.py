@@ -215,7 +215,19 @@ def load(
             params,
         )
     except duckdb.Error as e:
-        raise duckdb_input_error(e, display) from None
+        # A NULL in a NOT NULL column (e.g. Month '2023-13') fails the INSERT before the checks
+        # run, and aborts the transaction: locate the row through a second connection.
+        null = _NOT_NULL.search(str(e))
+        check = next((c for c in kind.checks if null and c.predicate == f"{null[1]} IS NULL"),
+                     None)
+        if check is None:
+            raise duckdb_input_error(e, display) from None
+        cur = con.cursor()
+        try:
+            located = _locate(cur, path, display, kind, check, ident)
+        finally:
+            cur.close()
+        raise located from None
     counts = con.execute(
         "SELECT count(*), "
         + ", ".join(f"count(*) FILTER (WHERE {c.predicate})" for c in kind.checks)
@@ -263,7 +275,8 @@ def _locate(
     """Re-read the file with row numbers to name the first row breaking `check`."""
     targets = TARGET_COLUMNS[kind.name]
     raw = ", ".join(f'"{c}"' for c in kind.columns)
-    aliases = ", ".join('"' + a + '"' for a in ["_row", *[f"raw {c}" for c in kind.columns], *targets])
+    names = ["_row", *[f"raw {c}" for c in kind.columns], *targets]
+    aliases = ", ".join('"' + a + '"' for a in names)
     sql = (
         f"SELECT * FROM (SELECT row_number() OVER () AS _row, {raw}, "
         f"{kind.select.replace(chr(10), ' ')} FROM {_read_csv_sql(kind)}) AS t"
@@ -288,7 +301,7 @@ def physical_line(path: Path, record: int) -> int:
     """The line on which data record number `record` (1-based) starts, quoted newlines and
     all: what an analyst sees when they open the file in an editor."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:  # type: ignore[operator]
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         next(reader)
         start = reader.line_num + 1
@@ -300,7 +313,10 @@ def physical_line(path: Path, record: int) -> int:
 
 
 _LINE = re.compile(r"CSV Error on Line: (\d+)")
-_CONVERT = re.compile(r'Error when converting column "([^"]+)"\. Could not convert string "([^"]*)"')
+_NOT_NULL = re.compile(r'NOT NULL constraint failed: \w+\."?(\w+)"?')
+_CONVERT = re.compile(
+    r'Error when converting column "([^"]+)"\. Could not convert string "([^"]*)"'
+)
 _COLUMNS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
@@ -318,7 +334,7 @@ def duckdb_input_error(e: duckdb.Error, display: str) -> InputError:
         )
     if "Invalid unicode" in text or "not utf-8" in text.lower():
         return InputError("not UTF-8 text", path=display, line=line)
-    if "unterminated quotes" in text.lower() or "quote" in text.lower() and line_m:
+    if "unterminated quotes" in text.lower() or ("quote" in text.lower() and line_m):
         return InputError("unterminated quoted field (a truncated file?)", path=display,
                           line=line)
     if "gzip" in text.lower() or "compress" in text.lower():
