@@ -47,12 +47,12 @@ class Format(StrEnum):
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB store [default: $SAFERBOARD_DB or ./saferboard.duckdb]"),
+    typer.Option("--db", help="DuckDB store (default: $SAFERBOARD_DB, else ./saferboard.duckdb)"),
 ]
 CategoriesOption = Annotated[
     Path | None,
     typer.Option("--categories", help="Category mapping to lay over the shipped one "
-                 "[default: $SAFERBOARD_CATEGORIES]"),
+                 "(default: $SAFERBOARD_CATEGORIES)"),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format")]
 
@@ -264,7 +264,7 @@ def counts_cmd(
     db: DbOption = None,
     source: Annotated[str, typer.Option(help="policeuk or mps")] = "policeuk",
     area: Annotated[list[str] | None, typer.Option(
-        "--area", help="Local authority (repeatable) [default: every row, even with no area]"
+        "--area", help="Local authority (repeatable; default: every row, even with no area)"
     )] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
@@ -321,7 +321,7 @@ def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo database")] = Path(
         "saferboard-demo"),
     examples: Annotated[Path | None, typer.Option(
-        help="Example data folder [default: the examples/ folder of this checkout]")] = None,
+        help="Example data folder (default: the examples/ folder of this checkout)")] = None,
 ) -> None:
     """Build the example database from examples/ and print Barnet's dashboard-ready counts."""
     from saferboard.demo import run_demo

@@ -101,7 +101,7 @@ def download(url: str, dest: Path, progress: DownloadProgress | None = None) -> 
             raise FetchError(f"{url}: the server keeps refusing to resume the download")
     except HTTPError as e:
         hint = " (not published yet?)" if e.code == 404 else ""
-        raise FetchError(f"{url}: HTTP {e.code} {e.reason}{hint}") from None
+        raise FetchError(f"{url}: HTTP {e.code} {e.reason}{hint}{_resume_hint(part)}") from None
     except URLError as e:
         raise FetchError(f"{url}: {_reason(e.reason)}{_resume_hint(part)}") from None
     except (OSError, http.client.HTTPException) as e:

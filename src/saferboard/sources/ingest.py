@@ -140,10 +140,10 @@ def _policeuk(
         [ident.kind, ident.force, ident.month],
     )
     if existing and existing[1] == local.sha256:
-        rows = con.execute("SELECT row_count FROM batches WHERE batch_id = ?",
-                           [existing[0]]).fetchall()[0]
+        rows = store.one(con, "SELECT row_count FROM batches WHERE batch_id = ?",
+                         [existing[0]])
         return FileReport(source.display, "policeuk", ident.kind, ident.force, ident.month,
-                          ident.month, "skipped (identical)", int(rows[0]) if rows else 0)
+                          ident.month, "skipped (identical)", int(str(rows[0])) if rows else 0)
     _same_content_elsewhere(con, local.sha256, source.display,
                             existing[0] if existing else None)
     if existing:
@@ -170,10 +170,10 @@ def _mps(
         [layout.level, layout.first, layout.last],
     )
     if existing and existing[1] == local.sha256:
-        rows = con.execute("SELECT row_count FROM batches WHERE batch_id = ?",
-                           [existing[0]]).fetchall()[0]
+        rows = store.one(con, "SELECT row_count FROM batches WHERE batch_id = ?",
+                         [existing[0]])
         return FileReport(source.display, "mps", layout.level, "metropolitan", layout.first,
-                          layout.last, "skipped (identical)", int(rows[0]) if rows else 0)
+                          layout.last, "skipped (identical)", int(str(rows[0])) if rows else 0)
     _same_content_elsewhere(con, local.sha256, source.display,
                             existing[0] if existing else None)
     parsed = mps.parse(local.path, source.display, layout, mapped)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from saferboard.categories import normalise_label
 from saferboard.errors import InputError
 
 FILENAME = re.compile(
@@ -249,14 +250,14 @@ def load(
     assert summary is not None
     unmapped: dict[str, int] = {}
     if kind.label_column:
-        from saferboard.categories import SQL_NORMALISE
-
+        # Group first, normalise the few distinct labels in Python: cheaper than per row.
         labels = con.execute(
-            f"SELECT {kind.label_column}, {SQL_NORMALISE.format(col=kind.label_column)}, "
-            f"count(*) FROM {kind.table} WHERE batch_id = ? GROUP BY ALL ORDER BY 1",
+            f"SELECT {kind.label_column}, count(*) FROM {kind.table} WHERE batch_id = ? "
+            "GROUP BY ALL ORDER BY 1",
             [batch_id],
         ).fetchall()
-        unmapped = {raw: int(n) for raw, norm, n in labels if norm not in mapped_labels}
+        unmapped = {raw: int(n) for raw, n in labels
+                    if normalise_label(raw) not in mapped_labels}
     return Loaded(rows, int(summary[0]), int(summary[1]), unmapped)
 
 
