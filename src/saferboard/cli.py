@@ -349,6 +349,8 @@ def root(
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    if debug:  # accepted anywhere on the line, not only before the command name
+        sys.argv = [sys.argv[0], "--debug", *(a for a in sys.argv[1:] if a != "--debug")]
     try:
         app()
     except SaferboardError as e:

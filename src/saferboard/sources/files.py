@@ -100,6 +100,7 @@ class Local:
     path: Path
     sha256: str
     ends_with_newline: bool | None  # None when unknown (gzip)
+    lines: int | None = None  # line endings counted while hashing (None when unknown)
 
 
 def sha256_file(path: Path) -> str:
@@ -122,11 +123,16 @@ def localise(source: SourceFile) -> Iterator[Local]:
             raise InputError("empty file", path=source.display)
         h = hashlib.sha256()
         last = b""
+        newlines = 0
         with open(source.path, "rb") as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
+                newlines += chunk.count(b"\n")
                 last = chunk[-1:]
-        yield Local(source.path, h.hexdigest(), None if source.gzipped else last == b"\n")
+        if source.gzipped:
+            yield Local(source.path, h.hexdigest(), None)
+        else:
+            yield Local(source.path, h.hexdigest(), last == b"\n", newlines)
         return
     suffix = ".csv.gz" if source.gzipped else ".csv"
     fd, tmp = tempfile.mkstemp(prefix="saferboard-", suffix=suffix)
@@ -134,19 +140,24 @@ def localise(source: SourceFile) -> Iterator[Local]:
         h = hashlib.sha256()
         last = b""
         size = 0
+        newlines = 0
         try:
             with zipfile.ZipFile(source.path) as zf, zf.open(source.member) as src, \
                     os.fdopen(fd, "wb") as dst:
                 while chunk := src.read(CHUNK):
                     h.update(chunk)
                     dst.write(chunk)
+                    newlines += chunk.count(b"\n")
                     last = chunk[-1:]
                     size += len(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError) as e:
             raise InputError(f"damaged zip member: {e}", path=source.display) from None
         if size == 0:
             raise InputError("empty file", path=source.display)
-        yield Local(Path(tmp), h.hexdigest(), None if source.gzipped else last == b"\n")
+        if source.gzipped:
+            yield Local(Path(tmp), h.hexdigest(), None)
+        else:
+            yield Local(Path(tmp), h.hexdigest(), last == b"\n", newlines)
     finally:
         Path(tmp).unlink(missing_ok=True)
 

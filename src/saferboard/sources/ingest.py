@@ -83,7 +83,8 @@ def _ingest_one(
 ) -> FileReport:
     if local.ends_with_newline is False:
         raise InputError("the last line has no line ending: the file looks truncated",
-                         path=source.display)
+                         path=source.display,
+                         line=None if local.lines is None else local.lines + 1)
     header = read_header(local, source.display)
     ident = policeuk.identify(source.name, header, source.display)
     if ident is not None:

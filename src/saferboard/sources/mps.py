@@ -79,8 +79,8 @@ def detect(header: list[str], display: str) -> Layout | None:
         m = MONTH_HEADER.match(h)
         if m is None or not 1 <= int(m[2]) <= 12:
             raise InputError(
-                f"invalid month column header {h!r}; expected YYYYMM", path=display, line=1,
-                column=f"column {j + 1}",
+                f"invalid month column header {h!r} (column {j + 1}); expected YYYYMM",
+                path=display, line=1,
             )
         months.append(date(int(m[1]), int(m[2]), 1))
     if len(set(months)) != len(months):
