@@ -55,6 +55,11 @@ CategoriesOption = Annotated[
                  "(default: $SAFERBOARD_CATEGORIES)"),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Partnership configuration TOML (default: "
+                 "$SAFERBOARD_CONFIG, else the shipped Barnet configuration)"),
+]
 
 
 def parse_month(value: str | None, option: str) -> date | None:
@@ -314,6 +319,66 @@ def quality_cmd(
             d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
         rows.append(d)
     emit(rows, fmt, title="Data quality")
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: the configuration's area)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM, the last month included (default: the latest month "
+        "with data for the area)")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category (repeatable; default: the configured dashboard set)")
+    ] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """The performance dashboard: quarter and rolling 12 months vs a year earlier, rate,
+    peer ranks, monthly exceptions, significance, RAG with its factors."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import dashboard, latest_month, load_sources
+    from saferboard.present import dashboard_table, indicator_json
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        sources = load_sources(con, cats)
+    finally:
+        con.close()
+    chosen_area = area or cfg.area
+    ref = parse_month(month, "--month")
+    if ref is None:
+        from saferboard.measures.dashboard import canonical_area
+
+        ref = latest_month(sources, canonical_area(sources, chosen_area))
+    result = dashboard(sources, cats, cfg, chosen_area, ref, category or None)
+    for row in result.rows:
+        if row.note:
+            err.print(f"note: {row.category}: {row.note}", markup=False, highlight=False)
+    if fmt is Format.json:
+        emit([indicator_json(r) for r in result.rows], fmt)
+        return
+    rows = dashboard_table(result)
+    if fmt is Format.csv:
+        emit(rows, fmt)
+        return
+    # On screen the factors are too long for a column: a list under the table instead.
+    emit([{k: v for k, v in r.items() if k not in ("factors", "rate_base")} for r in rows],
+         fmt, title=f"{result.area}: quarter {result.quarter.label()}, rolling 12 months "
+                    f"{result.rolling12.label()}, each vs a year earlier")
+    for row in result.rows:
+        if row.factors:
+            out.print(f"[bold]{row.category}[/bold] ({row.rag}):", highlight=False)
+            for f in row.factors:
+                out.print(f"  {'+' if f.sign > 0 else '-'} {f.text}", highlight=False,
+                          markup=False)
+    out.print()
+    for term, text in result.glossary.items():
+        out.print(f"[bold]{term}[/bold]: {text}", highlight=False)
 
 
 @app.command("demo")
