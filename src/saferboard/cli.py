@@ -82,6 +82,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
          columns: list[str] | None = None) -> None:
     """Print rows as a Rich table, CSV or JSON (CSV keeps its header even with no rows)."""
@@ -99,10 +109,10 @@ def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
         return
     table = Table(title=title, show_lines=False)
     for c in columns:
-        table.add_column(c, justify="right" if rows and isinstance(rows[0][c], int) else "left")
+        numeric = rows and isinstance(rows[0][c], int | float) and not isinstance(rows[0][c], bool)
+        table.add_column(c, justify="right" if numeric else "left")
     for r in rows:
-        table.add_row(*("-" if r[c] is None else f"{r[c]:,}" if isinstance(r[c], int)
-                        else str(r[c]) for c in columns))
+        table.add_row(*(_cell(r[c]) for c in columns))
     if not rows:
         out.print("(no rows)")
     else:
@@ -321,6 +331,79 @@ def quality_cmd(
     emit(rows, fmt, title="Data quality")
 
 
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+@app.command("outcomes")
+def outcomes_cmd(
+    from_: Annotated[str, typer.Option("--from", help="First month of crimes, YYYY-MM")],
+    to: Annotated[str, typer.Option("--to", help="Last month of crimes, YYYY-MM")],
+    area: Annotated[str | None, typer.Option(
+        "--area", help="Local authority (default: every row, even with no area)")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable)")] = None,
+    by_month: Annotated[bool, typer.Option(
+        "--by-month", help="One row per crime month: crimes, sanction detections, rate")] = False,
+    lag_months: Annotated[int, typer.Option(
+        "--lag-months", help="Warn when --to is this close to the latest data")] = 6,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+    outcome_map: Annotated[Path | None, typer.Option(
+        "--outcome-map", help="Outcome group mapping to lay over the shipped outcomes.toml "
+        "(e.g. to change which groups count as sanction detections)")] = None,
+) -> None:
+    """Outcome groups and the sanction detection rate (charged or summonsed, cautions and
+    other out-of-court disposals) of police.uk crimes recorded in --from..--to."""
+    from saferboard.measures.outcomes import outcome_rates
+
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    con = store.connect(db, read_only=True)
+    try:
+        r = outcome_rates(con, categories.load(mapping), area=area, start=start, end=end,
+                          categories=category or [], lag_months=lag_months,
+                          mapping_path=outcome_map, by_month=by_month)
+    finally:
+        con.close()
+    sd_name = "Sanction detections (" + " + ".join(r.sanction_detection_groups) + ")"
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(_plain(asdict(r)), indent=2) + "\n")
+    elif by_month:
+        emit([{"month": m.month, "crimes": m.crimes, "sanction_detections": m.sanction_detections,
+               "sd_rate_pct": _pct(m.sanction_detection_rate), **m.groups} for m in r.months],
+             fmt, title=f"Sanction detection rate by month ({r.area or 'all areas'})")
+    else:
+        rows: list[dict[str, Any]] = [
+            {"outcome": g.group, "crimes": g.crimes, "percent": _pct(g.percent)}
+            for g in r.groups]
+        rows += [{"outcome": f"Unmapped: {label}", "crimes": n,
+                  "percent": _pct(100 * n / r.crimes if r.crimes else None)}
+                 for label, n in r.unmapped.items()]
+        rows.append({"outcome": sd_name, "crimes": r.sanction_detections,
+                     "percent": _pct(r.sanction_detection_rate)})
+        rows.append({"outcome": "All crimes", "crimes": r.crimes,
+                     "percent": 100.0 if r.crimes else None})
+        emit(rows, fmt, title=f"Outcomes of crimes recorded {start:%Y-%m}..{end:%Y-%m} "
+             f"({r.area or 'all areas'})")
+    note = (f"note: {r.crimes:,} crimes: outcome from outcomes files for "
+            f"{r.from_outcomes_files:,}, from the street file's last outcome for "
+            f"{r.from_street_files:,}.")
+    if r.rows_without_crime_id:
+        note += (f" {r.rows_without_crime_id:,} rows without a Crime ID (anti-social "
+                 "behaviour) have no outcomes and are excluded.")
+    if r.duplicate_crime_rows:
+        note += (f" {r.duplicate_crime_rows:,} repeated Crime ID rows are counted once.")
+    err.print(note, markup=False, highlight=False, soft_wrap=True)
+    for label, n in r.unmapped.items():
+        err.print(f"warning: outcome label {label!r} ({n:,} crimes) maps to no outcome group; "
+                  "it counts in the total. Add it to an --outcome-map file.",
+                  markup=False, highlight=False, soft_wrap=True)
+    if r.lag_warning:
+        err.print(f"warning: {r.lag_warning}", markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command("dashboard")
 def dashboard_cmd(
     db: DbOption = None,
@@ -379,6 +462,102 @@ def dashboard_cmd(
     out.print()
     for term, text in result.glossary.items():
         out.print(f"[bold]{term}[/bold]: {text}", highlight=False)
+
+
+@app.command("compare")
+def compare_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority to highlight (default: the configuration's area)")] = None,
+    category: Annotated[str, typer.Option(help="Category")] = "Total notifiable offences",
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM (default: the latest with data)")] = None,
+    peers: Annotated[str | None, typer.Option(
+        help="Peer group from the configuration (default: the region)")] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Peer comparison with uncertainty: rates with 95% intervals and funnel limits."""
+    from saferboard.config import load_config
+    from saferboard.measures.compare import compare
+    from saferboard.measures.dashboard import (
+        canonical_area,
+        latest_month,
+        load_sources,
+        source_for,
+    )
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        sources = load_sources(con, cats)
+    finally:
+        con.close()
+    chosen = canonical_area(sources, area or cfg.area)
+    group = peers or cfg.region
+    if group not in cfg.peer_groups:
+        raise typer.BadParameter(f"unknown group {group!r}; configured: "
+                                 f"{', '.join(cfg.peer_groups)}", param_hint="--peers")
+    ref = parse_month(month, "--month") or latest_month(sources, chosen)
+    base = "households" if category in cfg.dashboard.household_categories else "population"
+    table = source_for(sources, cats, chosen, category)
+    result = compare(table, cats, category, ref, group, cfg.peer_groups[group], rate_base=base)
+    rows = [{"rank": r.rank, "area": r.area, "count": r.count, "denominator": r.denominator,
+             "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
+             "expected": r.expected, "p_value": round(r.p_value, 6),
+             "funnel95_lower": r.funnel95[0], "funnel95_upper": r.funnel95[1],
+             "funnel998_lower": r.funnel998[0], "funnel998_upper": r.funnel998[1],
+             "vs_peer_average": r.verdict,
+             "highlight": r.area.lower() == chosen.lower()} for r in result.rows]
+    emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
+                          f"(source {table.source}; pooled rate {result.pooled_rate} per "
+                          f"1,000 {base})")
+    if fmt is Format.table:
+        if result.without_data:
+            err.print("note: no data or denominator for " + ", ".join(result.without_data),
+                      markup=False, highlight=False)
+        out.print(result.method, highlight=False, markup=False)
+
+
+@app.command("targets")
+def targets_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: each target's area, else the configuration's)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Month to assess at, YYYY-MM (default: the latest with data)")] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Strategy targets: straight-line trajectory, actual to date, projection, on-track RAG."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import canonical_area, load_sources, source_for
+    from saferboard.measures.targets import default_month, target_status
+
+    cfg = load_config(config)
+    if not cfg.targets:
+        raise typer.BadParameter(f"no [[targets]] in {cfg.path}", param_hint="--config")
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        sources = load_sources(con, cats)
+    finally:
+        con.close()
+    rows = []
+    for t in cfg.targets:
+        chosen = canonical_area(sources, area or t.area or cfg.area)
+        table = source_for(sources, cats, chosen, t.category)
+        ref = parse_month(month, "--month") or default_month(table, chosen)
+        s = target_status(table, cats, t, chosen, ref)
+        rows.append({"target": t.name, "area": s.area, "category": t.category,
+                     "source": s.source, "period": f"{t.start:%Y-%m}..{t.end:%Y-%m}",
+                     "baseline": t.baseline, "target_value": s.target_value, "month": ref,
+                     "on_trajectory_now": s.expected_now, "actual_rolling12": s.actual,
+                     "projected_end": s.projected_end, "status": s.status})
+    emit(rows, fmt, title="Targets")
 
 
 @app.command("demo")

@@ -91,6 +91,16 @@ def canonical_area(sources: dict[str, MonthlyCounts], area: str) -> str:
     raise InputError(f"area {area!r} is not in the store{hint}", column="--area")
 
 
+def source_for(sources: dict[str, MonthlyCounts], cats: Categories, area: str,
+               category: str) -> MonthlyCounts:
+    """The preferred source with any data for `category` in `area` (MPS first)."""
+    for name in SOURCE_ORDER:
+        table = sources[name]
+        if table.has_area(area) and table.category_series(area, category, cats).any():
+            return table
+    raise InputError(f"no data for {category} in {area}", column="--category")
+
+
 def latest_month(sources: dict[str, MonthlyCounts], area: str) -> date:
     months = [max(t.covered[a]) for t in sources.values() for a in t.areas
               if a.lower() == area.lower() and t.covered.get(a)]
