@@ -423,7 +423,7 @@ def dashboard_cmd(
     peer ranks, monthly exceptions, significance, RAG with its factors."""
     from saferboard.config import load_config
     from saferboard.measures.dashboard import dashboard, latest_month, load_sources
-    from saferboard.present import dashboard_table, indicator_json
+    from saferboard.present import dashboard_csv, dashboard_table, indicator_json
 
     cfg = load_config(config)
     cats = categories.load(mapping)
@@ -445,10 +445,10 @@ def dashboard_cmd(
     if fmt is Format.json:
         emit([indicator_json(r) for r in result.rows], fmt)
         return
-    rows = dashboard_table(result)
     if fmt is Format.csv:
-        emit(rows, fmt)
+        emit(dashboard_csv(result), fmt)
         return
+    rows = dashboard_table(result)
     # On screen the factors are too long for a column: a list under the table instead.
     emit([{k: v for k, v in r.items() if k not in ("factors", "rate_base")} for r in rows],
          fmt, title=f"{result.area}: quarter {result.quarter.label()}, rolling 12 months "

@@ -35,7 +35,7 @@ class RagRules:
 class DashboardSettings:
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     household_categories: tuple[str, ...] = ("Residential burglary",)
-    exception_method: str = "seasonal-xmr"
+    exception_method: str = "sd"
     alpha: float = 0.05
 
 
@@ -116,8 +116,8 @@ def _dashboard(table: dict[str, Any], path: Path) -> DashboardSettings:
     homes = _typed(table, "household_categories", list, list(d.household_categories),
                    "[dashboard]", path)
     method = _typed(table, "exception_method", str, d.exception_method, "[dashboard]", path)
-    if method not in ("xmr", "seasonal-xmr"):
-        raise InputError(f"[dashboard].exception_method must be xmr or seasonal-xmr, got "
+    if method not in ("sd", "xmr", "seasonal-sd"):
+        raise InputError(f"[dashboard].exception_method must be sd, xmr or seasonal-sd, got "
                          f"{method!r}", path=path)
     alpha = float(_typed(table, "alpha", (int, float), d.alpha, "[dashboard]", path))
     if not 0 < alpha < 1:

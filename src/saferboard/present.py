@@ -82,6 +82,31 @@ def indicator_flat(row: Indicator, groups: list[str]) -> dict[str, Any]:
     return out
 
 
+def indicator_csv(row: Indicator, groups: list[str]) -> dict[str, Any]:
+    """One flat row of numbers for CSV and Excel: no formatting, ranks as two columns."""
+    j = indicator_json(row)
+    out = {k: j[k] for k in (
+        "category", "source", "area", "month", "quarter_volume", "quarter_previous",
+        "quarter_change_pct", "quarter_p_value", "rolling12_volume", "rolling12_previous",
+        "rolling12_change_pct", "p_value", "significant", "rate_per_1000", "rate_base",
+        "denominator_year")}
+    for g in groups:
+        r = row.ranks.get(g)
+        out[f"{g} rank"] = r.rank if r else None
+        out[f"{g} of"] = r.of if r else None
+    out["exceptions"] = "; ".join(f"{e.month:%Y-%m} {e.flag}" for e in row.exceptions)
+    out["rag"] = row.rag
+    out["positive_factors"] = "; ".join(j["positive_factors"])
+    out["negative_factors"] = "; ".join(j["negative_factors"])
+    out["note"] = row.note
+    return out
+
+
+def dashboard_csv(d: Dashboard) -> list[dict[str, Any]]:
+    groups = sorted({g for r in d.rows for g in r.ranks})
+    return [indicator_csv(r, groups) for r in d.rows]
+
+
 def dashboard_table(d: Dashboard) -> list[dict[str, Any]]:
     groups = sorted({g for r in d.rows for g in r.ranks})
     return [indicator_flat(r, groups) for r in d.rows]

@@ -290,8 +290,6 @@ def rag(factors: Sequence[Factor], rules: RagRules) -> str:
 def glossary(config: Config) -> dict[str, str]:
     """Definitions of the methods actually used, in the board's words (seed 001 glossary)."""
     r, d = config.rag, config.dashboard
-    method = ("seasonally adjusted individuals (XmR) chart" if d.exception_method
-              == "seasonal-xmr" else "individuals (XmR) chart")
     sig_rule = (" Only statistically significant changes count." if r.significant_changes_only
                 else "")
     return {
@@ -311,8 +309,7 @@ def glossary(config: Config) -> dict[str, str]:
                 + "); ONS mid-year estimates and Census households, latest year available.",
         "Peer comparison": "Rank by rate among the areas of a peer group that have data; 1 is "
                            "the lowest rate (best).",
-        "Monthly exceptions": (f"A month is unusually high or low when it falls outside the "
-                               f"limits of a {method} built from the 24 months before it: "
-                               "mean +/- 2.66 x the average moving range."),
+        "Monthly exceptions": ("A month is unusually high or low when it falls outside "
+                               + exc.DESCRIPTIONS[d.exception_method] + "."),
         "Significance": METHOD.format(alpha=d.alpha),
     }

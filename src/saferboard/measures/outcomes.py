@@ -1,0 +1,302 @@
+"""Outcome rates and the sanction detection rate from police.uk street and outcomes files.
+
+A crime's outcome is the latest one known: the outcome rows of the latest outcomes month that
+mentions its Crime ID (later outcomes files revise earlier ones), else the street file's "Last
+outcome category". Labels map to outcome groups through data/outcomes.toml, which also says
+which groups count as a sanction detection.
+
+Outcomes keep arriving for months after a crime is recorded (charges follow investigations,
+court results follow charges), so rates for recent months are too low; `lag_warning` says so.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from saferboard.categories import SQL_NORMALISE, Categories, normalise_label
+from saferboard.errors import InputError
+from saferboard.store import one
+
+UNMAPPED = "Unmapped"  # the by-month column of crimes whose outcome label maps to no group
+BLANK = "(blank)"  # how a crime with no outcome label at all is listed among unmapped labels
+LAG_MESSAGE = ("outcomes for crimes in the last {n} months are incomplete and will rise as "
+               "cases progress")
+
+
+@dataclass(frozen=True)
+class OutcomeMap:
+    """Outcome groups in precedence order, which of them are sanction detections, and the
+    mapping from normalised police.uk outcome labels to groups."""
+
+    groups: tuple[str, ...]
+    sanction_detection: tuple[str, ...]
+    labels: dict[str, str]  # normalised label -> group
+
+    def group_of(self, label: str | None) -> str | None:
+        return None if label is None else self.labels.get(normalise_label(label))
+
+
+def default_outcome_map_path() -> Path:
+    return Path(str(resources.files("saferboard") / "data" / "outcomes.toml"))
+
+
+def load_outcome_map(override: str | Path | None = None) -> OutcomeMap:
+    """The shipped mapping, with `override` laid over it: its `groups` and
+    `sanction_detection` replace ours when given, its [outcomes] entries add to ours."""
+    groups: list[str] = []
+    sd: list[str] = []
+    labels: dict[str, str] = {}
+    paths = [default_outcome_map_path(), *([Path(override)] if override is not None else [])]
+    for path in paths:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError("outcome mapping file not found", path=path) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise InputError(f"not a valid TOML mapping file: {e}", path=path) from None
+        unknown = set(data) - {"groups", "sanction_detection", "outcomes"}
+        if unknown:
+            raise InputError(f"unknown key(s) {sorted(unknown)}; allowed: groups, "
+                             "sanction_detection, outcomes", path=path)
+        for key, target in (("groups", groups), ("sanction_detection", sd)):
+            if key in data:
+                value = data[key]
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    raise InputError(f"{key} must be a list of group names", path=path)
+                target[:] = value
+        for label, group in data.get("outcomes", {}).items():
+            if not isinstance(group, str):
+                raise InputError(f"[outcomes] {label!r}: group must be a string", path=path)
+            labels[normalise_label(label)] = group
+    last = paths[-1]
+    if len(set(groups)) != len(groups) or not groups or UNMAPPED in groups:
+        raise InputError(f"groups must be a non-empty list without repeats or {UNMAPPED!r}",
+                         path=last)
+    for name in sd:
+        if name not in groups:
+            raise InputError(f"sanction_detection names unknown group {name!r}", path=last)
+    for label, group in labels.items():
+        if group not in groups:
+            raise InputError(f"[outcomes] {label!r} maps to unknown group {group!r}", path=last)
+    return OutcomeMap(tuple(groups), tuple(sd), labels)
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    group: str
+    crimes: int
+    percent: float | None  # of all crimes in scope (unmapped included); None if there are none
+
+
+@dataclass(frozen=True)
+class MonthRate:
+    """One month of crimes (the month the crime was recorded, not the outcome month)."""
+
+    month: date
+    crimes: int
+    sanction_detections: int
+    sanction_detection_rate: float | None  # percent; None if no crimes
+    groups: dict[str, int]  # group -> crimes; unmapped labels together under UNMAPPED
+
+
+@dataclass(frozen=True)
+class OutcomeRates:
+    area: str | None
+    start: date
+    end: date
+    categories: tuple[str, ...]
+    crimes: int  # distinct Crime IDs recorded in start..end in scope
+    rows_without_crime_id: int  # street rows in scope with no Crime ID (anti-social behaviour)
+    duplicate_crime_rows: int  # extra street rows of a Crime ID already counted
+    from_outcomes_files: int  # crimes whose outcome came from an outcomes file
+    from_street_files: int  # crimes whose outcome is the street file's last outcome
+    groups: tuple[GroupCount, ...]  # every group of the mapping, in its order
+    unmapped: dict[str, int]  # raw outcome label (BLANK for none) -> crimes; in `crimes` too
+    sanction_detection_groups: tuple[str, ...]
+    sanction_detections: int
+    sanction_detection_rate: float | None  # percent of `crimes`; None if there are none
+    latest_data: date | None  # latest month of outcomes data (else street data) in the store
+    lag_months: int
+    lag_warning: str | None
+    months: tuple[MonthRate, ...]  # only when asked for by_month
+
+    @property
+    def unmapped_crimes(self) -> int:
+        return sum(self.unmapped.values())
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return 100.0 * part / whole if whole else None
+
+
+def _months_between(earlier: date, later: date) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def _register_outcome_map(con: duckdb.DuckDBPyConnection, mapping: OutcomeMap) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE outcome_map (label VARCHAR, rank INTEGER)")
+    rank = {g: i for i, g in enumerate(mapping.groups)}
+    rows = [(label, rank[g]) for label, g in mapping.labels.items()]
+    if rows:
+        con.executemany("INSERT INTO outcome_map VALUES (?, ?)", rows)
+
+
+def latest_data_month(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest month of outcomes data in the store, else of street data."""
+    for table in ("outcomes", "street"):
+        row = one(con, f"SELECT max(month) FROM {table}")
+        if row and isinstance(row[0], date):
+            return row[0]
+    return None
+
+
+def outcome_rates(
+    con: duckdb.DuckDBPyConnection,
+    cats: Categories,
+    *,
+    area: str | None,
+    start: date,
+    end: date,
+    categories: Sequence[str] = (),
+    latest_data: date | None = None,
+    lag_months: int = 6,
+    mapping_path: str | Path | None = None,
+    by_month: bool = False,
+) -> OutcomeRates:
+    """Outcome groups and the sanction detection rate of police.uk crimes recorded in
+    start..end (months, inclusive) in `area` (a local authority; None for every row).
+
+    `latest_data` (default: the store's latest outcomes month, else street month) is what
+    `end` is compared with for the lag warning, raised when `end` is within `lag_months`.
+    """
+    if start > end:
+        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
+    if lag_months < 0:
+        raise InputError(f"lag months must be 0 or more, got {lag_months}")
+    mapping = load_outcome_map(mapping_path)
+    start, end = start.replace(day=1), end.replace(day=1)
+    cats.register(con)
+    _register_outcome_map(con, mapping)
+
+    where = ["s.month BETWEEN $start AND $end"]
+    params: dict[str, object] = {"start": start, "end": end}
+    if area is not None:
+        where.append("lower(s.area) = lower($area)")
+        params["area"] = area
+    if categories:
+        wanted = sorted(set().union(*(cats.descendants(c) for c in categories)))
+        where.append("lm.category IN (SELECT unnest($cats))")
+        params["cats"] = wanted
+    scope = (
+        "SELECT s.crime_id, s.month, s.last_outcome FROM street s "
+        "LEFT JOIN label_map lm ON lm.source = 'policeuk' "
+        f"AND lm.label = {SQL_NORMALISE.format(col='s.crime_type')} "
+        "WHERE " + " AND ".join(where)
+    )
+    # Rows with no Crime ID are anti-social behaviour incidents: police.uk gives them no
+    # outcome, so they are counted out (and reported) rather than shown as "no outcome".
+    counts_row = one(
+        con,
+        f"SELECT count(*) FILTER (WHERE coalesce(crime_id, '') = ''), "
+        f"count(*) FILTER (WHERE coalesce(crime_id, '') <> ''), "
+        f"count(DISTINCT crime_id) FILTER (WHERE coalesce(crime_id, '') <> '') "
+        f"FROM ({scope})",
+        params,
+    )
+    assert counts_row is not None
+    no_id, with_id, distinct = (int(str(v)) for v in counts_row)
+
+    norm = SQL_NORMALISE.format(col="c.label")
+    # A Crime ID can appear twice in one street file (the same crime with a different "Last
+    # outcome category", e.g. "Status update unavailable" beside a real outcome; see the
+    # shared data's PROVENANCE.md), so crimes are distinct Crime IDs, each counted once. Its
+    # month is its earliest (police.uk never puts one ID in two monthly street files).
+    sql = f"""
+    WITH scope AS ({scope}),
+    crimes AS (
+        SELECT crime_id, min(month) AS month FROM scope
+        WHERE coalesce(crime_id, '') <> '' GROUP BY crime_id
+    ),
+    -- Every outcome row of each crime's latest outcomes month: later files revise earlier
+    -- ones. A row with a blank outcome says nothing, so it does not hide the street outcome.
+    latest AS (
+        SELECT o.crime_id, o.outcome_type AS label, 'outcomes' AS origin
+        FROM outcomes o JOIN crimes USING (crime_id)
+        WHERE o.outcome_type IS NOT NULL AND trim(o.outcome_type) <> ''
+        QUALIFY o.month = max(o.month) OVER (PARTITION BY o.crime_id)
+    ),
+    candidates AS (
+        SELECT * FROM latest
+        UNION ALL
+        SELECT s.crime_id, nullif(trim(s.last_outcome), '') AS label, 'street' AS origin
+        FROM scope s
+        WHERE coalesce(s.crime_id, '') <> ''
+          AND s.crime_id NOT IN (SELECT crime_id FROM latest)
+    ),
+    -- Several candidate outcomes for one crime (one per suspect, or duplicate street rows):
+    -- the highest-precedence group wins (outcomes.toml explains); unmapped labels rank last,
+    -- so a known outcome is not hidden, and the label breaks ties so the choice is stable.
+    chosen AS (
+        SELECT c.crime_id, c.label, c.origin FROM candidates c
+        LEFT JOIN outcome_map m ON m.label = {norm}
+        QUALIFY row_number() OVER (PARTITION BY c.crime_id
+                                   ORDER BY coalesce(m.rank, 1000000), c.label NULLS LAST) = 1
+    )
+    SELECT cr.month, ch.label, ch.origin, count(*)::BIGINT
+    FROM crimes cr JOIN chosen ch USING (crime_id)
+    GROUP BY ALL ORDER BY ALL
+    """
+    rows = con.execute(sql, params).fetchall()
+
+    sd_groups = set(mapping.sanction_detection)
+    by_group = dict.fromkeys(mapping.groups, 0)
+    unmapped: dict[str, int] = {}
+    origins = {"outcomes": 0, "street": 0}
+    per_month: dict[date, dict[str, int]] = {}
+    for month, label, origin, n in rows:
+        n = int(n)
+        group = mapping.group_of(label)
+        origins[origin] += n
+        if group is None:
+            key = BLANK if label is None else str(label)
+            unmapped[key] = unmapped.get(key, 0) + n
+        else:
+            by_group[group] += n
+        slot = per_month.setdefault(month, dict.fromkeys(mapping.groups, 0))
+        name = group or UNMAPPED
+        slot[name] = slot.get(name, 0) + n
+
+    total = sum(origins.values())
+    assert total == distinct  # every crime gets exactly one chosen outcome
+    sd = sum(n for g, n in by_group.items() if g in sd_groups)
+    if unmapped:  # every month gets the same keys, so a month-by-group table lines up
+        for slot in per_month.values():
+            slot.setdefault(UNMAPPED, 0)
+    months: list[MonthRate] = []
+    for m, g in sorted(per_month.items()) if by_month else ():
+        crimes, sds = sum(g.values()), sum(n for k, n in g.items() if k in sd_groups)
+        months.append(MonthRate(m, crimes, sds, _percent(sds, crimes), g))
+
+    latest = latest_data if latest_data is not None else latest_data_month(con)
+    warning = None
+    if latest is not None and _months_between(end, latest) < lag_months:
+        warning = (LAG_MESSAGE.format(n=lag_months)
+                   + f" (latest data: {latest:%Y-%m}; this period ends {end:%Y-%m})")
+
+    return OutcomeRates(
+        area=area, start=start, end=end, categories=tuple(categories), crimes=total,
+        rows_without_crime_id=no_id, duplicate_crime_rows=with_id - distinct,
+        from_outcomes_files=origins["outcomes"], from_street_files=origins["street"],
+        groups=tuple(GroupCount(g, n, _percent(n, total)) for g, n in by_group.items()),
+        unmapped=dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0]))),
+        sanction_detection_groups=mapping.sanction_detection,
+        sanction_detections=sd, sanction_detection_rate=_percent(sd, total),
+        latest_data=latest, lag_months=lag_months, lag_warning=warning, months=tuple(months),
+    )
