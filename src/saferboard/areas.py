@@ -65,11 +65,13 @@ def _denominators() -> dict[tuple[str, str], dict[int, tuple[int, str]]]:
 
 def denominator_areas() -> list[str]:
     """The local authorities with shipped denominators (the 33 London authorities)."""
-    names: dict[str, None] = {}
+    return sorted(_canonical_names().values())
+
+
+@cache
+def _canonical_names() -> dict[str, str]:
     with open(_data("london_denominators.csv"), newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            names[r["name"]] = None
-    return sorted(names)
+        return {r["name"].lower(): r["name"] for r in csv.DictReader(f)}
 
 
 def denominator(area: str, measure: str, year: int) -> Denominator:
@@ -85,5 +87,4 @@ def denominator(area: str, measure: str, year: int) -> Denominator:
     earlier = [y for y in series if y <= year]
     used = max(earlier) if earlier else min(series)
     value, source = series[used]
-    canonical = next(a for a in denominator_areas() if a.lower() == area.lower())
-    return Denominator(canonical, measure, used, value, source)
+    return Denominator(_canonical_names()[area.lower()], measure, used, value, source)

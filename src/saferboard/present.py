@@ -44,7 +44,7 @@ def indicator_json(row: Indicator) -> dict[str, Any]:
 
 
 def _round(p: float | None) -> float | None:
-    return None if p is None else round(p, 6)
+    return None if p is None else float(f"{p:.4g}")  # 4 significant figures, tiny p kept
 
 
 def _sig(row: Indicator) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import duckdb
 import numpy as np
@@ -29,15 +30,18 @@ class MonthlyCounts:
     counts: np.ndarray  # int64 [len(areas), len(leaves), len(months)]
     covered: dict[str, frozenset[date]]  # area -> months the source has data for
 
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {a.lower(): i for i, a in enumerate(self.areas)}
+
     def area_index(self, area: str) -> int:
-        lower = [a.lower() for a in self.areas]
         try:
-            return lower.index(area.lower())
-        except ValueError:
+            return self._index[area.lower()]
+        except KeyError:
             raise InputError(f"area {area!r} is not in the {self.source} data") from None
 
     def has_area(self, area: str) -> bool:
-        return area.lower() in (a.lower() for a in self.areas)
+        return area.lower() in self._index
 
     def category_series(self, area: str, category: str, cats: Categories) -> np.ndarray:
         wanted = cats.descendants(category)
