@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -208,6 +208,28 @@ def delete_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     for table in FACT_TABLES:
         con.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
     con.execute("DELETE FROM batches WHERE batch_id = ?", [batch_id])
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: object
+               ) -> Iterator[None]:
+    """Expose a Python table (Arrow) to SQL as `name` for the block."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        # An aborted transaction refuses even this; the original error is what matters.
+        with suppress(duckdb.Error):
+            con.unregister(name)
+
+
+def delete_batches(con: duckdb.DuckDBPyConnection, batch_ids: list[int]) -> None:
+    """Remove several batches at once. Call inside a transaction."""
+    if not batch_ids:
+        return
+    for table in (*FACT_TABLES, "batches"):
+        con.execute(f"DELETE FROM {table} WHERE batch_id IN (SELECT unnest($ids))",
+                    {"ids": batch_ids})
 
 
 def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -87,7 +87,10 @@ def flag_month(
     """Flag `count` in `month` against `history` (the months before it, oldest first)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    baseline = list(history)[-BASELINE_MONTHS:]
+    # The 24 calendar months before `month`: after a gap in the data, older months must not
+    # stand in for the missing ones (they would be compared across the gap).
+    baseline = [(m, v) for m, v in history
+                if 0 < (month.year - m.year) * 12 + month.month - m.month <= BASELINE_MONTHS]
     if len(baseline) < MIN_BASELINE:
         return Exception_(month, count, "insufficient data", None, None, None)
     centre, lower, upper = limits([m for m, _ in baseline], [float(v) for _, v in baseline],

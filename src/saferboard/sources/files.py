@@ -13,10 +13,9 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from saferboard.errors import InputError
 
@@ -101,6 +100,8 @@ class Local:
     sha256: str
     ends_with_newline: bool | None  # None when unknown (gzip)
     lines: int | None = None  # line endings counted while hashing (None when unknown)
+    size: int = 0
+    temporary: bool = False  # a copy of a zip member, to delete once loaded
 
 
 def sha256_file(path: Path) -> str:
@@ -111,55 +112,50 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-@contextmanager
-def localise(source: SourceFile) -> Iterator[Local]:
-    """Yield the source as a file DuckDB can read, with its hash.
+def materialise(source: SourceFile, directory: Path) -> Local:
+    """The source as a file DuckDB can read, with its hash and line count.
 
-    A file on disk is used in place. A zip member is streamed into a temporary file (kept
-    only while the block runs) and hashed on the way.
+    A file on disk is used in place. A zip member is streamed into `directory` (the caller
+    removes it once loaded) and hashed on the way, so only the members being loaded are ever
+    on disk, never the whole archive.
     """
     if source.member is None:
         if source.size == 0:
             raise InputError("empty file", path=source.display)
-        h = hashlib.sha256()
-        last = b""
-        newlines = 0
         with open(source.path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                h.update(chunk)
-                newlines += chunk.count(b"\n")
-                last = chunk[-1:]
-        if source.gzipped:
-            yield Local(source.path, h.hexdigest(), None)
-        else:
-            yield Local(source.path, h.hexdigest(), last == b"\n", newlines)
-        return
+            return _hashed(f, source, source.path, None)
     suffix = ".csv.gz" if source.gzipped else ".csv"
-    fd, tmp = tempfile.mkstemp(prefix="saferboard-", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(prefix="member-", suffix=suffix, dir=directory)
     try:
-        h = hashlib.sha256()
-        last = b""
-        size = 0
-        newlines = 0
-        try:
-            with zipfile.ZipFile(source.path) as zf, zf.open(source.member) as src, \
-                    os.fdopen(fd, "wb") as dst:
-                while chunk := src.read(CHUNK):
-                    h.update(chunk)
-                    dst.write(chunk)
-                    newlines += chunk.count(b"\n")
-                    last = chunk[-1:]
-                    size += len(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-            raise InputError(f"damaged zip member: {e}", path=source.display) from None
-        if size == 0:
-            raise InputError("empty file", path=source.display)
-        if source.gzipped:
-            yield Local(Path(tmp), h.hexdigest(), None)
-        else:
-            yield Local(Path(tmp), h.hexdigest(), last == b"\n", newlines)
-    finally:
+        with zipfile.ZipFile(source.path) as zf, zf.open(source.member) as src, \
+                os.fdopen(fd, "wb") as dst:
+            local = _hashed(src, source, Path(tmp), dst)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"damaged zip member: {e}", path=source.display) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if local.size == 0:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError("empty file", path=source.display)
+    return local
+
+
+def _hashed(src: IO[bytes], source: SourceFile, path: Path, copy_to: IO[bytes] | None) -> Local:
+    h = hashlib.sha256()
+    last = b""
+    newlines = size = 0
+    while chunk := src.read(CHUNK):
+        h.update(chunk)
+        if copy_to is not None:
+            copy_to.write(chunk)
+        newlines += chunk.count(b"\n")
+        size += len(chunk)
+        last = chunk[-1:]
+    if source.gzipped:  # line endings of the compressed bytes mean nothing
+        return Local(path, h.hexdigest(), None, None, size, source.member is not None)
+    return Local(path, h.hexdigest(), last == b"\n", newlines, size, source.member is not None)
 
 
 def read_header(local: Local, display: str) -> list[str]:

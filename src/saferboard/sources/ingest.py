@@ -6,18 +6,20 @@ process killed mid-import leaves no partial batch (DuckDB rolls back the open tr
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from saferboard import store
 from saferboard.categories import Categories
 from saferboard.errors import InputError
 from saferboard.sources import mps, policeuk
-from saferboard.sources.files import Local, SourceFile, discover, localise, read_header
+from saferboard.sources.files import Local, SourceFile, discover, materialise, read_header
 
 Progress = Callable[[SourceFile], None]
 
@@ -50,6 +52,24 @@ class IngestReport:
         return sum(f.rows for f in self.files if not f.status.startswith("skipped"))
 
 
+# A bulk load holds at most this much: it bounds the temporary copies of zip members on
+# disk and the size of one statement, while amortising the per-statement cost.
+MAX_PENDING_BYTES = 256 << 20
+MAX_PENDING_FILES = 1000
+
+
+@dataclass(frozen=True)
+class _Pending:
+    position: int
+    source: SourceFile
+    local: Local
+    ident: policeuk.Identity
+
+    @property
+    def key(self) -> tuple[str, str, date]:
+        return (self.ident.kind, self.ident.force, self.ident.month)
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     paths: Sequence[str | Path] | None,
@@ -67,20 +87,51 @@ def ingest(
         raise InputError("no .csv, .csv.gz or .zip data files found in "
                          + ", ".join(str(p) for p in paths or []))
     mapped = {s: set(m) for s, m in categories.labels.items()}
-    reports: list[FileReport] = []
-    with store.transaction(con):
-        for source in files:
-            with localise(source) as local:
-                reports.append(_ingest_one(con, source, local, mapped))
-            if progress:
-                progress(source)
-    return IngestReport(tuple(reports), tuple(ignored))
+    reports: dict[int, FileReport] = {}
+    pending: list[_Pending] = []
+
+    def flush() -> None:
+        try:
+            reports.update(_load_policeuk(con, pending, mapped["policeuk"]))
+        finally:
+            for p in pending:
+                if p.local.temporary:
+                    p.local.path.unlink(missing_ok=True)
+        if progress:
+            for p in pending:
+                progress(p.source)
+        pending.clear()
+
+    with store.transaction(con), tempfile.TemporaryDirectory(prefix="saferboard-") as tmp:
+        for position, source in enumerate(files):
+            local = materialise(source, Path(tmp))
+            ident: policeuk.Identity | None = None
+            try:
+                ident, layout = _identify(source, local)
+                if layout is not None:
+                    reports[position] = _mps(con, source, local, layout, mapped["mps"])
+                    if progress:
+                        progress(source)
+                    continue
+            finally:
+                if local.temporary and ident is None:
+                    local.path.unlink(missing_ok=True)
+            assert ident is not None
+            item = _Pending(position, source, local, ident)
+            # A batch key or content seen twice in one load must be decided in command
+            # order (the later file replaces, or is refused): load what came before first.
+            if any(p.key == item.key or p.local.sha256 == local.sha256 for p in pending):
+                flush()
+            pending.append(item)
+            if (len(pending) >= MAX_PENDING_FILES
+                    or sum(p.local.size for p in pending) >= MAX_PENDING_BYTES):
+                flush()
+        flush()
+    return IngestReport(tuple(reports[i] for i in range(len(files))), tuple(ignored))
 
 
-def _ingest_one(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, local: Local,
-    mapped: dict[str, set[str]],
-) -> FileReport:
+def _identify(source: SourceFile, local: Local
+              ) -> tuple[policeuk.Identity | None, mps.Layout | None]:
     if local.ends_with_newline is False:
         raise InputError("the last line has no line ending: the file looks truncated",
                          path=source.display,
@@ -88,7 +139,7 @@ def _ingest_one(
     header = read_header(local, source.display)
     ident = policeuk.identify(source.name, header, source.display)
     if ident is not None:
-        return _policeuk(con, source, local, ident, mapped["policeuk"])
+        return ident, None
     layout = mps.detect(header, source.display)
     if layout is None:
         raise InputError(
@@ -96,7 +147,84 @@ def _ingest_one(
             "outcomes or stop-and-search file, or an MPS borough/ward table",
             path=source.display, line=1,
         )
-    return _mps(con, source, local, layout, mapped["mps"])
+    return None, layout
+
+
+def _load_policeuk(con: duckdb.DuckDBPyConnection, pending: Sequence[_Pending],
+                   mapped: set[str]) -> dict[int, FileReport]:
+    """Load police.uk files (distinct keys and contents) with one statement per kind."""
+    if not pending:
+        return {}
+    incoming = pa.table({
+        "position": [p.position for p in pending],
+        "kind": [p.ident.kind for p in pending],
+        "force": [p.ident.force for p in pending],
+        "month": pa.array([p.ident.month for p in pending], pa.date32()),
+        "sha256": [p.local.sha256 for p in pending],
+    })
+    with store.registered(con, "incoming", incoming):
+        existing = {int(pos): (int(b), str(sha), int(n)) for pos, b, sha, n in con.execute(
+            "SELECT i.position, b.batch_id, b.sha256, b.row_count FROM incoming i "
+            "JOIN batches b ON b.source = 'policeuk' AND b.kind = i.kind "
+            "AND b.force = i.force AND b.month = i.month").fetchall()}
+        elsewhere = dict(con.execute(
+            "SELECT i.position, any_value(b.path) FROM incoming i JOIN batches b "
+            "ON b.sha256 = i.sha256 AND NOT (b.source = 'policeuk' AND b.kind = i.kind "
+            "AND b.force = i.force AND b.month = i.month) GROUP BY 1").fetchall())
+    out: dict[int, FileReport] = {}
+    to_load: list[_Pending] = []
+    for p in pending:
+        old = existing.get(p.position)
+        if old and old[1] == p.local.sha256:
+            out[p.position] = FileReport(p.source.display, "policeuk", p.ident.kind,
+                                         p.ident.force, p.ident.month, p.ident.month,
+                                         "skipped (identical)", old[2])
+            continue
+        if p.position in elsewhere:
+            raise InputError(
+                f"identical content is already loaded from {elsewhere[p.position]} as a "
+                "different batch; loading it again would count every row twice",
+                path=p.source.display)
+        to_load.append(p)
+    if not to_load:
+        return out
+    replaced = [existing[p.position][0] for p in to_load if p.position in existing]
+    store.delete_batches(con, replaced)
+    ids = [int(r[0]) for r in con.execute(
+        "SELECT nextval('batch_ids') FROM range(?)", [len(to_load)]).fetchall()]
+    items = [policeuk.Item(p.local.path, p.source.display, p.ident, i)
+             for p, i in zip(to_load, ids, strict=True)]
+    loaded: dict[int, policeuk.Loaded] = {}
+    for kind in policeuk.KINDS:
+        loaded.update(policeuk.load_many(
+            con, [i for i in items if i.ident.kind == kind], mapped))
+    now = datetime.now()
+    batches = pa.table({
+        "batch_id": pa.array(ids, pa.int64()),
+        "source": ["policeuk"] * len(items),
+        "kind": [i.ident.kind for i in items],
+        "force": [i.ident.force for i in items],
+        "month": pa.array([i.ident.month for i in items], pa.date32()),
+        "path": [i.display for i in items],
+        "sha256": [p.local.sha256 for p in to_load],
+        "row_count": pa.array([loaded[i].rows for i in ids], pa.int64()),
+        "rows_without_lsoa": pa.array([loaded[i].rows_without_area for i in ids], pa.int64()),
+        "rows_without_coords": pa.array([loaded[i].rows_without_coords for i in ids],
+                                        pa.int64()),
+    })
+    with store.registered(con, "new_batches", batches):
+        con.execute(
+            "INSERT INTO batches SELECT batch_id, source, kind, force, month, month, month, "
+            "path, sha256, row_count, rows_without_lsoa, rows_without_coords, ? "
+            "FROM new_batches", [now])
+        con.execute("INSERT INTO batch_months SELECT batch_id, month FROM new_batches")
+    for p, i in zip(to_load, ids, strict=True):
+        r = loaded[i]
+        out[p.position] = FileReport(
+            p.source.display, "policeuk", p.ident.kind, p.ident.force, p.ident.month,
+            p.ident.month, "replaced" if p.position in existing else "loaded", r.rows,
+            r.rows_without_area, r.rows_without_coords, r.unmapped)
+    return out
 
 
 def _existing(
@@ -129,36 +257,6 @@ def _record_batch(
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [batch, source, kind, force, month, first, last, display, sha, rows, without_area,
          without_coords, datetime.now()],
-    )
-
-
-def _policeuk(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, local: Local,
-    ident: policeuk.Identity, mapped: set[str],
-) -> FileReport:
-    existing = _existing(
-        con, "source = 'policeuk' AND kind = ? AND force = ? AND month = ?",
-        [ident.kind, ident.force, ident.month],
-    )
-    if existing and existing[1] == local.sha256:
-        rows = store.one(con, "SELECT row_count FROM batches WHERE batch_id = ?",
-                         [existing[0]])
-        return FileReport(source.display, "policeuk", ident.kind, ident.force, ident.month,
-                          ident.month, "skipped (identical)", int(str(rows[0])) if rows else 0)
-    _same_content_elsewhere(con, local.sha256, source.display,
-                            existing[0] if existing else None)
-    if existing:
-        store.delete_batch(con, existing[0])
-    batch = store.next_batch_id(con)
-    loaded = policeuk.load(con, local.path, source.display, ident, batch, mapped)
-    _record_batch(con, batch, "policeuk", ident.kind, ident.force, ident.month, ident.month,
-                  ident.month, source.display, local.sha256, loaded.rows,
-                  loaded.rows_without_area, loaded.rows_without_coords)
-    con.execute("INSERT INTO batch_months VALUES (?, ?)", [batch, ident.month])
-    return FileReport(
-        source.display, "policeuk", ident.kind, ident.force, ident.month, ident.month,
-        "replaced" if existing else "loaded", loaded.rows, loaded.rows_without_area,
-        loaded.rows_without_coords, loaded.unmapped,
     )
 
 

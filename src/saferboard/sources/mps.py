@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from saferboard import store
 from saferboard.areas import ward_lookup
 from saferboard.categories import mps_label, normalise_label
 from saferboard.errors import InputError
@@ -191,12 +192,9 @@ def _integral_float(cell: str, display: str, line: int, j: int, layout: Layout) 
 
 def insert(con: duckdb.DuckDBPyConnection, batch_id: int, level: str, parsed: Parsed) -> None:
     """Insert parsed rows under `batch_id`. Call inside a transaction."""
-    con.register("mps_rows", parsed.table)
-    try:
+    with store.registered(con, "mps_rows", parsed.table):
         con.execute(
             "INSERT INTO mps_counts SELECT ?, ?, area, ward_code, ward_name, major, minor, "
             "month, count FROM mps_rows",
             [batch_id, level],
         )
-    finally:
-        con.unregister("mps_rows")
