@@ -273,15 +273,12 @@ def saferboard_profiled(files: Sequence[Path], db: Path, clock: Clock) -> None:
     from saferboard import categories, store
     from saferboard.sources import ingest as ingest_mod
 
-    real_localise, real_header = ingest_mod.localise, ingest_mod.read_header
+    real_materialise, real_header = ingest_mod.materialise, ingest_mod.read_header
     real_discover = ingest_mod.discover
 
-    @contextmanager
-    def timed_localise(source: Any) -> Iterator[Any]:
-        start = time.perf_counter()
-        with real_localise(source) as local:
-            clock.add("sha256 of the file (localise)", time.perf_counter() - start)
-            yield local
+    def timed_materialise(source: Any, directory: Any) -> Any:
+        with clock.time("sha256 of the file (materialise)"):
+            return real_materialise(source, directory)
 
     def timed_header(local: Any, display: str) -> list[str]:
         with clock.time("header read"):
@@ -291,7 +288,7 @@ def saferboard_profiled(files: Sequence[Path], db: Path, clock: Clock) -> None:
         with clock.time("discover (stat files)"):
             return real_discover(paths)
 
-    ingest_mod.localise = timed_localise  # type: ignore[assignment]
+    ingest_mod.materialise = timed_materialise
     ingest_mod.read_header = timed_header
     ingest_mod.discover = timed_discover
     cats = categories.load()
