@@ -50,7 +50,8 @@ def table_of(counts_by_area: dict[str, list[int]], first: date) -> MonthlyCounts
                                               (first.month - 1 + n - 1) % 12 + 1, 1)))
     arr = np.array([[counts_by_area[a]] for a in areas], dtype=np.int64)
     return MonthlyCounts("mps", areas, ("Robbery",), months, arr,
-                         {a: frozenset(months) for a in areas})
+                         {a: frozenset(months) for a in areas},
+                         np.ones((len(areas), 1), dtype=bool))
 
 
 def test_compare_pooled_rate_funnel_and_verdicts():

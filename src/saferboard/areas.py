@@ -44,6 +44,19 @@ def lsoa_vintages() -> dict[str, frozenset[int]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+@cache
+def policing_force() -> dict[str, str]:
+    """Local authority (lower case) -> the police.uk force slug that polices it, where known.
+
+    police.uk geocodes some crimes over force boundaries (City of London Police crimes in
+    Westminster LSOAs, Met crimes in Hertfordshire ones): an area's police.uk figures are its
+    own force's rows, never a neighbour's strays. Shipped for London; elsewhere the force with
+    the most rows in the area is taken.
+    """
+    with open(_data("london_forces.csv"), newline="", encoding="utf-8") as f:
+        return {r["lad_name"].lower(): r["force"] for r in csv.DictReader(f)}
+
+
 @dataclass(frozen=True)
 class Denominator:
     area: str

@@ -96,7 +96,7 @@ def source_for(sources: dict[str, MonthlyCounts], cats: Categories, area: str,
     """The preferred source with any data for `category` in `area` (MPS first)."""
     for name in SOURCE_ORDER:
         table = sources[name]
-        if table.has_area(area) and table.category_series(area, category, cats).any():
+        if table.has_category(area, category, cats):
             return table
     raise InputError(f"no data for {category} in {area}", column="--category")
 
@@ -159,10 +159,10 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
         table = sources[source]
         if not table.has_area(area):
             continue
-        series = table.category_series(area, category, cats)
-        if not series.any():
+        if not table.has_category(area, category, cats):
             reasons.append(f"{source} has no {category} for {area}")
             continue
+        series = table.category_series(area, category, cats)
         problem = _coverage_problem(table, area, month)
         if problem:
             reasons.append(problem)
@@ -293,9 +293,10 @@ def glossary(config: Config) -> dict[str, str]:
     sig_rule = (" Only statistically significant changes count." if r.significant_changes_only
                 else "")
     return {
-        "RAG": (f"Green - all factors positive; Amber - mixed; Red - all or nearly all "
-                f"(at least {r.red_share:.0%}) negative. Factors: change in the latest quarter "
-                f"and in the rolling 12 months vs a year earlier (changes within "
+        "RAG": (f"Green - all factors positive; Amber - mixed, or no factor clearly positive "
+                f"or negative; Red - all or nearly all (at least {r.red_share:.0%}) "
+                f"negative. Factors: change in the latest quarter and in the rolling 12 "
+                f"months vs a year earlier (changes within "
                 f"+/-{r.change_threshold_pct:g}% are neutral), unusually high or low months, "
                 f"and the rank in {r.rank_group or 'no group'} (best "
                 f"{r.rank_fraction:.0%} positive, worst {r.rank_fraction:.0%} negative)."

@@ -13,6 +13,7 @@ from functools import cached_property
 import duckdb
 import numpy as np
 
+from saferboard.areas import policing_force
 from saferboard.categories import SQL_NORMALISE, Categories
 from saferboard.errors import InputError
 from saferboard.measures.counts import MPS_LABEL_SQL
@@ -29,6 +30,7 @@ class MonthlyCounts:
     months: tuple[date, ...]
     counts: np.ndarray  # int64 [len(areas), len(leaves), len(months)]
     covered: dict[str, frozenset[date]]  # area -> months the source has data for
+    present: np.ndarray  # bool [area, leaf]: the source publishes this label for the area
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -43,23 +45,37 @@ class MonthlyCounts:
     def has_area(self, area: str) -> bool:
         return area.lower() in self._index
 
+    @cached_property
+    def _matrices(self) -> dict[tuple[int, str], np.ndarray]:
+        return {}
+
     def category_series(self, area: str, category: str, cats: Categories) -> np.ndarray:
-        wanted = cats.descendants(category)
-        idx = [i for i, leaf in enumerate(self.leaves) if leaf in wanted]
-        a = self.area_index(area)
-        if not idx:
-            return np.zeros(len(self.months), dtype=np.int64)
-        out: np.ndarray = self.counts[a, idx, :].sum(axis=0)
+        out: np.ndarray = self.category_matrix(category, cats)[self.area_index(area)]
         return out
 
     def category_matrix(self, category: str, cats: Categories) -> np.ndarray:
-        """[area, month] totals of `category` for every area at once."""
+        """[area, month] totals of `category` for every area at once (computed once per
+        category and mapping, then reused by every area, month and rank)."""
+        key = (id(cats), category)
+        cached = self._matrices.get(key)
+        if cached is not None:
+            return cached
         wanted = cats.descendants(category)
         idx = [i for i, leaf in enumerate(self.leaves) if leaf in wanted]
-        if not idx:
-            return np.zeros((len(self.areas), len(self.months)), dtype=np.int64)
-        out: np.ndarray = self.counts[:, idx, :].sum(axis=1)
+        out: np.ndarray = (self.counts[:, idx, :].sum(axis=1) if idx else
+                           np.zeros((len(self.areas), len(self.months)), dtype=np.int64))
+        out.setflags(write=False)
+        self._matrices[key] = out
         return out
+
+    def has_category(self, area: str, category: str, cats: Categories) -> bool:
+        """Whether the source publishes `category` for `area` at all: an MPS row of zeros
+        is data (a real zero), a category the source never reports is not."""
+        if not self.has_area(area):
+            return False
+        wanted = cats.descendants(category)
+        idx = [i for i, leaf in enumerate(self.leaves) if leaf in wanted]
+        return bool(idx) and bool(self.present[self.area_index(area), idx].any())
 
     def position(self, month: date) -> int:
         if not self.months:
@@ -86,25 +102,31 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
     elif source == "policeuk":
         # Group by raw type first; normalising a handful of labels beats a regex per row.
         raw = con.execute("""
-            SELECT area, crime_type, month, count(*) FROM street
-            WHERE area IS NOT NULL GROUP BY ALL""").fetchall()
-        rows = [(a, cats.category_of("policeuk", t), m, n) for a, t, m, n in raw]
-        # An area's months are those its main force (most rows there) published.
-        main = con.execute("""
-            SELECT s.area, arg_max(b.force, n) FROM (
-                SELECT area, batch_id, count(*) AS n FROM street WHERE area IS NOT NULL
-                GROUP BY ALL) s JOIN batches b USING (batch_id) GROUP BY s.area""").fetchall()
+            SELECT s.area, s.crime_type, s.month, b.force, count(*) FROM street s
+            JOIN batches b USING (batch_id) WHERE s.area IS NOT NULL GROUP BY ALL""").fetchall()
+        # An area's figures are its policing force's rows (see areas.policing_force); where
+        # that is not known, the force with the most rows there.
+        known = policing_force()
+        totals: dict[tuple[str, str], int] = {}
+        for area, _, _, force, n in raw:
+            totals[(area, force)] = totals.get((area, force), 0) + int(n)
+        main: dict[str, str] = {}
+        for (area, force), _ in sorted(totals.items(), key=lambda kv: -kv[1]):
+            main.setdefault(area, known.get(area.lower(), force))
+        rows = [(a, cats.category_of("policeuk", t), m, n) for a, t, m, f, n in raw
+                if main[a] == f]
         force_months: dict[str, set[date]] = {}
         for force, month in con.execute("""
                 SELECT b.force, bm.month FROM batch_months bm JOIN batches b USING (batch_id)
                 WHERE b.source = 'policeuk' AND b.kind = 'street'""").fetchall():
             force_months.setdefault(force, set()).add(month)
-        covered_by_area = {a: frozenset(force_months.get(f, set())) for a, f in main}
+        covered_by_area = {a: frozenset(force_months.get(f, set())) for a, f in main.items()}
         months_all = frozenset()
     else:
         raise InputError(f"source must be mps or policeuk, got {source!r}")
     if not rows:
-        return MonthlyCounts(source, (), (), (), np.zeros((0, 0, 0), np.int64), {})
+        return MonthlyCounts(source, (), (), (), np.zeros((0, 0, 0), np.int64), {},
+                             np.zeros((0, 0), bool))
     areas = tuple(sorted({r[0] for r in rows}))
     leaves = tuple(sorted({r[1] for r in rows}, key=lambda c: (c is None, c or "")))
     first = min(r[2] for r in rows)
@@ -113,11 +135,13 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
         first, last = min(first, min(months_all)), max(last, max(months_all))
     months = tuple(months_between(first, last))
     arr = np.zeros((len(areas), len(leaves), len(months)), dtype=np.int64)
+    present = np.zeros((len(areas), len(leaves)), dtype=bool)
     ai = {a: i for i, a in enumerate(areas)}
     li = {c: i for i, c in enumerate(leaves)}
     base = month_index(first)
     for area, leaf, month, n in rows:
         arr[ai[area], li[leaf], month_index(month) - base] += int(n)
+        present[ai[area], li[leaf]] = True
     covered = ({a: months_all for a in areas} if covered_by_area is None
                else {a: covered_by_area.get(a, frozenset()) for a in areas})
-    return MonthlyCounts(source, areas, leaves, months, arr, covered)
+    return MonthlyCounts(source, areas, leaves, months, arr, covered, present)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scipy.special import bdtr
 from scipy.stats import binomtest
 
 METHOD = (
@@ -44,6 +45,10 @@ def poisson_change(current: int, previous: int, *, alpha: float = 0.05,
     n = current + previous
     if n == 0:
         p = 1.0
+    elif exposure_ratio == 1.0:
+        # Binomial(n, 1/2) is symmetric, so the two-sided p-value (scipy's 'minlike') is
+        # twice the smaller tail; bdtr is that tail without binomtest's overhead (~100x).
+        p = min(1.0, 2 * float(bdtr(min(current, previous), n, 0.5)))
     else:
         p = float(binomtest(current, n, exposure_ratio / (1 + exposure_ratio)).pvalue)
     significant = p < alpha
