@@ -6,8 +6,9 @@ import json
 from collections import Counter
 from datetime import date
 
-from saferboard.demo import headline_counts, shift
+from saferboard.demo import run_demo
 from saferboard.measures.counts import counts
+from saferboard.measures.windows import shift
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, run_cli
 from tests.csvcount import mps_month_columns, mps_wide, rows, street_counts
@@ -43,25 +44,26 @@ def test_example_street_counts_match_raw_files(con, cats):
     assert dict(counts(con, cats, by=["crime_type"]).rows) == dict(by_type)
 
 
-def test_demo_headline_counts_match_raw_files(con, cats):
-    ingest(con, [EXAMPLES], cats)
-    table, title = headline_counts(con, cats, "Barnet")
-    got = {r["category"]: r for r in table}
-    assert "Oct 2025-Dec 2025" in title
+def test_demo_dashboard_matches_raw_files(tmp_path):
+    result = run_demo(tmp_path / "demo", EXAMPLES)
+    board = result.dashboard
+    assert (board.area, board.month) == ("Barnet", date(2025, 12, 1))
+    got = {r.category: r for r in board.rows}
     res = {"BURGLARY - RESIDENTIAL", "BURGLARY IN A DWELLING", "RES BURGLARY OF A HOME",
            "RES BURGLARY OF UNCONNECTED BUILDING"}
-    assert got["Residential burglary"]["quarter"] == mps_category_total(
+    assert got["Residential burglary"].quarter_volume == mps_category_total(
         "Barnet", res, "2025-10", "2025-12")
-    assert got["Residential burglary"]["rolling12_previous"] == mps_category_total(
+    assert got["Residential burglary"].rolling12_previous == mps_category_total(
         "Barnet", res, "2024-01", "2024-12")
-    assert got["Robbery"]["rolling12"] == mps_category_total(
+    assert got["Robbery"].rolling12_volume == mps_category_total(
         "Barnet", {"ROBBERY OF PERSONAL PROPERTY", "ROBBERY OF BUSINESS PROPERTY"},
         "2025-01", "2025-12")
-    assert got["Burglary"]["quarter"] == (got["Residential burglary"]["quarter"]
-                                          + got["Non-residential burglary"]["quarter"])
-    # The examples hold no Barnet anti-social behaviour: shown as no data, not as zero.
-    assert got["Anti-social behaviour"]["source"] == "no data"
-    assert got["Anti-social behaviour"]["quarter"] is None
+    burglary = got["Burglary"]
+    assert burglary.quarter_volume == (got["Residential burglary"].quarter_volume
+                                       + got["Non-residential burglary"].quarter_volume)
+    # The examples hold no Barnet anti-social behaviour: no data with a note, not a zero.
+    assert got["Anti-social behaviour"].source is None
+    assert got["Anti-social behaviour"].quarter_volume is None
 
 
 def test_demo_command_prints_table_and_builds_database(tmp_path):

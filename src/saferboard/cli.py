@@ -24,6 +24,7 @@ from rich.table import Table
 
 from saferboard import __version__, categories, store
 from saferboard.errors import SaferboardError
+from saferboard.measures.dashboard import Dashboard
 from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
 
@@ -423,8 +424,6 @@ def dashboard_cmd(
     peer ranks, monthly exceptions, significance, RAG with its factors."""
     from saferboard.config import load_config
     from saferboard.measures.dashboard import dashboard, latest_month, load_sources
-    from saferboard.present import dashboard_csv, dashboard_table, indicator_json
-
     cfg = load_config(config)
     cats = categories.load(mapping)
     con = store.connect(db, read_only=True)
@@ -439,6 +438,12 @@ def dashboard_cmd(
 
         ref = latest_month(sources, canonical_area(sources, chosen_area))
     result = dashboard(sources, cats, cfg, chosen_area, ref, category or None)
+    print_dashboard(result, fmt)
+
+
+def print_dashboard(result: Dashboard, fmt: Format) -> None:
+    from saferboard.present import dashboard_csv, dashboard_table, indicator_json
+
     for row in result.rows:
         if row.note:
             err.print(f"note: {row.category}: {row.note}", markup=False, highlight=False)
@@ -453,6 +458,11 @@ def dashboard_cmd(
     emit([{k: v for k, v in r.items() if k not in ("factors", "rate_base")} for r in rows],
          fmt, title=f"{result.area}: quarter {result.quarter.label()}, rolling 12 months "
                     f"{result.rolling12.label()}, each vs a year earlier")
+    first = next((r for r in result.rows if r.ranks), None)
+    for group, rank in (first.ranks.items() if first else []):
+        if rank.without_data:
+            out.print(f"{group}: no data or population for {', '.join(rank.without_data)}; "
+                      f"ranked among the {rank.of} others.", highlight=False, markup=False)
     for row in result.rows:
         if row.factors:
             out.print(f"[bold]{row.category}[/bold] ({row.rag}):", highlight=False)
@@ -567,12 +577,13 @@ def demo_cmd(
     examples: Annotated[Path | None, typer.Option(
         help="Example data folder (default: the examples/ folder of this checkout)")] = None,
 ) -> None:
-    """Build the example database from examples/ and print Barnet's dashboard-ready counts."""
+    """Build the example database from examples/ and print Barnet's performance dashboard
+    for the latest complete quarter in the example data."""
     from saferboard.demo import run_demo
 
-    result = run_demo(out_dir, examples, progress_console=err)
+    result = run_demo(out_dir, examples)
     print_ingest_report(result.ingest)
-    emit(result.rows, Format.table, title=result.title)
+    print_dashboard(result.dashboard, Format.table)
     out.print(f"Database: {result.db}")
 
 
