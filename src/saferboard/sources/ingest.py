@@ -2,6 +2,8 @@
 
 If any file is bad, nothing from the command is kept, so the store is exactly as it was; a
 process killed mid-import leaves no partial batch (DuckDB rolls back the open transaction).
+police.uk files are loaded in bulk (many files per statement, see policeuk.load_many); MPS
+tables, a few small files, one at a time.
 """
 
 from __future__ import annotations
