@@ -2,6 +2,10 @@
 # Install everything (system packages too, where needed) and run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# pdftotext/pdftoppm check the rendered board pack (Debian's poppler-utils).
+if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'

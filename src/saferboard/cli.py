@@ -25,6 +25,7 @@ from rich.table import Table
 from saferboard import __version__, categories, store
 from saferboard.errors import SaferboardError
 from saferboard.measures.dashboard import Dashboard
+from saferboard.report.pack import PackResult
 from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
 
@@ -570,6 +571,50 @@ def targets_cmd(
     emit(rows, fmt, title="Targets")
 
 
+@app.command("pack")
+def pack_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write pack.html and "
+                                          "pack.pdf into")],
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: the configuration's area)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM (default: end of the latest complete quarter)")] = None,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write pack.xlsx")] = False,
+    config: ConfigOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
+    from saferboard.measures.windows import latest_quarter_end
+    from saferboard.report.pack import write_pack
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        chosen = area or cfg.area
+        ref = parse_month(month, "--month")
+        if ref is None:
+            sources = load_sources(con, cats)
+            ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
+        with err.status("writing the pack (charts, PDF)..."):
+            result = write_pack(con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx)
+    finally:
+        con.close()
+    print_pack_result(result)
+
+
+def print_pack_result(result: PackResult) -> None:
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    out.print(f"HTML: {result.html}")
+    out.print(f"PDF:  {result.pdf} ({result.pages} pages)")
+    if result.xlsx:
+        out.print(f"XLSX: {result.xlsx}")
+
+
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo database")] = Path(
@@ -577,14 +622,16 @@ def demo_cmd(
     examples: Annotated[Path | None, typer.Option(
         help="Example data folder (default: the examples/ folder of this checkout)")] = None,
 ) -> None:
-    """Build the example database from examples/ and print Barnet's performance dashboard
-    for the latest complete quarter in the example data."""
+    """Build the example database from examples/, print Barnet's performance dashboard and
+    write the board pack (pack.html, pack.pdf, pack.xlsx) for the latest complete quarter."""
     from saferboard.demo import run_demo
 
-    result = run_demo(out_dir, examples)
+    with err.status("building the example database and the board pack..."):
+        result = run_demo(out_dir, examples)
     print_ingest_report(result.ingest)
     print_dashboard(result.dashboard, Format.table)
     out.print(f"Database: {result.db}")
+    print_pack_result(result.pack)
 
 
 def version_callback(value: bool) -> None:

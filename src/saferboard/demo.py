@@ -1,5 +1,5 @@
-"""The demo: build the example database from examples/ and compute Barnet's dashboard for the
-latest complete quarter in the example data."""
+"""The demo: build the example database from examples/, then Barnet's dashboard and board
+pack (HTML, PDF, XLSX) for the latest complete quarter in the example data."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from saferboard.config import load_config
 from saferboard.errors import InputError
 from saferboard.measures.dashboard import Dashboard, dashboard, latest_month, load_sources
 from saferboard.measures.windows import latest_quarter_end
+from saferboard.report.pack import PackResult, write_pack
 from saferboard.sources.ingest import IngestReport, ingest
 
 
@@ -19,6 +20,7 @@ class DemoResult:
     db: Path
     ingest: IngestReport
     dashboard: Dashboard
+    pack: PackResult
 
 
 def default_examples() -> Path:
@@ -44,7 +46,9 @@ def run_demo(out_dir: Path, examples: Path | None = None) -> DemoResult:
     try:
         report = ingest(con, [examples], cats)
         sources = load_sources(con, cats)
+        month = latest_quarter_end(latest_month(sources, config.area))
+        board = dashboard(sources, cats, config, config.area, month)
+        pack = write_pack(con, cats, config, config.area, month, out_dir, xlsx=True)
     finally:
         con.close()
-    month = latest_quarter_end(latest_month(sources, config.area))
-    return DemoResult(db, report, dashboard(sources, cats, config, config.area, month))
+    return DemoResult(db, report, board, pack)

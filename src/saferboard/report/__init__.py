@@ -1,0 +1,1 @@
+"""The board pack: Jinja2 templates, Vega-Lite charts (SVG for the PDF), WeasyPrint."""
