@@ -11,7 +11,7 @@ from saferboard.cli import app
 from tests.conftest import ROOT
 
 COMMANDS = ["ingest", "fetch", "counts", "quality", "outcomes", "dashboard", "compare", "targets",
-            "demo"]
+            "pack", "demo"]
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():

@@ -1,0 +1,143 @@
+"""The board pack rendered from the real example data, read back as a reader would: PDF to
+text (pdftotext) and to images (pdftoppm), HTML parsed, XLSX opened."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from saferboard import categories, store
+from saferboard.config import load_config
+from saferboard.demo import run_demo
+from saferboard.report.pack import write_pack
+from tests.conftest import EXAMPLES, run_cli
+
+HEADINGS = ["Contents", "About this pack", "Overview dashboard", "Burglary",
+            "Residential burglary", "Non-residential burglary", "Robbery",
+            "Violence with injury", "Theft of motor vehicle", "Theft from motor vehicle",
+            "Criminal damage and arson", "Total notifiable offences",
+            "Targets and trajectories", "Glossary"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return run_demo(tmp_path_factory.mktemp("pack") / "demo", EXAMPLES)
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_pdf_has_every_section_and_the_measured_figures(demo):
+    text = pdf_text(demo.pack.pdf)
+    for heading in HEADINGS:
+        assert re.search(rf"^\s*{re.escape(heading)}\s*$", text, re.M), heading
+    rows = {r.category: r for r in demo.dashboard.rows}
+    res = rows["Residential burglary"]
+    # The category page states the rolling-12 figure, as the measure computed it.
+    page = text.split("Residential burglary\n")[-1]
+    assert f"Rolling 12 months: {res.rolling12_volume:,}" in " ".join(page.split())
+    assert f"{res.rolling12_volume:,}" in text and f"{res.quarter_volume:,}" in text
+    assert f"{res.rate_per_1000}" in text
+    for bad in ("nan", "None", "NaN", "undefined"):
+        assert not re.search(rf"\b{bad}\b", text), bad
+    # Page numbers and contents entries with their page.
+    assert re.search(r"Page 1 of \d+", text)
+    assert re.search(r"Glossary \.+ \d+", text)
+
+
+def test_page_count_and_images(demo, tmp_path):
+    assert 10 <= demo.pack.pages <= 40
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(demo.pack.pdf), str(tmp_path / "p")],
+                   check=True)
+    images = sorted(tmp_path.glob("p-*.png"))
+    assert len(images) == demo.pack.pages
+    # Every page has content: a blank A4 page at 30 dpi compresses to well under 1 KB.
+    assert min(p.stat().st_size for p in images) > 1500
+
+
+class Cells(HTMLParser):
+    """Collects the text of every table cell and every src/href/link reference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self.refs: list[str] = []
+        self._depth = 0
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.refs += [v or "" for k, v in attrs if k in ("src", "href")]
+        if tag in ("td", "th"):
+            self._depth += 1
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._depth:
+            self._depth -= 1
+            self.cells.append("".join(self._text).strip())
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self._text.append(data)
+
+
+def test_html_is_self_contained_with_no_empty_cells(demo):
+    html = demo.pack.html.read_text(encoding="utf-8")
+    parser = Cells()
+    parser.feed(html)
+    assert len(parser.cells) > 100
+    assert all(parser.cells), "an empty table cell"
+    assert not any(c in ("None", "nan") for c in parser.cells)
+    # Nothing is fetched from outside: links are in-page anchors only.
+    assert parser.refs and all(r.startswith("#") for r in parser.refs)
+    assert "<link" not in html and "vegaEmbed" in html
+    assert html.count("<svg") >= 2 * 9  # a trend and a peer chart per category page
+    assert html.count('role="img"') == html.count("<figcaption>")
+
+
+def test_same_data_gives_the_same_pack(demo, tmp_path):
+    cats = categories.load()
+    con = store.connect(demo.db, read_only=True)
+    try:
+        again = write_pack(con, cats, load_config(), "Barnet", demo.dashboard.month, tmp_path)
+    finally:
+        con.close()
+    assert again.html.read_bytes() == demo.pack.html.read_bytes()
+    assert pdf_text(again.pdf) == pdf_text(demo.pack.pdf)
+
+
+def test_xlsx_dashboard_numbers(demo):
+    wb = load_workbook(demo.pack.xlsx)
+    assert wb.sheetnames == ["Dashboard", "Peer comparison", "Targets", "Glossary"]
+    ws = wb["Dashboard"]
+    header = [c.value for c in ws[1]]
+    rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
+    by_cat = {r["category"]: r for r in rows}
+    res = next(r for r in demo.dashboard.rows if r.category == "Residential burglary")
+    assert by_cat["Residential burglary"]["rolling12_volume"] == res.rolling12_volume
+    assert by_cat["Residential burglary"]["rolling12_change_pct"] == res.rolling12_change_pct
+    peers = list(wb["Peer comparison"].iter_rows(min_row=2, values_only=True))
+    assert len(peers) == 9 * 32  # nine category pages x 32 London boroughs
+
+
+def test_pack_command(demo, tmp_path):
+    r = run_cli("pack", "--db", demo.db, "--out", tmp_path / "out", "--xlsx")
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "out" / "pack.pdf").stat().st_size > 10_000
+    assert "pack.html" in r.stdout and "pack.xlsx" in r.stdout
+    bad = run_cli("pack", "--db", demo.db, "--out", tmp_path / "x", "--area", "Barnt")
+    assert bad.code != 0 and "did you mean Barnet" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_pdftotext_is_installed():
+    # The test command installs poppler-utils; without it the tests above could not run.
+    assert shutil.which("pdftotext") and shutil.which("pdftoppm")
