@@ -1,0 +1,84 @@
+"""Time to write one borough's board pack (HTML + PDF), and the share spent rendering charts.
+
+Goal: under 10 s on this machine. Builds the example database (not timed), then writes the
+pack --repeat times in fresh child processes (so each run pays the cold start a user pays:
+imports, vl-convert's first conversion, WeasyPrint's font setup) and reports the median with
+the split by phase. A benchmark, not a timed test: the machine is shared and noisy.
+
+    .venv/bin/python benchmarks/pack.py [--repeat 3] [--area Barnet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child(db: Path, out: Path, area: str) -> None:
+    start = time.perf_counter()
+    from saferboard import categories, store
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import latest_month, load_sources
+    from saferboard.measures.windows import latest_quarter_end
+    from saferboard.report.pack import write_pack
+
+    imported = time.perf_counter()
+    cats = categories.load()
+    con = store.connect(db, read_only=True)
+    try:
+        month = latest_quarter_end(latest_month(load_sources(con, cats), area))
+        result = write_pack(con, cats, load_config(), area, month, out)
+    finally:
+        con.close()
+    end = time.perf_counter()
+    print(json.dumps({"total": end - start, "imports": imported - start,
+                      "pages": result.pages, **result.seconds}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--area", default="Barnet")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[0]), Path(args.child[1]), args.area)
+        return
+    from saferboard import categories, store
+    from saferboard.sources.ingest import ingest
+
+    with tempfile.TemporaryDirectory() as d:
+        db = Path(d) / "example.duckdb"
+        con = store.connect(db)
+        ingest(con, [ROOT / "examples"], categories.load())
+        con.close()
+        runs = []
+        for i in range(args.repeat):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--area", args.area, "--child", str(db),
+                 str(Path(d) / f"out{i}")], capture_output=True, text=True, check=True)
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"run {i + 1}: {runs[-1]['total']:.2f} s ({runs[-1]['pages']} pages)")
+    phases = ["imports", "measures", "charts", "html", "pdf"]
+    median = {p: statistics.median(r.get(p, 0.0) for r in runs) for p in ["total", *phases]}
+    print(f"\npack for {args.area} (HTML + PDF), median of {len(runs)} cold runs: "
+          f"{median['total']:.2f} s (goal < 10 s: {'met' if median['total'] < 10 else 'NOT met'})")
+    for p in phases:
+        print(f"  {p:9s} {median[p]:6.2f} s  {median[p] / median['total']:6.1%}")
+    other = median["total"] - sum(median[p] for p in phases)
+    print(f"  {'other':9s} {other:6.2f} s  {other / median['total']:6.1%}  (store reads for "
+          "the default month, XLSX off, Python)")
+    print(f"chart rendering (Vega-Lite -> SVG with vl-convert): "
+          f"{median['charts'] / median['total']:.1%} of the total")
+
+
+if __name__ == "__main__":
+    main()
