@@ -11,7 +11,8 @@ from saferboard.cli import app
 from tests.conftest import ROOT
 
 COMMANDS = ["ingest", "fetch", "counts", "quality", "outcomes", "dashboard", "compare", "targets",
-            "pack", "demo"]
+            "pack", "demo", "hotspots",
+            "near-repeat"]
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():

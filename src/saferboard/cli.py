@@ -15,7 +15,7 @@ from dataclasses import asdict
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,10 +24,12 @@ from rich.table import Table
 
 from saferboard import __version__, categories, store
 from saferboard.errors import SaferboardError
-from saferboard.measures.dashboard import Dashboard
-from saferboard.report.pack import PackResult
 from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
+
+if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
+    from saferboard.measures.dashboard import Dashboard
+    from saferboard.report.pack import PackResult
 
 app = typer.Typer(
     help="saferboard: crime and partner data to board-ready analysis for Community Safety "
@@ -613,6 +615,196 @@ def print_pack_result(result: PackResult) -> None:
     out.print(f"PDF:  {result.pdf} ({result.pages} pages)")
     if result.xlsx:
         out.print(f"XLSX: {result.xlsx}")
+
+
+HOTSPOT_FORMATS = ("geojson", "csv", "json")
+
+
+@app.command("hotspots")
+def hotspots_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default: the shorter side of the "
+        "area's bounding box / 50, rounded down to 50 m, at least 100 m)")] = None,
+    permutations: Annotated[int, typer.Option(
+        "--permutations", help="Permutation inference with this many permutations "
+        "(default 0: analytic p-values)")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed for --permutations")] = None,
+    fdr: Annotated[bool, typer.Option(
+        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="geojson, csv or json (html and png maps are not available yet)")
+    ] = "geojson",
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Getis-Ord Gi* hotspots of police.uk street crimes on a grid over a London borough
+    (British National Grid), with false-discovery-rate control on by default."""
+    from saferboard.measures.hotspots import hotspots
+
+    if fmt not in HOTSPOT_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
+                                 f"{', '.join(HOTSPOT_FORMATS)} (html and png maps are not "
+                                 "implemented yet)", param_hint="--format")
+    con = store.connect(db, read_only=True)
+    try:
+        h = hotspots(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
+                     end=parse_month(to, "--to"), category_names=category or [],
+                     cell_size=cell_size, permutations=permutations, seed=seed, fdr=fdr)
+    finally:
+        con.close()
+    r = h.result
+    meta = {"area": h.area, "categories": list(h.categories) or ["all"],
+            "from": h.start, "to": h.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
+            "force": h.force, "rows": h.rows, "rows_without_coordinates": h.rows_without_coords,
+            "force_rows_without_location": h.force_rows_without_location,
+            "points_outside_grid": r.points_outside, "cells": len(r.cells),
+            "permutations": r.permutations, "seed": r.seed, "fdr_correction": r.fdr,
+            "classes": r.counts_by_class(), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              "count": c.count, "z": round(c.z, 6), "p": c.p, "p_adjusted": c.p_adjusted,
+              "class": c.hotspot} for c in r.cells]
+    if fmt == "csv":
+        emit(cells, Format.csv, columns=list(cells[0]))
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(_plain({**meta, "cells": cells}), indent=2) + "\n")
+    else:
+        from saferboard.measures.hotspots import cell_rings_wgs84
+
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                    for props, ring in zip(cells, cell_rings_wgs84(r), strict=True)]
+        sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": _plain(meta),
+                                     "features": features}) + "\n")
+    if fmt != "json":
+        err.print(f"note: {r.method} Rows without coordinates (not mapped): "
+                  f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
+                  f"{h.force or 'police.uk'} rows in these months and categories have no "
+                  "location (and so no area) and cannot be mapped.", markup=False,
+                  highlight=False, soft_wrap=True)
+
+
+class DistanceMetric(StrEnum):
+    manhattan = "manhattan"
+    euclidean = "euclidean"
+
+
+def _edges(value: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {value!r}",
+                                 param_hint=option) from None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@app.command("near-repeat")
+def near_repeat_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV of events with a header row")],
+    x_col: Annotated[str, typer.Option("--x-col", help="Column of x (easting, metres, or "
+                                       "longitude with a geographic --crs)")],
+    y_col: Annotated[str, typer.Option("--y-col", help="Column of y (northing or latitude)")],
+    date_col: Annotated[str, typer.Option("--date-col", help="Column of the event date")],
+    space_bands: Annotated[str, typer.Option(
+        "--space-bands", help="Distance edges in metres, from 0, e.g. 0,1,100,200,300: bands "
+        "[a, b) plus an open-ended last band ('same location' is [0, 1))")],
+    time_bands: Annotated[str, typer.Option(
+        "--time-bands", help="Day edges, from 0, e.g. 0,7,14,21: bands [a, b) plus an "
+        "open-ended last band")],
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="strptime format, e.g. %m/%d/%Y (default: YYYY-MM-DD or "
+        "DD/MM/YYYY)")] = None,
+    crs: Annotated[int | None, typer.Option(
+        "--crs", help="EPSG code of the coordinates: geographic ones (e.g. 4326) are "
+        "projected to British National Grid (27700); projected ones must be in metres "
+        "(default: already metres)")] = None,
+    distance: Annotated[DistanceMetric, typer.Option(
+        "--distance", help="manhattan (as the Near Repeat Calculator) or euclidean")
+    ] = DistanceMetric.manhattan,
+    permutations: Annotated[int, typer.Option(
+        "--permutations", min=1, help="Permutations of the dates for the null")] = 999,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (repeatable "
+                                             "results)")] = None,
+    labels_out: Annotated[Path | None, typer.Option(
+        "--labels", help="Also write each event's label (originator, near-repeat, repeat, "
+        "isolated) to this CSV")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Near-repeat Knox test: pairs of events in space x time bands against permutations of
+    the dates, with Knox ratios and p-values, and a label for each event."""
+    from saferboard.measures.near_repeat import knox
+    from saferboard.sources.events import read_events
+
+    s_edges = _edges(space_bands, "--space-bands")
+    t_edges = _edges(time_bands, "--time-bands")
+    events = read_events(path, x_col, y_col, date_col, date_format=date_format, crs=crs)
+    if any(e != int(e) for e in t_edges):
+        raise typer.BadParameter(f"time edges must be whole days, got {time_bands!r}",
+                                 param_hint="--time-bands")
+    try:
+        r = knox(events.x, events.y, events.days, s_edges, [int(e) for e in t_edges],
+                 distance=distance.value, permutations=permutations, seed=seed)
+    except ValueError as e:  # edges not from 0 or not increasing
+        raise typer.BadParameter(str(e)) from None
+    if events.skipped_no_coordinates:
+        err.print(f"note: {events.skipped_no_coordinates:,} row(s) without coordinates "
+                  "skipped", markup=False, highlight=False)
+    if labels_out is not None:
+        with open(labels_out, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["line", "x", "y", "date", "label"])
+            for k, label in enumerate(r.labels):
+                w.writerow([int(events.lines[k]), float(events.x[k]), float(events.y[k]),
+                            date.fromordinal(int(events.days[k])).isoformat(), label])
+    if fmt is Format.json:
+        doc = {"n_events": r.n_events, "permutations": r.permutations,
+               "space_bands": [list(b) for b in r.space_bands],
+               "time_bands": [list(b) for b in r.time_bands],
+               "observed": r.observed, "expected": r.expected, "knox_ratio": r.knox_ratio,
+               "p_value": r.p_value, "distance": r.distance, "seed": r.seed,
+               "space_labels": r.space_labels, "time_labels": r.time_labels,
+               "near_distance": r.near_distance, "near_days": r.near_days,
+               "event_labels": r.label_counts()}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+
+    def band(lo: float, hi: float | None) -> str:
+        return f"[{lo:g}, {'inf' if hi is None else f'{hi:g}'})"
+
+    s_names = [f"{lab} {band(*b)}" for lab, b in zip(r.space_labels, r.space_bands,
+                                                     strict=True)]
+    t_names = [f"{lab} {band(*b)}" for lab, b in zip(r.time_labels, r.time_bands,
+                                                     strict=True)]
+    if fmt is Format.csv:
+        emit([{"space_band": s_names[s], "time_band": t_names[t],
+               "observed": r.observed[s][t], "expected": round(r.expected[s][t], 4),
+               "knox_ratio": _round(r.knox_ratio[s][t], 4),
+               "p_value": round(r.p_value[s][t], 6)}
+              for s in range(len(s_names)) for t in range(len(t_names))], fmt)
+        return
+    rows = []
+    for s, name in enumerate(s_names):
+        row: dict[str, Any] = {"distance (m)": name}
+        for t, tname in enumerate(t_names):
+            ratio = r.knox_ratio[s][t]
+            shown = "-" if ratio is None else f"{ratio:.2f}"
+            row[tname] = (f"{r.observed[s][t]:,} / {shown} / "
+                          f"{r.p_value[s][t]:.3f}")
+        rows.append(row)
+    emit(rows, fmt, title=f"Knox test, {r.n_events:,} events, {r.permutations} permutations "
+                          f"({r.distance}); cells: observed pairs / Knox ratio / p")
+    counts = ", ".join(f"{k} {v:,}" for k, v in r.label_counts().items())
+    out.print(f"Events within {r.near_distance:g} m and {r.near_days} days: {counts}.",
+              highlight=False, markup=False)
+    out.print(r.method, highlight=False, markup=False)
 
 
 @app.command("demo")
