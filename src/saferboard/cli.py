@@ -28,7 +28,9 @@ from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
+    from saferboard.config import Config
     from saferboard.measures.dashboard import Dashboard
+    from saferboard.measures.series import MonthlyCounts
     from saferboard.report.pack import PackResult
 
 app = typer.Typer(
@@ -408,6 +410,21 @@ def outcomes_cmd(
         err.print(f"warning: {r.lag_warning}", markup=False, highlight=False, soft_wrap=True)
 
 
+def _load_for_measures(db: Path | None, config: Path | None, mapping: Path | None
+                       ) -> tuple[Config, categories.Categories, dict[str, MonthlyCounts]]:
+    """The configuration, the category mapping and every source's monthly counts."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import load_sources
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        return cfg, cats, load_sources(con, cats)
+    finally:
+        con.close()
+
+
 @app.command("dashboard")
 def dashboard_cmd(
     db: DbOption = None,
@@ -425,15 +442,8 @@ def dashboard_cmd(
 ) -> None:
     """The performance dashboard: quarter and rolling 12 months vs a year earlier, rate,
     peer ranks, monthly exceptions, significance, RAG with its factors."""
-    from saferboard.config import load_config
-    from saferboard.measures.dashboard import dashboard, latest_month, load_sources
-    cfg = load_config(config)
-    cats = categories.load(mapping)
-    con = store.connect(db, read_only=True)
-    try:
-        sources = load_sources(con, cats)
-    finally:
-        con.close()
+    from saferboard.measures.dashboard import dashboard, latest_month
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
     chosen_area = area or cfg.area
     ref = parse_month(month, "--month")
     if ref is None:
@@ -492,22 +502,14 @@ def compare_cmd(
     mapping: CategoriesOption = None,
 ) -> None:
     """Peer comparison with uncertainty: rates with 95% intervals and funnel limits."""
-    from saferboard.config import load_config
     from saferboard.measures.compare import compare
     from saferboard.measures.dashboard import (
         canonical_area,
         latest_month,
-        load_sources,
         source_for,
     )
 
-    cfg = load_config(config)
-    cats = categories.load(mapping)
-    con = store.connect(db, read_only=True)
-    try:
-        sources = load_sources(con, cats)
-    finally:
-        con.close()
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
     chosen = canonical_area(sources, area or cfg.area)
     group = peers or cfg.region
     if group not in cfg.peer_groups:
@@ -546,19 +548,12 @@ def targets_cmd(
     mapping: CategoriesOption = None,
 ) -> None:
     """Strategy targets: straight-line trajectory, actual to date, projection, on-track RAG."""
-    from saferboard.config import load_config
-    from saferboard.measures.dashboard import canonical_area, load_sources, source_for
+    from saferboard.measures.dashboard import canonical_area, source_for
     from saferboard.measures.targets import default_month, target_status
 
-    cfg = load_config(config)
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
     if not cfg.targets:
         raise typer.BadParameter(f"no [[targets]] in {cfg.path}", param_hint="--config")
-    cats = categories.load(mapping)
-    con = store.connect(db, read_only=True)
-    try:
-        sources = load_sources(con, cats)
-    finally:
-        con.close()
     rows = []
     for t in cfg.targets:
         chosen = canonical_area(sources, area or t.area or cfg.area)
