@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 COMMANDS = ["ingest", "fetch", "counts", "quality", "outcomes", "dashboard", "compare", "targets",
             "pack", "demo", "hotspots",
-            "near-repeat"]
+            "near-repeat", "density", "hotspot-change"]
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():

@@ -802,6 +802,136 @@ def near_repeat_cmd(
     out.print(r.method, highlight=False, markup=False)
 
 
+def _check_map_format(fmt: str) -> None:
+    if fmt not in HOTSPOT_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
+                                 f"{', '.join(HOTSPOT_FORMATS)}", param_hint="--format")
+
+
+def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
+               rings: list[list[list[float]]]) -> None:
+    """Grid cells as CSV, JSON (metadata + cells) or a GeoJSON FeatureCollection."""
+    if fmt == "csv":
+        emit(cells, Format.csv, columns=list(cells[0]) if cells else None)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(_plain({**meta, "cells": cells}), indent=2) + "\n")
+    else:
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                    for props, ring in zip(cells, rings, strict=True)]
+        sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": _plain(meta),
+                                     "features": features}) + "\n")
+    if fmt != "json":
+        err.print(f"note: {meta['method']}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("density")
+def density_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    bandwidth: Annotated[float | None, typer.Option(
+        "--bandwidth", help="Kernel bandwidth in metres (default: the spatial Silverman "
+        "rule used by ArcGIS Pro; pass a fixed one to compare periods)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Quartic kernel density (crimes per km^2) of police.uk street crimes at the centres of
+    the hotspot grid over a London borough."""
+    from saferboard.measures.density import density
+    from saferboard.measures.hotspots import square_rings_wgs84
+
+    _check_map_format(fmt)
+    con = store.connect(db, read_only=True)
+    try:
+        d = density(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
+                    end=parse_month(to, "--to"), category_names=category or [],
+                    cell_size=cell_size, bandwidth=bandwidth)
+    finally:
+        con.close()
+    r = d.result
+    meta = {"area": d.area, "categories": list(d.categories) or ["all"], "from": d.start,
+            "to": d.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
+            "bandwidth_m": round(r.bandwidth, 3), "bandwidth_rule": r.bandwidth_rule,
+            "kernel": r.kernel, "units": "crimes per km2", "force": d.force, "rows": d.rows,
+            "rows_without_coordinates": d.rows_without_coords,
+            "force_rows_without_location": d.force_rows_without_location,
+            "points_outside_grid": r.points_outside, "cells": len(r.cells),
+            "mass": round(r.mass(), 3), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              "count": c.count, "density": round(c.density, 6)} for c in r.cells]
+    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
+                                                    [c.y for c in r.cells],
+                                                    r.cell_size) if fmt == "geojson" else [])
+
+
+def _period(value: str) -> tuple[date, date]:
+    first, sep, last = value.partition("..")
+    start = parse_month(first, "--period")
+    end = parse_month(last if sep else first, "--period")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    return start, end
+
+
+@app.command("hotspot-change")
+def hotspot_change_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    period: Annotated[list[str], typer.Option(
+        "--period", help="YYYY-MM..YYYY-MM, repeated in time order: the first is 'before', "
+        "the last 'after', any between are sub-periods (at least 2)")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    confidence: Annotated[float, typer.Option(
+        "--confidence", help="Confidence (%) at which a Gi* cell counts as hot")] = 95.0,
+    persistent_share: Annotated[float, typer.Option(
+        "--persistent-share", help="Share of periods a cell must be hot in to be "
+        "persistent (default 1: all)")] = 1.0,
+    fdr: Annotated[bool, typer.Option(
+        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
+    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Hotspot change between periods: each grid cell persistent, emerging, former,
+    intermittent or not hot, from Gi* hotspots in each period."""
+    from saferboard.measures.hotspot_change import area_hotspot_change
+    from saferboard.measures.hotspots import square_rings_wgs84
+
+    _check_map_format(fmt)
+    if not 0 < confidence < 100:
+        raise typer.BadParameter(f"expected a percentage, got {confidence}",
+                                 param_hint="--confidence")
+    periods = [_period(p) for p in period]
+    con = store.connect(db, read_only=True)
+    try:
+        a = area_hotspot_change(con, categories.load(mapping), area, periods,
+                                category_names=category or [], cell_size=cell_size, fdr=fdr,
+                                confidence=confidence / 100, persistent_share=persistent_share)
+    finally:
+        con.close()
+    r = a.result
+    meta = {"area": a.area, "categories": list(a.categories) or ["all"],
+            "periods": [f"{s:%Y-%m}..{e:%Y-%m}" for s, e in a.periods],
+            "crs": "EPSG:27700", "cell_size_m": r.cell_size, "confidence": r.confidence,
+            "persistent_share": r.persistent_share, "fdr_correction": fdr,
+            "rows": [h.rows for h in a.period_hotspots], "cells": len(r.cells),
+            "classes": r.counts_by_class(), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              **{f"count_{i + 1}": n for i, n in enumerate(c.counts)},
+              **{f"hot_{i + 1}": hot for i, hot in enumerate(c.hot)},
+              "class": c.change} for c in r.cells]
+    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
+                                                    [c.y for c in r.cells],
+                                                    r.cell_size) if fmt == "geojson" else [])
+
+
 @app.command("demo")
 def demo_cmd(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the demo database")] = Path(

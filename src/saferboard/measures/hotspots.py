@@ -486,3 +486,21 @@ def cell_rings_wgs84(result: HotspotResult) -> list[list[list[float]]]:
     lon, lat = to_wgs84(corners[..., 0].ravel(), corners[..., 1].ravel())
     pairs = np.round(np.stack([lon, lat], axis=1), 6).reshape(len(result.cells), 5, 2)
     return [[[float(a), float(b)] for a, b in ring] for ring in pairs]
+
+
+def square_rings_wgs84(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray,
+                       cell_size: float) -> list[list[list[float]]]:
+    """Closed GeoJSON rings (WGS84) of the grid squares centred at (x, y) in EPSG:27700: the
+    same rings as `cell_rings_wgs84`, for results that are not a HotspotResult (density,
+    hotspot change)."""
+    xs = np.asarray(x, np.float64)
+    ys = np.asarray(y, np.float64)
+    if len(xs) == 0:
+        return []
+    hw = cell_size / 2
+    # Counter-clockwise from the south-west corner, as Cell.square.
+    dx = np.array([-hw, hw, hw, -hw, -hw])
+    dy = np.array([-hw, -hw, hw, hw, -hw])
+    lon, lat = to_wgs84((xs[:, None] + dx).ravel(), (ys[:, None] + dy).ravel())
+    pairs = np.round(np.stack([lon, lat], axis=1), 6).reshape(len(xs), 5, 2)
+    return [[[float(a), float(b)] for a, b in ring] for ring in pairs]
