@@ -240,7 +240,9 @@ def _load_registered(con: duckdb.DuckDBPyConnection, items: Sequence[Item], kind
     try:
         con.execute(
             f"INSERT INTO {kind.table} SELECT fm.batch_id, {kind.select} "
-            f"FROM {reader} r JOIN file_map fm ON fm.path = r.filename",
+            # LEFT JOIN: a row whose file name failed to match would get a NULL batch_id and
+            # fail the NOT NULL constraint, loudly, rather than vanish from an inner join.
+            f"FROM {reader} r LEFT JOIN file_map fm ON fm.path = r.filename",
             {"paths": [str(i.path) for i in items], "columns": kind.columns},
         )
     except duckdb.Error as e:
