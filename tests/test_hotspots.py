@@ -220,7 +220,6 @@ def test_cli_errors(example_db):
     assert r.code == 1 and "no boundary for area 'Narnia'" in r.stderr
     r = run_cli("hotspots", "--db", example_db, "--area", "Camden")
     assert r.code == 1 and "no police.uk street crimes with coordinates for Camden" in r.stderr
-    r = run_cli("hotspots", "--db", example_db, "--area", "Barnet", "--format", "html")
+    r = run_cli("hotspots", "--db", example_db, "--area", "Barnet", "--format", "kml")
     text = " ".join(re.sub("[│╭╮╰╯─]", " ", r.stderr).split())  # Typer boxes and wraps it
-    assert r.code == 2 and "choose one of geojson, csv, json" in text
-    assert "html and png maps are not implemented yet" in text
+    assert r.code == 2 and "choose one of geojson, csv, json, html, png" in text

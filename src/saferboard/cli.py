@@ -30,6 +30,7 @@ from saferboard.sources.ingest import FileReport, IngestReport, ingest
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
     from saferboard.config import Config
     from saferboard.measures.dashboard import Dashboard
+    from saferboard.measures.hotspots import HotspotResult, Hotspots
     from saferboard.measures.series import MonthlyCounts
     from saferboard.report.pack import PackResult
 
@@ -613,6 +614,7 @@ def print_pack_result(result: PackResult) -> None:
 
 
 HOTSPOT_FORMATS = ("geojson", "csv", "json")
+HOTSPOT_MAP_FORMATS = ("html", "png")  # hotspots only, for now
 
 
 @app.command("hotspots")
@@ -633,19 +635,32 @@ def hotspots_cmd(
     fdr: Annotated[bool, typer.Option(
         "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
     fmt: Annotated[str, typer.Option(
-        "--format", help="geojson, csv or json (html and png maps are not available yet)")
+        "--format", help="geojson, csv, json, html (self-contained interactive map, no tiles) "
+        "or png (static map; needs --out)")
     ] = "geojson",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the html or png map to this file (required for png; html "
+        "goes to stdout without it)")
+    ] = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
     """Getis-Ord Gi* hotspots of police.uk street crimes on a grid over a London borough
     (British National Grid), with false-discovery-rate control on by default."""
+    from saferboard.errors import InputError
     from saferboard.measures.hotspots import hotspots
 
-    if fmt not in HOTSPOT_FORMATS:
+    if fmt not in HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
-                                 f"{', '.join(HOTSPOT_FORMATS)} (html and png maps are not "
-                                 "implemented yet)", param_hint="--format")
+                                 f"{', '.join(HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS)}",
+                                 param_hint="--format")
+    # InputError, not BadParameter: one plain line (the brief's "clear error"), no Typer box.
+    if fmt == "png" and out_file is None:
+        # PNG bytes on a terminal are useless and break pipes that expect text.
+        raise InputError("--format png writes a file: add --out FILE.png")
+    if out_file is not None and fmt not in HOTSPOT_MAP_FORMATS:
+        raise InputError(f"--out is for the html and png maps; redirect {fmt} output "
+                         "instead (> FILE)")
     con = store.connect(db, read_only=True)
     try:
         h = hotspots(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
@@ -664,6 +679,40 @@ def hotspots_cmd(
     cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
               "count": c.count, "z": round(c.z, 6), "p": c.p, "p_adjusted": c.p_adjusted,
               "class": c.hotspot} for c in r.cells]
+    if fmt in HOTSPOT_MAP_FORMATS:
+        _write_hotspot_map(h, fmt, out_file)
+    else:
+        _write_hotspot_text(cells, meta, r, fmt)
+    if fmt != "json":
+        err.print(f"note: {r.method} Rows without coordinates (not mapped): "
+                  f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
+                  f"{h.force or 'police.uk'} rows in these months and categories have no "
+                  "location (and so no area) and cannot be mapped.", markup=False,
+                  highlight=False, soft_wrap=True)
+
+
+def _write_hotspot_map(h: Hotspots, fmt: str, out_file: Path | None) -> None:
+    from saferboard.measures.hotspots import boundary
+    from saferboard.report.maps import hotspot_map_html, hotspot_map_png
+
+    what = ", ".join(h.categories) or "All crime"
+    months = f"{h.start:%b %Y}" if h.start else "first month"
+    months += " to " + (f"{h.end:%b %Y}" if h.end else "latest month")
+    title = f"{what} hotspots, {h.area} ({months})"
+    _, geom = boundary(h.area)
+    if fmt == "png":
+        assert out_file is not None  # checked before the analysis
+        out_file.write_bytes(hotspot_map_png(h.result, geom, title))
+    else:
+        page = hotspot_map_html(h.result, geom, title)
+        if out_file is None:
+            sys.stdout.write(page)
+        else:
+            out_file.write_text(page, encoding="utf-8")
+
+
+def _write_hotspot_text(cells: list[dict[str, Any]], meta: dict[str, Any],
+                        r: HotspotResult, fmt: str) -> None:
     if fmt == "csv":
         emit(cells, Format.csv, columns=list(cells[0]))
     elif fmt == "json":
@@ -676,12 +725,6 @@ def hotspots_cmd(
                     for props, ring in zip(cells, cell_rings_wgs84(r), strict=True)]
         sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": _plain(meta),
                                      "features": features}) + "\n")
-    if fmt != "json":
-        err.print(f"note: {r.method} Rows without coordinates (not mapped): "
-                  f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
-                  f"{h.force or 'police.uk'} rows in these months and categories have no "
-                  "location (and so no area) and cannot be mapped.", markup=False,
-                  highlight=False, soft_wrap=True)
 
 
 class DistanceMetric(StrEnum):
