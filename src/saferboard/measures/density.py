@@ -39,10 +39,8 @@ from saferboard.categories import Categories
 from saferboard.errors import InputError
 from saferboard.measures.hotspots import (
     FloatArray,
-    boundary,
-    default_cell_size,
+    area_points,
     grid_counts,
-    street_points,
     to_wgs84,
 )
 
@@ -171,13 +169,8 @@ def density(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
             category_names: Sequence[str] = (), cell_size: float | None = None,
             bandwidth: float | None = None) -> Density:
     """Kernel density of an area's police.uk street crimes (the `density` command)."""
-    name, geom = boundary(area)
-    pts = street_points(con, cats, name, start=start, end=end, category_names=category_names)
-    if len(pts.x) == 0:
-        what = ", ".join(category_names) or "any category"
-        raise InputError(f"no police.uk street crimes with coordinates for {name}, {what}, "
-                         f"in the months chosen ({pts.rows:,} rows selected); nothing to map")
-    size = cell_size if cell_size is not None else default_cell_size(geom.bounds)
+    name, geom, pts, size = area_points(con, cats, area, start=start, end=end,
+                                        category_names=category_names, cell_size=cell_size)
     result = kde(pts.x, pts.y, geom, size, bandwidth=bandwidth)
     return Density(name, tuple(category_names), start, end, pts.force, pts.rows,
                    pts.rows_without_coords, pts.force_rows_without_location, result)

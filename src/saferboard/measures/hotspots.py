@@ -456,11 +456,11 @@ class Hotspots:
     result: HotspotResult
 
 
-def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
-             start: date | None = None, end: date | None = None,
-             category_names: Sequence[str] = (), cell_size: float | None = None,
-             permutations: int = 0, seed: int | None = None, fdr: bool = True) -> Hotspots:
-    """Gi* hotspots of an area's police.uk street crimes (the `hotspots` command)."""
+def area_points(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
+                start: date | None, end: date | None, category_names: Sequence[str],
+                cell_size: float | None) -> tuple[str, BaseGeometry, Points, float]:
+    """The area's name, boundary, crime points and grid cell size, shared by every map:
+    an empty selection is an error here rather than an empty map."""
     name, geom = boundary(area)
     pts = street_points(con, cats, name, start=start, end=end, category_names=category_names)
     if len(pts.x) == 0:
@@ -471,6 +471,16 @@ def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
                          f"{months} ({pts.rows:,} rows selected, {pts.rows_without_coords:,} "
                          "without coordinates); nothing to map")
     size = cell_size if cell_size is not None else default_cell_size(geom.bounds)
+    return name, geom, pts, size
+
+
+def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
+             start: date | None = None, end: date | None = None,
+             category_names: Sequence[str] = (), cell_size: float | None = None,
+             permutations: int = 0, seed: int | None = None, fdr: bool = True) -> Hotspots:
+    """Gi* hotspots of an area's police.uk street crimes (the `hotspots` command)."""
+    name, geom, pts, size = area_points(con, cats, area, start=start, end=end,
+                                        category_names=category_names, cell_size=cell_size)
     grid = grid_counts(pts.x, pts.y, geom, size)
     result = gistar(grid, permutations=permutations, seed=seed, fdr=fdr)
     return Hotspots(name, tuple(category_names), start, end, pts.force, pts.rows,
@@ -480,12 +490,8 @@ def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
 def cell_rings_wgs84(result: HotspotResult) -> list[list[list[float]]]:
     """Each cell's square as a closed GeoJSON ring in WGS84 lon/lat (RFC 7946 wants WGS84),
     projected corner by corner from British National Grid in one call."""
-    if not result.cells:
-        return []
-    corners = np.array([c.square(result.cell_size) for c in result.cells])  # (n, 5, 2)
-    lon, lat = to_wgs84(corners[..., 0].ravel(), corners[..., 1].ravel())
-    pairs = np.round(np.stack([lon, lat], axis=1), 6).reshape(len(result.cells), 5, 2)
-    return [[[float(a), float(b)] for a, b in ring] for ring in pairs]
+    return square_rings_wgs84([c.x for c in result.cells], [c.y for c in result.cells],
+                              result.cell_size)
 
 
 def square_rings_wgs84(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray,
