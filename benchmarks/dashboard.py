@@ -44,11 +44,8 @@ import cProfile
 import io
 import json
 import math
-import os
 import pickle
-import platform
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -57,11 +54,12 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from machine import machine, peak_rss_kib
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MPS_RELEASES = ("release_2025-02", "release_2025-12")
@@ -69,7 +67,6 @@ FIRST_MONTH, LAST_MONTH = date(2023, 1, 1), date(2025, 12, 1)
 ONE_AREA, ONE_MONTH = "Barnet", date(2025, 12, 1)
 WARM_CALLS = 20  # warm calls of the one-borough dashboard (median reported)
 P_VALUE_RTOL = 1e-9
-MiB = 1024 * 1024
 
 # The MPS monthly counts at leaf-category level: the query saferboard's load_monthly runs.
 LONG_SQL = """
@@ -358,14 +355,6 @@ def pandas_dashboard(df: Any, cats: Any, config: Any, area: str, month: date,
 # --------------------------------------------------------------------------- children
 
 
-def peak_rss_kib() -> int:
-    """This process's peak resident memory in KiB (VmHWM; see benchmarks/ingest.py)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child_full(method: str, plan: Plan, out: Path | None) -> dict[str, Any]:
@@ -574,25 +563,6 @@ def schedule(repeat: int, pandas_repeat: int) -> list[str]:
     return order
 
 
-def machine() -> str:
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-    cpu = next((line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    con = duckdb.connect()
-    threads, limit = con.execute(
-        "SELECT current_setting('threads'), current_setting('memory_limit')").fetchall()[0]
-    con.close()
-    import numpy
-    import pandas
-    import scipy
-
-    return (f"date {datetime.now():%Y-%m-%d %H:%M}; nproc {os.cpu_count()} ({cpu}); "
-            f"RAM {mem_kib / MiB:.1f} GiB; load average {os.getloadavg()[0]:.2f}; "
-            f"Python {platform.python_version()}; DuckDB {duckdb.__version__} "
-            f"(threads {threads}, memory_limit {limit}); numpy {numpy.__version__}; "
-            f"scipy {scipy.__version__}; pandas {pandas.__version__}")
 
 
 def median_of(runs: Sequence[dict[str, Any]], field: str) -> float:
@@ -708,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         else args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        print(machine())
+        print(machine("numpy", "scipy", "pandas"))
         db = workdir / "store.duckdb"
         for path in (db, db.with_name(db.name + ".wal")):
             path.unlink(missing_ok=True)

@@ -36,9 +36,6 @@ import argparse
 import csv
 import gzip
 import json
-import os
-import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -48,17 +45,17 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
 import duckdb
+from machine import MiB, machine, peak_rss_kib
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 METHODS = ("bare-list", "bare-files", "bare-files-typed", "saferboard")
 BASELINES = ("bare-list", "bare-files", "bare-files-typed")
 GENERATED_MANIFEST = "MANIFEST.json"
-MiB = 1024 * 1024
 
 
 # --------------------------------------------------------------------------- inputs
@@ -309,18 +306,6 @@ def count_rows(method: str, db: Path) -> int:
         con.close()
 
 
-def peak_rss_kib() -> int:
-    """This process's peak resident memory in KiB.
-
-    VmHWM rather than ru_maxrss: on Linux ru_maxrss survives exec, so a child started from a
-    big parent would report the parent's size; VmHWM belongs to the new process image only.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child_main(method: str, list_file: Path, db: Path) -> None:
@@ -472,20 +457,6 @@ def print_profile(r: Result) -> None:
                   f"last tenth {last:.1f} ms")
 
 
-def machine() -> str:
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal:"))
-    cpu = next((line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    con = duckdb.connect()
-    threads, limit = con.execute(
-        "SELECT current_setting('threads'), current_setting('memory_limit')").fetchall()[0]
-    con.close()
-    return (f"date {datetime.now():%Y-%m-%d %H:%M}; nproc {os.cpu_count()} ({cpu}); "
-            f"RAM {mem_kib / MiB:.1f} GiB; load average {os.getloadavg()[0]:.2f}; "
-            f"Python {platform.python_version()}; DuckDB {duckdb.__version__} "
-            f"(threads {threads}, memory_limit {limit})")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
