@@ -16,7 +16,6 @@ import duckdb
 
 from saferboard.errors import StoreError
 
-SCHEMA_VERSION = 1
 DEFAULT_DB = "saferboard.duckdb"
 
 # Each migration takes the store from version i to i + 1. Append, never edit.
@@ -112,7 +111,10 @@ MIGRATIONS: list[str] = [
     SELECT m.* FROM mps_counts m
     JOIN ranked r ON r.batch_id = m.batch_id AND r.month = m.month AND r.rn = 1;
     """,
+    # New migrations are appended above this line (one string each; never edit a landed one).
 ]
+
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def resolve_db_path(db: str | Path | None) -> Path:

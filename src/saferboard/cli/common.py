@@ -1,0 +1,120 @@
+"""Shared pieces of the command line: the Typer app, consoles, output formats, options."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(
+    help="saferboard: crime and partner data to board-ready analysis for Community Safety "
+    "Partnerships.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Piped output is not squeezed to 80 columns: analysts paste it into emails and notes.
+out = Console() if sys.stdout.isatty() else Console(width=200)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB store (default: $SAFERBOARD_DB, else ./saferboard.duckdb)"),
+]
+CategoriesOption = Annotated[
+    Path | None,
+    typer.Option("--categories", help="Category mapping to lay over the shipped one "
+                 "(default: $SAFERBOARD_CATEGORIES)"),
+]
+FormatOption = Annotated[Format, typer.Option("--format", help="Output format")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Partnership configuration TOML (default: "
+                 "$SAFERBOARD_CONFIG, else the shipped Barnet configuration)"),
+]
+
+
+def parse_month(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
+    if not m or not 1 <= int(m[2]) <= 12:
+        raise typer.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint=option)
+    return date(int(m[1]), int(m[2]), 1)
+
+
+def plain(value: Any) -> Any:
+    """Months are stored as first-of-month dates and shown as YYYY-MM."""
+    if isinstance(value, date):
+        return f"{value:%Y-%m}"
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
+         columns: list[str] | None = None) -> None:
+    """Print rows as a Rich table, CSV or JSON (CSV keeps its header even with no rows)."""
+    rows = [plain(r) for r in rows]
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    columns = columns or (list(rows[0]) if rows else [])
+    if fmt is Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
+        sys.stdout.write(buf.getvalue())
+        return
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        numeric = rows and isinstance(rows[0][c], int | float) and not isinstance(rows[0][c], bool)
+        table.add_column(c, justify="right" if numeric else "left")
+    for r in rows:
+        table.add_row(*(_cell(r[c]) for c in columns))
+    if not rows:
+        out.print("(no rows)")
+    else:
+        out.print(table)
+
+
+def _progress(files_total: int) -> tuple[Progress, Any]:
+    progress = Progress(
+        TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.description}"), TimeRemainingColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    )
+    task = progress.add_task("", total=files_total)
+    return progress, task
+

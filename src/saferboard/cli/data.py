@@ -1,0 +1,240 @@
+"""Commands that bring data in and describe it: ingest, fetch, counts, quality."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from saferboard import categories, store
+from saferboard.cli.common import (
+    CategoriesOption,
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_month,
+)
+from saferboard.sources.fetch import DEFAULT_BASE_URL
+from saferboard.sources.ingest import FileReport, IngestReport, ingest
+
+
+def _progress(files_total: int) -> tuple[Progress, Any]:
+    progress = Progress(
+        TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.description}"), TimeRemainingColumn(), console=err,
+        transient=True, disable=not err.is_terminal,
+    )
+    task = progress.add_task("", total=files_total)
+    return progress, task
+
+
+def run_ingest(db: Path | None, paths: list[Path], mapping: Path | None) -> IngestReport:
+    from saferboard.sources.files import discover
+
+    cats = categories.load(mapping)
+    found = discover(list(paths))
+    db_path = store.resolve_db_path(db)
+    existed = db_path.exists()
+    try:
+        con = store.connect(db_path)
+        try:
+            progress, task = _progress(len(found.files))
+            with progress:
+                report = ingest(
+                    con, paths, cats, files=found.files,
+                    progress=lambda f: progress.update(task, advance=1, description=f.name),
+                )
+        finally:
+            con.close()
+    except BaseException:
+        if not existed:  # leave no empty store behind: the database is as it was (absent)
+            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
+    return IngestReport(report.files, tuple(found.ignored))
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    rows = [_file_row(f) for f in report.files]
+    emit(rows, Format.table, title="Imported batches")
+    loaded = [f for f in report.files if not f.status.startswith("skipped")]
+    skipped = len(report.files) - len(loaded)
+    no_area = sum(f.rows_without_area for f in loaded)
+    out.print(f"{report.rows_loaded:,} rows loaded from {len(loaded)} file(s); "
+              f"{skipped} identical file(s) skipped.")
+    if no_area:
+        out.print(f"{no_area:,} police.uk rows have no LSOA: they count for their force but "
+                  "for no local authority.")
+    for f in loaded:
+        if f.revised_months:
+            out.print(f"{f.path}: newer release; revises {f.revised_months} month(s) "
+                      "already loaded from older releases.")
+        if f.superseded_months:
+            out.print(f"{f.path}: {f.superseded_months} month(s) are superseded by a newer "
+                      "release already loaded (the newer one is used).")
+        if f.wards_not_in_lookup:
+            out.print(f"{f.path}: {f.wards_not_in_lookup} row(s) have ward codes not in the "
+                      "ONS lookup; the file's borough name is used for them.")
+    unmapped: dict[str, int] = {}
+    for f in loaded:
+        for label, n in f.unmapped.items():
+            unmapped[label] = unmapped.get(label, 0) + n
+    for label, n in sorted(unmapped.items()):
+        err.print(f"warning: label {label!r} ({n:,} rows) maps to no category; it is stored "
+                  "and shown as unmapped. Add it to a --categories file.")
+    for path in report.ignored:
+        err.print(f"note: ignored {path} (not a .csv, .csv.gz or .zip file)")
+
+
+def _file_row(f: FileReport) -> dict[str, Any]:
+    months = (f"{f.first_month:%Y-%m}" if f.first_month == f.last_month
+              else f"{f.first_month:%Y-%m}..{f.last_month:%Y-%m}")
+    name = f.path.rsplit("!", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    return {"file": name, "source": f.source, "kind": f.kind, "force": f.force,
+            "months": months, "rows": f.rows, "no LSOA": f.rows_without_area,
+            "status": f.status}
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="police.uk CSVs (plain or .gz), folders "
+                                                "(searched recursively), monthly archive "
+                                                "zips, or MPS borough/ward tables")],
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Import police.uk and MPS files; each file is a batch, the whole command is atomic."""
+    report = run_ingest(db, paths, mapping)
+    print_ingest_report(report)
+
+
+def run_fetch(db: Path | None, force: str, start: date, end: date, base_url: str,
+              cache: Path | None, mapping: Path | None) -> IngestReport:
+    from rich.filesize import decimal
+    from rich.progress import TaskID
+
+    from saferboard.sources.fetch import FetchProgress, fetch
+    from saferboard.sources.files import SourceFile
+
+    cats = categories.load(mapping)
+    db_path = store.resolve_db_path(db)
+    existed = db_path.exists()
+    # One bar per archive (bytes), then one for the import (files): a single live display.
+    bar = Progress(
+        TextColumn("[bold]{task.fields[stage]}"), BarColumn(),
+        TextColumn("{task.fields[amount]}"), TextColumn("{task.description}"),
+        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def downloaded(url: str, done: int, total: int | None) -> None:
+        if url not in tasks:
+            tasks[url] = bar.add_task(url.rsplit("/", 1)[-1], stage="downloading", amount="")
+        amount = decimal(done) + (f"/{decimal(total)}" if total else "")
+        bar.update(tasks[url], completed=done, total=total, amount=amount)
+
+    def imported(f: SourceFile, done: int, total: int) -> None:
+        if "" not in tasks:
+            tasks[""] = bar.add_task("", stage="importing", amount="", total=total)
+        bar.update(tasks[""], completed=done, description=f.name, amount=f"{done}/{total}")
+
+    try:
+        con = store.connect(db_path)
+        try:
+            with bar:
+                return fetch(con, cats, force, start, end, base_url, cache,
+                             FetchProgress(downloaded, imported))
+        finally:
+            con.close()
+    except BaseException:
+        if not existed:  # as for ingest: a failed fetch leaves no empty store behind
+            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
+
+
+@app.command("fetch")
+def fetch_cmd(
+    force: Annotated[str, typer.Option(
+        "--force", help="police.uk force slug, e.g. metropolitan or city-of-london")],
+    from_: Annotated[str, typer.Option("--from", help="First month, YYYY-MM")],
+    to: Annotated[str, typer.Option("--to", help="Last month, YYYY-MM")],
+    base_url: Annotated[str, typer.Option(
+        "--base-url", help="Archive location")] = DEFAULT_BASE_URL,
+    db: DbOption = None,
+    cache: Annotated[Path | None, typer.Option(
+        "--cache", help="Folder for downloaded archives (kept; downloads resume) "
+        "(default: $SAFERBOARD_CACHE or ~/.cache/saferboard/archives)")] = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Download police.uk monthly archives and import one force's files for --from..--to."""
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    print_ingest_report(run_fetch(db, force, start, end, base_url, cache, mapping))
+
+
+@app.command("counts")
+def counts_cmd(
+    db: DbOption = None,
+    source: Annotated[str, typer.Option(help="policeuk or mps")] = "policeuk",
+    area: Annotated[list[str] | None, typer.Option(
+        "--area", help="Local authority (repeatable; default: every row, even with no area)"
+    )] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable)")] = None,
+    by: Annotated[str, typer.Option(
+        help="Comma-separated keys: month,area,category,crime_type,force")] = "",
+    mps_level: Annotated[str, typer.Option(help="MPS table level: borough or ward")] = "borough",
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Count crimes by any of month, area, category, raw crime type and force."""
+    from saferboard.measures.counts import counts
+
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    con = store.connect(db, read_only=True)
+    try:
+        result = counts(
+            con, categories.load(mapping), source=source, areas=area or [],
+            start=parse_month(from_, "--from"), end=parse_month(to, "--to"),
+            category_names=category or [], by=keys, mps_level=mps_level,
+        )
+    finally:
+        con.close()
+    emit(result.as_dicts(), fmt, title=f"Counts ({source})", columns=[*result.by, "count"])
+
+
+@app.command("quality")
+def quality_cmd(
+    db: DbOption = None, fmt: FormatOption = Format.table, mapping: CategoriesOption = None
+) -> None:
+    """Data quality per force and source: months present and missing, rows without
+    coordinates or LSOA, LSOA vintage, revised months, unmapped labels."""
+    from saferboard.measures.quality import quality
+
+    con = store.connect(db, read_only=True)
+    try:
+        result = quality(con, categories.load(mapping))
+    finally:
+        con.close()
+    rows = []
+    for q in result:
+        d = asdict(q)
+        if fmt is not Format.json:
+            d["months_missing"] = ", ".join(q.months_missing) or "none"
+            d["lsoa_vintage"] = ", ".join(f"{k}: {v:,}" for k, v in q.lsoa_vintage.items())
+            d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
+        rows.append(d)
+    emit(rows, fmt, title="Data quality")
+
+

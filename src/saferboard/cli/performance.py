@@ -1,0 +1,307 @@
+"""Performance commands: outcomes, dashboard, compare, targets, pack."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from saferboard import categories, store
+from saferboard.cli.common import (
+    CategoriesOption,
+    ConfigOption,
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_month,
+    plain,
+)
+
+if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
+    from saferboard.config import Config
+    from saferboard.measures.dashboard import Dashboard
+    from saferboard.measures.series import MonthlyCounts
+    from saferboard.report.pack import PackResult
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+@app.command("outcomes")
+def outcomes_cmd(
+    from_: Annotated[str, typer.Option("--from", help="First month of crimes, YYYY-MM")],
+    to: Annotated[str, typer.Option("--to", help="Last month of crimes, YYYY-MM")],
+    area: Annotated[str | None, typer.Option(
+        "--area", help="Local authority (default: every row, even with no area)")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable)")] = None,
+    by_month: Annotated[bool, typer.Option(
+        "--by-month", help="One row per crime month: crimes, sanction detections, rate")] = False,
+    lag_months: Annotated[int, typer.Option(
+        "--lag-months", help="Warn when --to is this close to the latest data")] = 6,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+    outcome_map: Annotated[Path | None, typer.Option(
+        "--outcome-map", help="Outcome group mapping to lay over the shipped outcomes.toml "
+        "(e.g. to change which groups count as sanction detections)")] = None,
+) -> None:
+    """Outcome groups and the sanction detection rate (charged or summonsed, cautions and
+    other out-of-court disposals) of police.uk crimes recorded in --from..--to."""
+    from saferboard.measures.outcomes import outcome_rates
+
+    start, end = parse_month(from_, "--from"), parse_month(to, "--to")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    con = store.connect(db, read_only=True)
+    try:
+        r = outcome_rates(con, categories.load(mapping), area=area, start=start, end=end,
+                          categories=category or [], lag_months=lag_months,
+                          mapping_path=outcome_map, by_month=by_month)
+    finally:
+        con.close()
+    sd_name = "Sanction detections (" + " + ".join(r.sanction_detection_groups) + ")"
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(plain(asdict(r)), indent=2) + "\n")
+    elif by_month:
+        emit([{"month": m.month, "crimes": m.crimes, "sanction_detections": m.sanction_detections,
+               "sd_rate_pct": _pct(m.sanction_detection_rate), **m.groups} for m in r.months],
+             fmt, title=f"Sanction detection rate by month ({r.area or 'all areas'})")
+    else:
+        rows: list[dict[str, Any]] = [
+            {"outcome": g.group, "crimes": g.crimes, "percent": _pct(g.percent)}
+            for g in r.groups]
+        rows += [{"outcome": f"Unmapped: {label}", "crimes": n,
+                  "percent": _pct(100 * n / r.crimes if r.crimes else None)}
+                 for label, n in r.unmapped.items()]
+        rows.append({"outcome": sd_name, "crimes": r.sanction_detections,
+                     "percent": _pct(r.sanction_detection_rate)})
+        rows.append({"outcome": "All crimes", "crimes": r.crimes,
+                     "percent": 100.0 if r.crimes else None})
+        emit(rows, fmt, title=f"Outcomes of crimes recorded {start:%Y-%m}..{end:%Y-%m} "
+             f"({r.area or 'all areas'})")
+    note = (f"note: {r.crimes:,} crimes: outcome from outcomes files for "
+            f"{r.from_outcomes_files:,}, from the street file's last outcome for "
+            f"{r.from_street_files:,}.")
+    if r.rows_without_crime_id:
+        note += (f" {r.rows_without_crime_id:,} rows without a Crime ID (anti-social "
+                 "behaviour) have no outcomes and are excluded.")
+    if r.duplicate_crime_rows:
+        note += (f" {r.duplicate_crime_rows:,} repeated Crime ID rows are counted once.")
+    err.print(note, markup=False, highlight=False, soft_wrap=True)
+    for label, n in r.unmapped.items():
+        err.print(f"warning: outcome label {label!r} ({n:,} crimes) maps to no outcome group; "
+                  "it counts in the total. Add it to an --outcome-map file.",
+                  markup=False, highlight=False, soft_wrap=True)
+    if r.lag_warning:
+        err.print(f"warning: {r.lag_warning}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _load_for_measures(db: Path | None, config: Path | None, mapping: Path | None
+                       ) -> tuple[Config, categories.Categories, dict[str, MonthlyCounts]]:
+    """The configuration, the category mapping and every source's monthly counts."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import load_sources
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        return cfg, cats, load_sources(con, cats)
+    finally:
+        con.close()
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: the configuration's area)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM, the last month included (default: the latest month "
+        "with data for the area)")] = None,
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category (repeatable; default: the configured dashboard set)")
+    ] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """The performance dashboard: quarter and rolling 12 months vs a year earlier, rate,
+    peer ranks, monthly exceptions, significance, RAG with its factors."""
+    from saferboard.measures.dashboard import dashboard, latest_month
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
+    chosen_area = area or cfg.area
+    ref = parse_month(month, "--month")
+    if ref is None:
+        from saferboard.measures.dashboard import canonical_area
+
+        ref = latest_month(sources, canonical_area(sources, chosen_area))
+    result = dashboard(sources, cats, cfg, chosen_area, ref, category or None)
+    print_dashboard(result, fmt)
+
+
+def print_dashboard(result: Dashboard, fmt: Format) -> None:
+    from saferboard.present import dashboard_csv, dashboard_table, indicator_json
+
+    for row in result.rows:
+        if row.note:
+            err.print(f"note: {row.category}: {row.note}", markup=False, highlight=False)
+    if fmt is Format.json:
+        emit([indicator_json(r) for r in result.rows], fmt)
+        return
+    if fmt is Format.csv:
+        emit(dashboard_csv(result), fmt)
+        return
+    rows = dashboard_table(result)
+    # On screen the factors are too long for a column: a list under the table instead.
+    emit([{k: v for k, v in r.items() if k not in ("factors", "rate_base")} for r in rows],
+         fmt, title=f"{result.area}: quarter {result.quarter.label()}, rolling 12 months "
+                    f"{result.rolling12.label()}, each vs a year earlier")
+    first = next((r for r in result.rows if r.ranks), None)
+    for group, rank in (first.ranks.items() if first else []):
+        if rank.without_data:
+            out.print(f"{group}: no data or population for {', '.join(rank.without_data)}; "
+                      f"ranked among the {rank.of} others.", highlight=False, markup=False)
+    for row in result.rows:
+        if row.factors:
+            out.print(f"[bold]{row.category}[/bold] ({row.rag}):", highlight=False)
+            for f in row.factors:
+                out.print(f"  {'+' if f.sign > 0 else '-'} {f.text}", highlight=False,
+                          markup=False)
+    out.print()
+    for term, text in result.glossary.items():
+        out.print(f"[bold]{term}[/bold]: {text}", highlight=False)
+
+
+@app.command("compare")
+def compare_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority to highlight (default: the configuration's area)")] = None,
+    category: Annotated[str, typer.Option(help="Category")] = "Total notifiable offences",
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM (default: the latest with data)")] = None,
+    peers: Annotated[str | None, typer.Option(
+        help="Peer group from the configuration (default: the region)")] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Peer comparison with uncertainty: rates with 95% intervals and funnel limits."""
+    from saferboard.measures.compare import compare
+    from saferboard.measures.dashboard import (
+        canonical_area,
+        latest_month,
+        source_for,
+    )
+
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
+    chosen = canonical_area(sources, area or cfg.area)
+    group = peers or cfg.region
+    if group not in cfg.peer_groups:
+        raise typer.BadParameter(f"unknown group {group!r}; configured: "
+                                 f"{', '.join(cfg.peer_groups)}", param_hint="--peers")
+    ref = parse_month(month, "--month") or latest_month(sources, chosen)
+    base = "households" if category in cfg.dashboard.household_categories else "population"
+    table = source_for(sources, cats, chosen, category)
+    result = compare(table, cats, category, ref, group, cfg.peer_groups[group], rate_base=base)
+    rows = [{"rank": r.rank, "area": r.area, "count": r.count, "denominator": r.denominator,
+             "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
+             "expected": r.expected, "p_value": round(r.p_value, 6),
+             "funnel95_lower": r.funnel95[0], "funnel95_upper": r.funnel95[1],
+             "funnel998_lower": r.funnel998[0], "funnel998_upper": r.funnel998[1],
+             "vs_peer_average": r.verdict,
+             "highlight": r.area.lower() == chosen.lower()} for r in result.rows]
+    emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
+                          f"(source {table.source}; pooled rate {result.pooled_rate} per "
+                          f"1,000 {base})")
+    if fmt is Format.table:
+        if result.without_data:
+            err.print("note: no data or denominator for " + ", ".join(result.without_data),
+                      markup=False, highlight=False)
+        out.print(result.method, highlight=False, markup=False)
+
+
+@app.command("targets")
+def targets_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: each target's area, else the configuration's)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Month to assess at, YYYY-MM (default: the latest with data)")] = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Strategy targets: straight-line trajectory, actual to date, projection, on-track RAG."""
+    from saferboard.measures.dashboard import canonical_area, source_for
+    from saferboard.measures.targets import default_month, target_status
+
+    cfg, cats, sources = _load_for_measures(db, config, mapping)
+    if not cfg.targets:
+        raise typer.BadParameter(f"no [[targets]] in {cfg.path}", param_hint="--config")
+    rows = []
+    for t in cfg.targets:
+        chosen = canonical_area(sources, area or t.area or cfg.area)
+        table = source_for(sources, cats, chosen, t.category)
+        ref = parse_month(month, "--month") or default_month(table, chosen)
+        s = target_status(table, cats, t, chosen, ref)
+        rows.append({"target": t.name, "area": s.area, "category": t.category,
+                     "source": s.source, "period": f"{t.start:%Y-%m}..{t.end:%Y-%m}",
+                     "baseline": t.baseline, "target_value": s.target_value, "month": ref,
+                     "on_trajectory_now": s.expected_now, "actual_rolling12": s.actual,
+                     "projected_end": s.projected_end, "status": s.status})
+    emit(rows, fmt, title="Targets")
+
+
+@app.command("pack")
+def pack_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write pack.html and "
+                                          "pack.pdf into")],
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: the configuration's area)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Reference month YYYY-MM (default: end of the latest complete quarter)")] = None,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write pack.xlsx")] = False,
+    config: ConfigOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
+    from saferboard.config import load_config
+    from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
+    from saferboard.measures.windows import latest_quarter_end
+    from saferboard.report.pack import write_pack
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    con = store.connect(db, read_only=True)
+    try:
+        chosen = area or cfg.area
+        ref = parse_month(month, "--month")
+        if ref is None:
+            sources = load_sources(con, cats)
+            ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
+        with err.status("writing the pack (charts, PDF)..."):
+            result = write_pack(con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx)
+    finally:
+        con.close()
+    print_pack_result(result)
+
+
+def print_pack_result(result: PackResult) -> None:
+    for note in result.notes:
+        err.print(f"note: {note}", markup=False, highlight=False)
+    out.print(f"HTML: {result.html}")
+    out.print(f"PDF:  {result.pdf} ({result.pages} pages)")
+    if result.xlsx:
+        out.print(f"XLSX: {result.xlsx}")

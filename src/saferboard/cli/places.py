@@ -1,0 +1,395 @@
+"""Place commands: hotspots, near-repeat, density, hotspot-change."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from saferboard import categories, store
+from saferboard.cli.common import (
+    CategoriesOption,
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_month,
+    plain,
+)
+
+if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
+    from saferboard.measures.hotspots import HotspotResult, Hotspots
+
+
+
+HOTSPOT_FORMATS = ("geojson", "csv", "json")
+HOTSPOT_MAP_FORMATS = ("html", "png")  # hotspots only, for now
+
+
+@app.command("hotspots")
+def hotspots_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default: the shorter side of the "
+        "area's bounding box / 50, rounded down to 50 m, at least 100 m)")] = None,
+    permutations: Annotated[int, typer.Option(
+        "--permutations", help="Permutation inference with this many permutations "
+        "(default 0: analytic p-values)")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Random seed for --permutations")] = None,
+    fdr: Annotated[bool, typer.Option(
+        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="geojson, csv, json, html (self-contained interactive map, no tiles) "
+        "or png (static map; needs --out)")
+    ] = "geojson",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the html or png map to this file (required for png; html "
+        "goes to stdout without it)")
+    ] = None,
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Getis-Ord Gi* hotspots of police.uk street crimes on a grid over a London borough
+    (British National Grid), with false-discovery-rate control on by default."""
+    from saferboard.errors import InputError
+    from saferboard.measures.hotspots import hotspots
+
+    if fmt not in HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
+                                 f"{', '.join(HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS)}",
+                                 param_hint="--format")
+    # InputError, not BadParameter: one plain line (the brief's "clear error"), no Typer box.
+    if fmt == "png" and out_file is None:
+        # PNG bytes on a terminal are useless and break pipes that expect text.
+        raise InputError("--format png writes a file: add --out FILE.png")
+    if out_file is not None and fmt not in HOTSPOT_MAP_FORMATS:
+        raise InputError(f"--out is for the html and png maps; redirect {fmt} output "
+                         "instead (> FILE)")
+    con = store.connect(db, read_only=True)
+    try:
+        h = hotspots(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
+                     end=parse_month(to, "--to"), category_names=category or [],
+                     cell_size=cell_size, permutations=permutations, seed=seed, fdr=fdr)
+    finally:
+        con.close()
+    r = h.result
+    meta = {"area": h.area, "categories": list(h.categories) or ["all"],
+            "from": h.start, "to": h.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
+            "force": h.force, "rows": h.rows, "rows_without_coordinates": h.rows_without_coords,
+            "force_rows_without_location": h.force_rows_without_location,
+            "points_outside_grid": r.points_outside, "cells": len(r.cells),
+            "permutations": r.permutations, "seed": r.seed, "fdr_correction": r.fdr,
+            "classes": r.counts_by_class(), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              "count": c.count, "z": round(c.z, 6), "p": c.p, "p_adjusted": c.p_adjusted,
+              "class": c.hotspot} for c in r.cells]
+    if fmt in HOTSPOT_MAP_FORMATS:
+        _write_hotspot_map(h, fmt, out_file)
+    else:
+        _write_hotspot_text(cells, meta, r, fmt)
+    if fmt != "json":
+        err.print(f"note: {r.method} Rows without coordinates (not mapped): "
+                  f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
+                  f"{h.force or 'police.uk'} rows in these months and categories have no "
+                  "location (and so no area) and cannot be mapped.", markup=False,
+                  highlight=False, soft_wrap=True)
+
+
+def _write_hotspot_map(h: Hotspots, fmt: str, out_file: Path | None) -> None:
+    from saferboard.measures.hotspots import boundary
+    from saferboard.report.maps import hotspot_map_html, hotspot_map_png
+
+    what = ", ".join(h.categories) or "All crime"
+    months = f"{h.start:%b %Y}" if h.start else "first month"
+    months += " to " + (f"{h.end:%b %Y}" if h.end else "latest month")
+    title = f"{what} hotspots, {h.area} ({months})"
+    _, geom = boundary(h.area)
+    if fmt == "png":
+        assert out_file is not None  # checked before the analysis
+        out_file.write_bytes(hotspot_map_png(h.result, geom, title))
+    else:
+        page = hotspot_map_html(h.result, geom, title)
+        if out_file is None:
+            sys.stdout.write(page)
+        else:
+            out_file.write_text(page, encoding="utf-8")
+
+
+def _write_hotspot_text(cells: list[dict[str, Any]], meta: dict[str, Any],
+                        r: HotspotResult, fmt: str) -> None:
+    if fmt == "csv":
+        emit(cells, Format.csv, columns=list(cells[0]))
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(plain({**meta, "cells": cells}), indent=2) + "\n")
+    else:
+        from saferboard.measures.hotspots import cell_rings_wgs84
+
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                    for props, ring in zip(cells, cell_rings_wgs84(r), strict=True)]
+        sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": plain(meta),
+                                     "features": features}) + "\n")
+
+
+class DistanceMetric(StrEnum):
+    manhattan = "manhattan"
+    euclidean = "euclidean"
+
+
+def _edges(value: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {value!r}",
+                                 param_hint=option) from None
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@app.command("near-repeat")
+def near_repeat_cmd(
+    path: Annotated[Path, typer.Argument(help="CSV of events with a header row")],
+    x_col: Annotated[str, typer.Option("--x-col", help="Column of x (easting, metres, or "
+                                       "longitude with a geographic --crs)")],
+    y_col: Annotated[str, typer.Option("--y-col", help="Column of y (northing or latitude)")],
+    date_col: Annotated[str, typer.Option("--date-col", help="Column of the event date")],
+    space_bands: Annotated[str, typer.Option(
+        "--space-bands", help="Distance edges in metres, from 0, e.g. 0,1,100,200,300: bands "
+        "[a, b) plus an open-ended last band ('same location' is [0, 1))")],
+    time_bands: Annotated[str, typer.Option(
+        "--time-bands", help="Day edges, from 0, e.g. 0,7,14,21: bands [a, b) plus an "
+        "open-ended last band")],
+    date_format: Annotated[str | None, typer.Option(
+        "--date-format", help="strptime format, e.g. %m/%d/%Y (default: YYYY-MM-DD or "
+        "DD/MM/YYYY)")] = None,
+    crs: Annotated[int | None, typer.Option(
+        "--crs", help="EPSG code of the coordinates: geographic ones (e.g. 4326) are "
+        "projected to British National Grid (27700); projected ones must be in metres "
+        "(default: already metres)")] = None,
+    distance: Annotated[DistanceMetric, typer.Option(
+        "--distance", help="manhattan (as the Near Repeat Calculator) or euclidean")
+    ] = DistanceMetric.manhattan,
+    permutations: Annotated[int, typer.Option(
+        "--permutations", min=1, help="Permutations of the dates for the null")] = 999,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (repeatable "
+                                             "results)")] = None,
+    labels_out: Annotated[Path | None, typer.Option(
+        "--labels", help="Also write each event's label (originator, near-repeat, repeat, "
+        "isolated) to this CSV")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Near-repeat Knox test: pairs of events in space x time bands against permutations of
+    the dates, with Knox ratios and p-values, and a label for each event."""
+    from saferboard.measures.near_repeat import knox
+    from saferboard.sources.events import read_events
+
+    s_edges = _edges(space_bands, "--space-bands")
+    t_edges = _edges(time_bands, "--time-bands")
+    events = read_events(path, x_col, y_col, date_col, date_format=date_format, crs=crs)
+    if any(e != int(e) for e in t_edges):
+        raise typer.BadParameter(f"time edges must be whole days, got {time_bands!r}",
+                                 param_hint="--time-bands")
+    try:
+        r = knox(events.x, events.y, events.days, s_edges, [int(e) for e in t_edges],
+                 distance=distance.value, permutations=permutations, seed=seed)
+    except ValueError as e:  # edges not from 0 or not increasing
+        raise typer.BadParameter(str(e)) from None
+    if events.skipped_no_coordinates:
+        err.print(f"note: {events.skipped_no_coordinates:,} row(s) without coordinates "
+                  "skipped", markup=False, highlight=False)
+    if labels_out is not None:
+        with open(labels_out, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["line", "x", "y", "date", "label"])
+            for k, label in enumerate(r.labels):
+                w.writerow([int(events.lines[k]), float(events.x[k]), float(events.y[k]),
+                            date.fromordinal(int(events.days[k])).isoformat(), label])
+    if fmt is Format.json:
+        doc = {"n_events": r.n_events, "permutations": r.permutations,
+               "space_bands": [list(b) for b in r.space_bands],
+               "time_bands": [list(b) for b in r.time_bands],
+               "observed": r.observed, "expected": r.expected, "knox_ratio": r.knox_ratio,
+               "p_value": r.p_value, "distance": r.distance, "seed": r.seed,
+               "space_labels": r.space_labels, "time_labels": r.time_labels,
+               "near_distance": r.near_distance, "near_days": r.near_days,
+               "event_labels": r.label_counts()}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+
+    def band(lo: float, hi: float | None) -> str:
+        return f"[{lo:g}, {'inf' if hi is None else f'{hi:g}'})"
+
+    s_names = [f"{lab} {band(*b)}" for lab, b in zip(r.space_labels, r.space_bands,
+                                                     strict=True)]
+    t_names = [f"{lab} {band(*b)}" for lab, b in zip(r.time_labels, r.time_bands,
+                                                     strict=True)]
+    if fmt is Format.csv:
+        emit([{"space_band": s_names[s], "time_band": t_names[t],
+               "observed": r.observed[s][t], "expected": round(r.expected[s][t], 4),
+               "knox_ratio": _round(r.knox_ratio[s][t], 4),
+               "p_value": round(r.p_value[s][t], 6)}
+              for s in range(len(s_names)) for t in range(len(t_names))], fmt)
+        return
+    rows = []
+    for s, name in enumerate(s_names):
+        row: dict[str, Any] = {"distance (m)": name}
+        for t, tname in enumerate(t_names):
+            ratio = r.knox_ratio[s][t]
+            shown = "-" if ratio is None else f"{ratio:.2f}"
+            row[tname] = (f"{r.observed[s][t]:,} / {shown} / "
+                          f"{r.p_value[s][t]:.3f}")
+        rows.append(row)
+    emit(rows, fmt, title=f"Knox test, {r.n_events:,} events, {r.permutations} permutations "
+                          f"({r.distance}); cells: observed pairs / Knox ratio / p")
+    counts = ", ".join(f"{k} {v:,}" for k, v in r.label_counts().items())
+    out.print(f"Events within {r.near_distance:g} m and {r.near_days} days: {counts}.",
+              highlight=False, markup=False)
+    out.print(r.method, highlight=False, markup=False)
+
+
+def _check_map_format(fmt: str) -> None:
+    if fmt not in HOTSPOT_FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
+                                 f"{', '.join(HOTSPOT_FORMATS)}", param_hint="--format")
+
+
+def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
+               rings: list[list[list[float]]]) -> None:
+    """Grid cells as CSV, JSON (metadata + cells) or a GeoJSON FeatureCollection."""
+    if fmt == "csv":
+        emit(cells, Format.csv, columns=list(cells[0]) if cells else None)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(plain({**meta, "cells": cells}), indent=2) + "\n")
+    else:
+        features = [{"type": "Feature", "properties": props,
+                     "geometry": {"type": "Polygon", "coordinates": [ring]}}
+                    for props, ring in zip(cells, rings, strict=True)]
+        sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": plain(meta),
+                                     "features": features}) + "\n")
+    if fmt != "json":
+        err.print(f"note: {meta['method']}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("density")
+def density_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    bandwidth: Annotated[float | None, typer.Option(
+        "--bandwidth", help="Kernel bandwidth in metres (default: the spatial Silverman "
+        "rule used by ArcGIS Pro; pass a fixed one to compare periods)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Quartic kernel density (crimes per km^2) of police.uk street crimes at the centres of
+    the hotspot grid over a London borough."""
+    from saferboard.measures.density import density
+    from saferboard.measures.hotspots import square_rings_wgs84
+
+    _check_map_format(fmt)
+    con = store.connect(db, read_only=True)
+    try:
+        d = density(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
+                    end=parse_month(to, "--to"), category_names=category or [],
+                    cell_size=cell_size, bandwidth=bandwidth)
+    finally:
+        con.close()
+    r = d.result
+    meta = {"area": d.area, "categories": list(d.categories) or ["all"], "from": d.start,
+            "to": d.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
+            "bandwidth_m": round(r.bandwidth, 3), "bandwidth_rule": r.bandwidth_rule,
+            "kernel": r.kernel, "units": "crimes per km2", "force": d.force, "rows": d.rows,
+            "rows_without_coordinates": d.rows_without_coords,
+            "force_rows_without_location": d.force_rows_without_location,
+            "points_outside_grid": r.points_outside, "cells": len(r.cells),
+            "mass": round(r.mass(), 3), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              "count": c.count, "density": round(c.density, 6)} for c in r.cells]
+    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
+                                                    [c.y for c in r.cells],
+                                                    r.cell_size) if fmt == "geojson" else [])
+
+
+def _period(value: str) -> tuple[date, date]:
+    first, sep, last = value.partition("..")
+    start = parse_month(first, "--period")
+    end = parse_month(last if sep else first, "--period")
+    assert start is not None and end is not None  # parse_month only returns None for None
+    return start, end
+
+
+@app.command("hotspot-change")
+def hotspot_change_cmd(
+    area: Annotated[str, typer.Option("--area", help="London borough")],
+    period: Annotated[list[str], typer.Option(
+        "--period", help="YYYY-MM..YYYY-MM, repeated in time order: the first is 'before', "
+        "the last 'after', any between are sub-periods (at least 2)")],
+    category: Annotated[list[str] | None, typer.Option(
+        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    cell_size: Annotated[float | None, typer.Option(
+        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    confidence: Annotated[float, typer.Option(
+        "--confidence", help="Confidence (%) at which a Gi* cell counts as hot")] = 95.0,
+    persistent_share: Annotated[float, typer.Option(
+        "--persistent-share", help="Share of periods a cell must be hot in to be "
+        "persistent (default 1: all)")] = 1.0,
+    fdr: Annotated[bool, typer.Option(
+        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
+    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Hotspot change between periods: each grid cell persistent, emerging, former,
+    intermittent or not hot, from Gi* hotspots in each period."""
+    from saferboard.measures.hotspot_change import area_hotspot_change
+    from saferboard.measures.hotspots import square_rings_wgs84
+
+    _check_map_format(fmt)
+    if not 0 < confidence < 100:
+        raise typer.BadParameter(f"expected a percentage, got {confidence}",
+                                 param_hint="--confidence")
+    periods = [_period(p) for p in period]
+    con = store.connect(db, read_only=True)
+    try:
+        a = area_hotspot_change(con, categories.load(mapping), area, periods,
+                                category_names=category or [], cell_size=cell_size, fdr=fdr,
+                                confidence=confidence / 100, persistent_share=persistent_share)
+    finally:
+        con.close()
+    r = a.result
+    meta = {"area": a.area, "categories": list(a.categories) or ["all"],
+            "periods": [f"{s:%Y-%m}..{e:%Y-%m}" for s, e in a.periods],
+            "crs": "EPSG:27700", "cell_size_m": r.cell_size, "confidence": r.confidence,
+            "persistent_share": r.persistent_share, "fdr_correction": fdr,
+            "rows": [h.rows for h in a.period_hotspots], "cells": len(r.cells),
+            "classes": r.counts_by_class(), "method": r.method}
+    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+              **{f"count_{i + 1}": n for i, n in enumerate(c.counts)},
+              **{f"hot_{i + 1}": hot for i, hot in enumerate(c.hot)},
+              "class": c.change} for c in r.cells]
+    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
+                                                    [c.y for c in r.cells],
+                                                    r.cell_size) if fmt == "geojson" else [])
+
+
