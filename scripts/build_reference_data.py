@@ -66,6 +66,67 @@ def lsoas() -> None:
         w.writerows(out)
 
 
+def lsoa_population() -> None:
+    """london_lsoa_population.csv: lsoa_code,vintage,population,method (ONS mid-2020, both vintages).
+
+    The ONS small-area estimates bundled are on 2011 LSOAs; police.uk moved to 2021 LSOAs during
+    2023. A 2021 LSOA whose code also existed in 2011 is the same area (ONS kept the code only
+    for unchanged LSOAs) and takes its 2011 estimate. A 2021 LSOA with a new code (a split,
+    merge or redrawing) gets the populations of the retired 2011 LSOAs it overlaps: each retired
+    LSOA's population is shared among the new LSOAs it overlaps in proportion to the fraction of
+    each new LSOA's area lying inside it (overlaps under 1% of a new LSOA are boundary noise
+    between the two generalised files). A pure split therefore shares equally - ONS splits
+    LSOAs on population, so its parts are of similar size, which sharing by area would ignore
+    (a dense new estate would get a sliver) - and a merge adds its parents up. The changed set
+    keeps its total exactly. Census 2021 LSOA counts would be better; they are not in the
+    shared data.
+    """
+    import shapefile  # pyshp: only this build script reads shapefiles
+    from shapely.geometry import shape
+    from shapely.strtree import STRtree
+
+    pop11: dict[str, int] = {}
+    with open(SHARED / "london_lsoa_population/london-mid2020-pop.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            pop11[r["LSOA11CD"]] = int(r["Persons_All-Ages"])
+
+    def polygons(path: Path, key: str) -> dict[str, object]:
+        with shapefile.Reader(str(path)) as sf:
+            fields = [f[0] for f in sf.fields[1:]]
+            i = fields.index(key)
+            return {rec[i]: shape(shp.__geo_interface__)
+                    for rec, shp in zip(sf.records(), sf.shapes(), strict=True)}
+
+    g11 = polygons(SHARED / "london_boundaries/lsoa2011_gen_MHW/LSOA_2011_London_gen_MHW.shp",
+                   "LSOA11CD")
+    g21 = polygons(SHARED / "london_boundaries/lsoa2021_gen20/london-2021-lsoa-gen20.shp",
+                   "LSOA21CD")
+    retired = sorted(set(g11) - set(g21))
+    new = sorted(set(g21) - set(g11))
+    tree = STRtree([g21[c] for c in new])
+    shares: dict[str, float] = defaultdict(float)
+    for old in retired:
+        overlaps = {new[int(k)]: g11[old].intersection(g21[new[int(k)]]).area  # type: ignore[attr-defined]
+                    / g21[new[int(k)]].area for k in tree.query(g11[old])}  # type: ignore[attr-defined]
+        overlaps = {c: a for c, a in overlaps.items() if a >= 0.01}
+        total = sum(overlaps.values())
+        assert total > 0, f"retired LSOA {old} overlaps no new 2021 LSOA"
+        for c, a in overlaps.items():
+            shares[c] += pop11[old] * a / total
+    assert set(shares) == set(new), set(new) - set(shares)
+    assert abs(sum(shares.values()) - sum(pop11[c] for c in retired)) < 1e-6
+    rows = [(c, 2011, pop11[c], "ONS mid-2020 estimate") for c in sorted(pop11)]
+    rows += [(c, 2021, pop11[c], "ONS mid-2020 estimate (unchanged LSOA)")
+             for c in sorted(g21) if c in pop11]
+    rows += [(c, 2021, round(shares[c]), "ONS mid-2020 estimates of the 2011 LSOAs it "
+              "replaced, shared among their successors (see scripts/build_reference_data.py)") for c in new]
+    rows.sort()
+    with open(OUT / "london_lsoa_population.csv", "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["lsoa_code", "vintage", "population", "method"])
+        w.writerows(rows)
+
+
 def wards() -> None:
     """wards_lad23.csv: ward_code,ward_name,lad_code,lad_name for England and Wales."""
     src = SHARED / "lookups" / (
@@ -92,3 +153,4 @@ if __name__ == "__main__":
     denominators()
     lsoas()
     wards()
+    lsoa_population()

@@ -11,7 +11,7 @@ import duckdb
 from saferboard.categories import SQL_NORMALISE, Categories
 from saferboard.errors import InputError
 
-BY_KEYS = ("month", "area", "category", "crime_type", "force")
+BY_KEYS = ("month", "area", "category", "crime_type", "force", "lsoa", "ward")
 SOURCES = ("policeuk", "mps")
 MPS_LABEL_SQL = "s.major || ' / ' || s.minor"  # as categories.mps_label
 
@@ -40,14 +40,16 @@ def _source_sql(source: str, mps_level: str) -> tuple[str, dict[str, str]]:
             f"AND lm.label = {SQL_NORMALISE.format(col='s.crime_type')}"
         )
         cols = {"month": "s.month", "area": "s.area", "category": "lm.category",
-                "crime_type": "s.crime_type", "force": "b.force", "n": "1"}
+                "crime_type": "s.crime_type", "force": "b.force", "n": "1",
+                "lsoa": "s.lsoa_code", "ward": "NULL"}
         return frm, cols
     frm = (
         "mps_current s LEFT JOIN label_map lm ON lm.source = 'mps' "
         f"AND lm.label = {SQL_NORMALISE.format(col=MPS_LABEL_SQL)}"
     )
     cols = {"month": "s.month", "area": "s.area", "category": "lm.category",
-            "crime_type": "s.minor", "force": "'metropolitan'", "n": "s.count"}
+            "crime_type": "s.minor", "force": "'metropolitan'", "n": "s.count",
+            "lsoa": "NULL", "ward": "s.ward_code"}
     return frm + f" WHERE s.level = '{mps_level}'", cols
 
 
