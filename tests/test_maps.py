@@ -1,11 +1,13 @@
-"""Hotspot maps: the self-contained Leaflet page (no external URLs, every cell and the
-boundary embedded), the static SVG/PNG, and the `hotspots --format html|png` paths."""
+"""Grid maps (hotspots, density, hotspot change): the self-contained Leaflet page (no
+external URLs, every cell and the boundary embedded), the static SVG/PNG, and the
+`--format html|png` paths of the map commands."""
 
 from __future__ import annotations
 
 import json
 import re
 import struct
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,7 +33,7 @@ def barnet() -> tuple[h.HotspotResult, object]:
 @pytest.fixture(scope="module")
 def page(barnet) -> str:
     result, geom = barnet
-    return maps.hotspot_map_html(result, geom, TITLE)
+    return maps.map_html(maps.hotspot_layer(result), geom, TITLE)
 
 
 class _Tags(HTMLParser):
@@ -114,7 +116,7 @@ def test_html_legend_lists_every_class(page):
 
 def test_svg_paths_and_accessible_description(barnet):
     result, geom = barnet
-    svg = maps.hotspot_map_svg(result, geom, TITLE)
+    svg = maps.map_svg(maps.hotspot_layer(result), geom, TITLE)
     significant = sum(1 for c in result.cells if c.hotspot != "not significant")
     assert significant > 50
     assert svg.count("<path") >= significant
@@ -126,7 +128,7 @@ def test_svg_paths_and_accessible_description(barnet):
 
 def test_png_signature_and_size(barnet):
     result, geom = barnet
-    png = maps.hotspot_map_png(result, geom, TITLE)
+    png = maps.map_png(maps.hotspot_layer(result), geom, TITLE)
     assert png.startswith(PNG_SIGNATURE)
     width, height = struct.unpack(">II", png[16:24])  # IHDR
     assert 800 < width < 3000 and 800 < height < 3000
@@ -165,3 +167,65 @@ def test_cli_png_needs_out(example_db):
                 "--out", "x.csv")
     assert r.code == 1 and len(r.stderr.strip().splitlines()) == 1
     assert "--out is for the html and png maps" in r.stderr
+
+
+def test_density_layer_classes_are_quintiles_of_the_nonzero_cells(barnet):
+    from saferboard.measures import density as d
+
+    _, geom = barnet
+    x, y = barnet_burglary_points()
+    result = d.kde(x, y, geom, 200)
+    layer = maps.density_layer(result)
+    values = np.array([c.density for c in result.cells])
+    positive = np.sort(values[values > 0])
+    counts = layer.counts_by_class()
+    assert counts.get("none", 0) == int((values <= 0).sum())
+    classes = [k for k in layer.colours if k != "none"]
+    assert len(classes) == 5 and sum(counts[k] for k in classes) == len(positive)
+    # Equal-count classes: each holds a fifth of the non-zero cells, up to the rounding.
+    for k in classes:
+        assert abs(counts[k] - len(positive) / 5) <= 1, (k, counts[k])
+    # Each cell's class range contains its density (labels are "lo to hi per km2").
+    for props, v in zip(layer.properties, values, strict=True):
+        if v > 0:
+            lo, hi = (float(t.replace(",", "")) for t in props["class"].split(" per")[0]
+                      .split(" to "))
+            assert lo - 0.05 <= v <= hi + 0.05
+
+
+def test_change_layer_keeps_every_class(example_db):
+    from saferboard import categories
+    from saferboard import store as st
+    from saferboard.measures.hotspot_change import area_hotspot_change
+
+    con = st.connect(example_db, read_only=True)
+    try:
+        a = area_hotspot_change(con, categories.load(), "Barnet",
+                                [(date(2024, 1, 1), date(2024, 6, 1)),
+                                 (date(2024, 7, 1), date(2024, 12, 1))])
+    finally:
+        con.close()
+    layer = maps.change_layer(a.result)
+    assert layer.counts_by_class() == {
+        k: n for k, n in a.result.counts_by_class().items() if n}
+    assert set(layer.counts_by_class()) <= set(maps.CHANGE_COLOURS)
+    _, geom = h.boundary("Barnet")
+    page = maps.map_html(layer, geom, "Change")
+    cells = _embedded(page, "cells")
+    assert [f["properties"]["counts"] for f in cells["features"]] == [
+        list(c.counts) for c in a.result.cells]
+
+
+def test_cli_density_and_change_maps(example_db, tmp_path):
+    r = run_cli("density", "--db", example_db, "--area", "Barnet", "--category", "Burglary",
+                "--format", "html")
+    assert r.code == 0, r.stderr
+    assert "Burglary kernel density, Barnet" in r.stdout and "per km" in r.stdout
+    png_file = tmp_path / "change.png"
+    r = run_cli("hotspot-change", "--db", example_db, "--area", "Barnet", "--period",
+                "2024-01..2024-06", "--period", "2024-07..2024-12", "--format", "png",
+                "--out", png_file)
+    assert r.code == 0, r.stderr
+    assert png_file.read_bytes().startswith(PNG_SIGNATURE)
+    r = run_cli("density", "--db", example_db, "--area", "Barnet", "--format", "png")
+    assert r.code == 1 and "add --out" in r.stderr

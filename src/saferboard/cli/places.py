@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -27,12 +28,14 @@ from saferboard.cli.common import (
 )
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
-    from saferboard.measures.hotspots import HotspotResult, Hotspots
+    from saferboard.report.maps import GridLayer
 
 
 
-HOTSPOT_FORMATS = ("geojson", "csv", "json")
-HOTSPOT_MAP_FORMATS = ("html", "png")  # hotspots only, for now
+GRID_FORMATS = ("geojson", "csv", "json")
+MAP_FORMATS = ("html", "png")
+MAP_FORMAT_HELP = ("geojson, csv, json, html (self-contained interactive map, no tiles) or png "
+                   "(static map; needs --out)")
 
 
 @app.command("hotspots")
@@ -52,10 +55,7 @@ def hotspots_cmd(
         "--seed", help="Random seed for --permutations")] = None,
     fdr: Annotated[bool, typer.Option(
         "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="geojson, csv, json, html (self-contained interactive map, no tiles) "
-        "or png (static map; needs --out)")
-    ] = "geojson",
+    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
     out_file: Annotated[Path | None, typer.Option(
         "--out", help="Write the html or png map to this file (required for png; html "
         "goes to stdout without it)")
@@ -65,20 +65,10 @@ def hotspots_cmd(
 ) -> None:
     """Getis-Ord Gi* hotspots of police.uk street crimes on a grid over a London borough
     (British National Grid), with false-discovery-rate control on by default."""
-    from saferboard.errors import InputError
     from saferboard.measures.hotspots import hotspots
+    from saferboard.report.maps import hotspot_layer
 
-    if fmt not in HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
-                                 f"{', '.join(HOTSPOT_FORMATS + HOTSPOT_MAP_FORMATS)}",
-                                 param_hint="--format")
-    # InputError, not BadParameter: one plain line (the brief's "clear error"), no Typer box.
-    if fmt == "png" and out_file is None:
-        # PNG bytes on a terminal are useless and break pipes that expect text.
-        raise InputError("--format png writes a file: add --out FILE.png")
-    if out_file is not None and fmt not in HOTSPOT_MAP_FORMATS:
-        raise InputError(f"--out is for the html and png maps; redirect {fmt} output "
-                         "instead (> FILE)")
+    _check_map_format(fmt, out_file)
     con = store.connect(db, read_only=True)
     try:
         h = hotspots(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
@@ -97,52 +87,12 @@ def hotspots_cmd(
     cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
               "count": c.count, "z": round(c.z, 6), "p": c.p, "p_adjusted": c.p_adjusted,
               "class": c.hotspot} for c in r.cells]
-    if fmt in HOTSPOT_MAP_FORMATS:
-        _write_hotspot_map(h, fmt, out_file)
-    else:
-        _write_hotspot_text(cells, meta, r, fmt)
-    if fmt != "json":
-        err.print(f"note: {r.method} Rows without coordinates (not mapped): "
-                  f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
-                  f"{h.force or 'police.uk'} rows in these months and categories have no "
-                  "location (and so no area) and cannot be mapped.", markup=False,
-                  highlight=False, soft_wrap=True)
-
-
-def _write_hotspot_map(h: Hotspots, fmt: str, out_file: Path | None) -> None:
-    from saferboard.measures.hotspots import boundary
-    from saferboard.report.maps import hotspot_map_html, hotspot_map_png
-
-    what = ", ".join(h.categories) or "All crime"
-    months = f"{h.start:%b %Y}" if h.start else "first month"
-    months += " to " + (f"{h.end:%b %Y}" if h.end else "latest month")
-    title = f"{what} hotspots, {h.area} ({months})"
-    _, geom = boundary(h.area)
-    if fmt == "png":
-        assert out_file is not None  # checked before the analysis
-        out_file.write_bytes(hotspot_map_png(h.result, geom, title))
-    else:
-        page = hotspot_map_html(h.result, geom, title)
-        if out_file is None:
-            sys.stdout.write(page)
-        else:
-            out_file.write_text(page, encoding="utf-8")
-
-
-def _write_hotspot_text(cells: list[dict[str, Any]], meta: dict[str, Any],
-                        r: HotspotResult, fmt: str) -> None:
-    if fmt == "csv":
-        emit(cells, Format.csv, columns=list(cells[0]))
-    elif fmt == "json":
-        sys.stdout.write(json.dumps(plain({**meta, "cells": cells}), indent=2) + "\n")
-    else:
-        from saferboard.measures.hotspots import cell_rings_wgs84
-
-        features = [{"type": "Feature", "properties": props,
-                     "geometry": {"type": "Polygon", "coordinates": [ring]}}
-                    for props, ring in zip(cells, cell_rings_wgs84(r), strict=True)]
-        sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": plain(meta),
-                                     "features": features}) + "\n")
+    _emit_grid(cells, meta, fmt, out_file, hotspot_layer(r),
+               _map_title("hotspots", h.categories, h.area, h.start, h.end),
+               f"{r.method} Rows without coordinates (not mapped): "
+               f"{h.rows_without_coords:,}; {h.force_rows_without_location:,} "
+               f"{h.force or 'police.uk'} rows in these months and categories have no "
+               "location (and so no area) and cannot be mapped.")
 
 
 class DistanceMetric(StrEnum):
@@ -263,27 +213,62 @@ def near_repeat_cmd(
     out.print(r.method, highlight=False, markup=False)
 
 
-def _check_map_format(fmt: str) -> None:
-    if fmt not in HOTSPOT_FORMATS:
+def _check_map_format(fmt: str, out_file: Path | None) -> None:
+    from saferboard.errors import InputError
+
+    if fmt not in GRID_FORMATS + MAP_FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
-                                 f"{', '.join(HOTSPOT_FORMATS)}", param_hint="--format")
+                                 f"{', '.join(GRID_FORMATS + MAP_FORMATS)}",
+                                 param_hint="--format")
+    # InputError, not BadParameter: one plain line (the brief's "clear error"), no Typer box.
+    if fmt == "png" and out_file is None:
+        # PNG bytes on a terminal are useless and break pipes that expect text.
+        raise InputError("--format png writes a file: add --out FILE.png")
+    if out_file is not None and fmt not in MAP_FORMATS:
+        raise InputError(f"--out is for the html and png maps; redirect {fmt} output "
+                         "instead (> FILE)")
+
+
+def _map_title(kind: str, cats: Sequence[str], area: str, start: date | None,
+               end: date | None) -> str:
+    what = ", ".join(cats) or "All crime"
+    months = f"{start:%b %Y}" if start else "first month"
+    months += " to " + (f"{end:%b %Y}" if end else "latest month")
+    return f"{what} {kind}, {area} ({months})"
 
 
 def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
-               rings: list[list[list[float]]]) -> None:
-    """Grid cells as CSV, JSON (metadata + cells) or a GeoJSON FeatureCollection."""
-    if fmt == "csv":
+               out_file: Path | None, layer: GridLayer, title: str, note: str) -> None:
+    """Grid cells as CSV, JSON (metadata + cells), a GeoJSON FeatureCollection, or a map:
+    self-contained Leaflet HTML (stdout or --out) or a static PNG (--out). The note (the
+    method) goes to stderr, except with JSON, which carries it."""
+    if fmt in MAP_FORMATS:
+        from saferboard.measures.hotspots import boundary
+        from saferboard.report.maps import map_html, map_png
+
+        _, geom = boundary(meta["area"])
+        if fmt == "png":
+            assert out_file is not None  # checked before the analysis
+            out_file.write_bytes(map_png(layer, geom, title))
+        elif out_file is None:
+            sys.stdout.write(map_html(layer, geom, title))
+        else:
+            out_file.write_text(map_html(layer, geom, title), encoding="utf-8")
+    elif fmt == "csv":
         emit(cells, Format.csv, columns=list(cells[0]) if cells else None)
     elif fmt == "json":
         sys.stdout.write(json.dumps(plain({**meta, "cells": cells}), indent=2) + "\n")
     else:
+        from saferboard.measures.hotspots import square_rings_wgs84
+
+        rings = square_rings_wgs84(layer.x, layer.y, layer.cell_size)
         features = [{"type": "Feature", "properties": props,
                      "geometry": {"type": "Polygon", "coordinates": [ring]}}
                     for props, ring in zip(cells, rings, strict=True)]
         sys.stdout.write(json.dumps({"type": "FeatureCollection", "metadata": plain(meta),
                                      "features": features}) + "\n")
     if fmt != "json":
-        err.print(f"note: {meta['method']}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("density")
@@ -298,16 +283,18 @@ def density_cmd(
     bandwidth: Annotated[float | None, typer.Option(
         "--bandwidth", help="Kernel bandwidth in metres (default: the spatial Silverman "
         "rule used by ArcGIS Pro; pass a fixed one to compare periods)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the html or png map to this file (required for png)")] = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
     """Quartic kernel density (crimes per km^2) of police.uk street crimes at the centres of
     the hotspot grid over a London borough."""
     from saferboard.measures.density import density
-    from saferboard.measures.hotspots import square_rings_wgs84
+    from saferboard.report.maps import density_layer
 
-    _check_map_format(fmt)
+    _check_map_format(fmt, out_file)
     con = store.connect(db, read_only=True)
     try:
         d = density(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
@@ -326,9 +313,8 @@ def density_cmd(
             "mass": round(r.mass(), 3), "method": r.method}
     cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
               "count": c.count, "density": round(c.density, 6)} for c in r.cells]
-    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
-                                                    [c.y for c in r.cells],
-                                                    r.cell_size) if fmt == "geojson" else [])
+    _emit_grid(cells, meta, fmt, out_file, density_layer(r),
+               _map_title("kernel density", d.categories, d.area, d.start, d.end), r.method)
 
 
 def _period(value: str) -> tuple[date, date]:
@@ -356,16 +342,18 @@ def hotspot_change_cmd(
         "persistent (default 1: all)")] = 1.0,
     fdr: Annotated[bool, typer.Option(
         "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
-    fmt: Annotated[str, typer.Option("--format", help="geojson, csv or json")] = "geojson",
+    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Write the html or png map to this file (required for png)")] = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
     """Hotspot change between periods: each grid cell persistent, emerging, former,
     intermittent or not hot, from Gi* hotspots in each period."""
     from saferboard.measures.hotspot_change import area_hotspot_change
-    from saferboard.measures.hotspots import square_rings_wgs84
+    from saferboard.report.maps import change_layer
 
-    _check_map_format(fmt)
+    _check_map_format(fmt, out_file)
     if not 0 < confidence < 100:
         raise typer.BadParameter(f"expected a percentage, got {confidence}",
                                  param_hint="--confidence")
@@ -388,9 +376,9 @@ def hotspot_change_cmd(
               **{f"count_{i + 1}": n for i, n in enumerate(c.counts)},
               **{f"hot_{i + 1}": hot for i, hot in enumerate(c.hot)},
               "class": c.change} for c in r.cells]
-    _emit_grid(cells, meta, fmt, square_rings_wgs84([c.x for c in r.cells],
-                                                    [c.y for c in r.cells],
-                                                    r.cell_size) if fmt == "geojson" else [])
+    _emit_grid(cells, meta, fmt, out_file, change_layer(r),
+               _map_title("hotspot change", a.categories, a.area, a.periods[0][0],
+                          a.periods[-1][1]), r.method)
 
 
 

@@ -313,12 +313,6 @@ class Cell:
     p_adjusted: float  # Benjamini-Hochberg; equal to p when fdr is off
     hotspot: str  # 'hot 99%' | 'hot 95%' | 'hot 90%' | 'cold ...' | 'not significant'
 
-    def square(self, cell_size: float) -> list[tuple[float, float]]:
-        """The cell's closed ring, EPSG:27700, counter-clockwise from the south-west corner."""
-        h = cell_size / 2
-        x, y = self.x, self.y
-        return [(x - h, y - h), (x + h, y - h), (x + h, y + h), (x - h, y + h), (x - h, y - h)]
-
 
 @dataclass(frozen=True)
 class HotspotResult:
@@ -487,24 +481,16 @@ def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
                     pts.rows_without_coords, pts.force_rows_without_location, result)
 
 
-def cell_rings_wgs84(result: HotspotResult) -> list[list[list[float]]]:
-    """Each cell's square as a closed GeoJSON ring in WGS84 lon/lat (RFC 7946 wants WGS84),
-    projected corner by corner from British National Grid in one call."""
-    return square_rings_wgs84([c.x for c in result.cells], [c.y for c in result.cells],
-                              result.cell_size)
-
-
 def square_rings_wgs84(x: Sequence[float] | FloatArray, y: Sequence[float] | FloatArray,
                        cell_size: float) -> list[list[list[float]]]:
-    """Closed GeoJSON rings (WGS84) of the grid squares centred at (x, y) in EPSG:27700: the
-    same rings as `cell_rings_wgs84`, for results that are not a HotspotResult (density,
-    hotspot change)."""
+    """Closed GeoJSON rings (WGS84 lon/lat, as RFC 7946 wants) of the grid squares centred at
+    (x, y) in EPSG:27700, projected corner by corner in one call."""
     xs = np.asarray(x, np.float64)
     ys = np.asarray(y, np.float64)
     if len(xs) == 0:
         return []
     hw = cell_size / 2
-    # Counter-clockwise from the south-west corner, as Cell.square.
+    # Counter-clockwise from the south-west corner.
     dx = np.array([-hw, hw, hw, -hw, -hw])
     dy = np.array([-hw, -hw, hw, hw, -hw])
     lon, lat = to_wgs84((xs[:, None] + dx).ravel(), (ys[:, None] + dy).ravel())

@@ -1,4 +1,5 @@
-"""Hotspot maps: a self-contained interactive Leaflet page and a static SVG/PNG for the pack.
+"""Grid maps (Gi* hotspots, kernel density, hotspot change): a self-contained interactive
+Leaflet page and a static SVG/PNG for the pack, from one `GridLayer` description.
 
 The HTML page inlines Leaflet (vendored, BSD-2) and has no tile layer and no external URL at
 all, because council networks often block CDNs and tile servers: the borough boundary and the
@@ -13,6 +14,8 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -23,7 +26,9 @@ import vl_convert as vlc
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from saferboard.measures.hotspots import HotspotResult, cell_rings_wgs84, to_wgs84
+from saferboard.measures.density import DensityResult
+from saferboard.measures.hotspot_change import HotspotChange
+from saferboard.measures.hotspots import HotspotResult, square_rings_wgs84, to_wgs84
 
 # ColorBrewer RdBu (colour-blind safe): darker = more confident.
 CLASS_COLOURS: dict[str, str] = {
@@ -31,6 +36,13 @@ CLASS_COLOURS: dict[str, str] = {
     "cold 90%": "#d1e5f0", "cold 95%": "#67a9cf", "cold 99%": "#2166ac",
     "not significant": "#f7f7f7",
 }
+# Okabe-Ito (colour-blind safe) for the change classes; "not hot" stays near white.
+CHANGE_COLOURS: dict[str, str] = {
+    "persistent": "#d55e00", "emerging": "#e69f00", "intermittent": "#cc79a7",
+    "former": "#0072b2", "not hot": "#f7f7f7",
+}
+# ColorBrewer YlOrRd, five classes (colour-blind safe, prints in grey scale in order).
+DENSITY_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 BOUNDARY_COLOUR = "#333333"
 FONT = "DejaVu Sans"
 
@@ -58,25 +70,92 @@ def _boundary_wgs84(boundary: BaseGeometry) -> dict[str, Any]:
     return dict(mapping(shapely.transform(boundary, project)))
 
 
-def _cell_properties(result: HotspotResult) -> list[dict[str, Any]]:
-    return [{"row": c.row, "col": c.col, "count": c.count, "z": round(c.z, 3),
-             "p": float(f"{c.p:.4g}"), "p_adjusted": float(f"{c.p_adjusted:.4g}"),
-             "class": c.hotspot} for c in result.cells]
+@dataclass(frozen=True)
+class GridLayer:
+    """What a grid map shows: square cells centred at (x, y) in EPSG:27700, each with popup
+    properties and a class (a key of `colours`, whose order is the legend's)."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    cell_size: float
+    properties: tuple[dict[str, Any], ...]  # one per cell; must include "class"
+    colours: dict[str, str]
+    legend_title: str
+    method: str
+    help_text: str  # the sentence under the map: what a click on a cell shows
+
+    def counts_by_class(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for props in self.properties:
+            out[props["class"]] = out.get(props["class"], 0) + 1
+        return out
 
 
-def cells_geojson_wgs84(result: HotspotResult) -> dict[str, Any]:
+def hotspot_layer(result: HotspotResult) -> GridLayer:
+    props = tuple({"class": c.hotspot, "count": c.count, "z": round(c.z, 3),
+                   "p": float(f"{c.p:.4g}"), "p_adjusted": float(f"{c.p_adjusted:.4g}"),
+                   "row": c.row, "col": c.col} for c in result.cells)
+    return GridLayer(tuple(c.x for c in result.cells), tuple(c.y for c in result.cells),
+                     result.cell_size, props, CLASS_COLOURS, "Gi* class", result.method,
+                     "Click a cell for its count, Gi* z-score and p-values.")
+
+
+def density_breaks(values: Sequence[float]) -> list[float]:
+    """Upper edges of five equal-count classes of the non-zero densities (quantiles), so the
+    map shows where crime concentrates whatever the borough's overall level."""
+    positive = np.array([v for v in values if v > 0], np.float64)
+    if len(positive) == 0:
+        return [0.0] * 5
+    return [float(q) for q in np.quantile(positive, [0.2, 0.4, 0.6, 0.8, 1.0])]
+
+
+def density_layer(result: DensityResult) -> GridLayer:
+    values = [c.density for c in result.cells]
+    breaks = density_breaks(values)
+    names: list[str] = []
+    lower = 0.0
+    for b in breaks:
+        names.append(f"{lower:,.1f} to {b:,.1f} per km\u00b2")
+        lower = b
+    colours = dict(zip(names, DENSITY_COLOURS, strict=True))
+    colours = {"none": "#ffffff", **colours}
+
+    def klass(v: float) -> str:
+        if v <= 0:
+            return "none"
+        return names[min(int(np.searchsorted(breaks, v, side="left")), len(names) - 1)]
+
+    props = tuple({"class": klass(c.density), "count": c.count,
+                   "density": round(c.density, 3), "row": c.row, "col": c.col}
+                  for c in result.cells)
+    return GridLayer(tuple(c.x for c in result.cells), tuple(c.y for c in result.cells),
+                     result.cell_size, props, colours, "Crimes per km\u00b2 (quintiles)",
+                     result.method, "Click a cell for its crimes and kernel density.")
+
+
+def change_layer(result: HotspotChange) -> GridLayer:
+    props = tuple({"class": c.change, "counts": list(c.counts),
+                   "hot": ["hot" if h else "-" for h in c.hot], "row": c.row, "col": c.col}
+                  for c in result.cells)
+    return GridLayer(tuple(c.x for c in result.cells), tuple(c.y for c in result.cells),
+                     result.cell_size, props, CHANGE_COLOURS, "Hotspot change", result.method,
+                     "Click a cell for its crimes and whether it was hot in each period.")
+
+
+def cells_geojson_wgs84(layer: GridLayer) -> dict[str, Any]:
     """The grid cells as a GeoJSON FeatureCollection in WGS84 (as Leaflet expects)."""
+    rings = square_rings_wgs84(layer.x, layer.y, layer.cell_size)
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": props,
          "geometry": {"type": "Polygon", "coordinates": [ring]}}
-        for props, ring in zip(_cell_properties(result), cell_rings_wgs84(result), strict=True)]}
+        for props, ring in zip(layer.properties, rings, strict=True)]}
 
 
-def describe(result: HotspotResult, title: str) -> str:
+def describe(layer: GridLayer, title: str) -> str:
     """Plain-language summary used as the SVG's aria description and the page's summary."""
-    counts = result.counts_by_class()
-    parts = [f"{counts[k]:,} {k}" for k in CLASS_COLOURS if k in counts]
-    return (f"Map of {title}: {len(result.cells):,} grid cells of {result.cell_size:g} m "
+    counts = layer.counts_by_class()
+    parts = [f"{counts[k]:,} {k}" for k in layer.colours if k in counts]
+    return (f"Map of {title}: {len(layer.x):,} grid cells of {layer.cell_size:g} m "
             f"inside the boundary; {'; '.join(parts)}.")
 
 
@@ -102,7 +181,7 @@ body {{ font-family: "DejaVu Sans", Arial, sans-serif; margin: 0 1rem; color: #2
 <div id="map" role="region" aria-label="{summary}"></div>
 <p class="note">Background map tiles are off: this page loads nothing from the internet, so it
 works on council networks that block tile servers. The map shows the area boundary and the grid
-only. Click a cell for its count, Gi* z-score and p-values.</p>
+only. {help_text}</p>
 <h2>Method</h2>
 <p class="note">{method}</p>
 <script>
@@ -112,6 +191,8 @@ only. Click a cell for its count, Gi* z-score and p-values.</p>
 var boundary = {boundary};
 var cells = {cells};
 var colours = {colours};
+var labels = {{"count": "Crimes", "z": "z", "p": "p", "p_adjusted": "adjusted p",
+  "density": "Crimes per km\u00b2", "counts": "Crimes per period", "hot": "Hot per period"}};
 var map = L.map("map", {{zoomSnap: 0.25}});
 // Leaflet's attribution prefix is a link to leafletjs.com; keep the credit as plain text.
 map.attributionControl.setPrefix("Leaflet (BSD-2)");
@@ -121,9 +202,11 @@ L.geoJSON(cells, {{
              fillOpacity: 0.85}};
   }},
   onEachFeature: function (f, layer) {{
-    var p = f.properties;
-    layer.bindPopup("<b>" + p["class"] + "</b><br>Crimes: " + p.count + "<br>z: " + p.z +
-      "<br>p: " + p.p + "<br>adjusted p: " + p.p_adjusted);
+    var p = f.properties, lines = ["<b>" + p["class"] + "</b>"];
+    for (var k in p) {{
+      if (k !== "class" && k !== "row" && k !== "col") {{ lines.push(labels[k] + ": " + p[k]); }}
+    }}
+    layer.bindPopup(lines.join("<br>"));
   }}
 }}).addTo(map);
 var outline = L.geoJSON(boundary, {{style: {{color: "{boundary_colour}", weight: 2,
@@ -142,40 +225,46 @@ legend.addTo(map);
 """
 
 
-def _legend_html() -> str:
+def _legend_html(layer: GridLayer) -> str:
     rows = [f'<i style="background:{colour}"></i>{html.escape(name)}'
-            for name, colour in CLASS_COLOURS.items()]
-    return "<b>Gi* class</b><br>" + "<br>".join(rows)
+            for name, colour in layer.colours.items()]
+    return f"<b>{html.escape(layer.legend_title)}</b><br>" + "<br>".join(rows)
 
 
-def hotspot_map_html(result: HotspotResult, boundary: BaseGeometry, title: str) -> str:
+def map_html(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
     """A single self-contained HTML page (Leaflet inlined, no tiles, no external URLs)
     mapping the cells by class over the boundary (`boundary` in EPSG:27700)."""
     return PAGE.format(
-        title=html.escape(title), summary=html.escape(describe(result, title)),
-        method=html.escape(result.method), leaflet_css=_leaflet_css(),
-        leaflet_js=_vendor("leaflet.js"),
+        title=html.escape(title), summary=html.escape(describe(layer, title)),
+        method=html.escape(layer.method), help_text=html.escape(layer.help_text),
+        leaflet_css=_leaflet_css(), leaflet_js=_vendor("leaflet.js"),
         boundary=_script_safe(json.dumps(_boundary_wgs84(boundary))),
-        cells=_script_safe(json.dumps(cells_geojson_wgs84(result))),
-        colours=json.dumps(CLASS_COLOURS), boundary_colour=BOUNDARY_COLOUR,
-        legend=_script_safe(json.dumps(_legend_html())))
+        cells=_script_safe(json.dumps(cells_geojson_wgs84(layer))),
+        colours=json.dumps(layer.colours), boundary_colour=BOUNDARY_COLOUR,
+        legend=_script_safe(json.dumps(_legend_html(layer))))
 
 
-def hotspot_map_spec(result: HotspotResult, boundary: BaseGeometry, title: str,
-                     width: int = 560) -> dict[str, Any]:
+def _square(x: float, y: float, cell_size: float) -> list[tuple[float, float]]:
+    """A cell's closed ring, EPSG:27700, counter-clockwise from the south-west corner."""
+    h = cell_size / 2
+    return [(x - h, y - h), (x + h, y - h), (x + h, y + h), (x - h, y + h), (x - h, y - h)]
+
+
+def map_spec(layer: GridLayer, boundary: BaseGeometry, title: str,
+             width: int = 560) -> dict[str, Any]:
     """Vega-Lite spec of the map in British National Grid metres: an identity projection
     (reflectY, since northings grow upwards) keeps the cells square, which mercator on
     WGS84 would only approximate."""
-    cells = [{"type": "Feature", "properties": props,
-              "geometry": {"type": "Polygon", "coordinates": [c.square(result.cell_size)]}}
-             for props, c in zip(_cell_properties(result), result.cells, strict=True)]
+    cells = [{"type": "Feature", "properties": {"class": props["class"]},
+              "geometry": {"type": "Polygon", "coordinates": [_square(x, y, layer.cell_size)]}}
+             for props, x, y in zip(layer.properties, layer.x, layer.y, strict=True)]
     outline = [{"type": "Feature", "properties": {}, "geometry": dict(mapping(boundary))}]
-    domain = list(CLASS_COLOURS)
-    present = set(result.counts_by_class())
+    domain = list(layer.colours)
+    present = set(layer.counts_by_class())
     grid = alt.Chart(alt.Data(values=cells)).mark_geoshape(
         stroke="#bbbbbb", strokeWidth=0.2).encode(
-        color=alt.Color("properties.class:N", title="Gi* class", scale=alt.Scale(
-            domain=domain, range=[CLASS_COLOURS[k] for k in domain]),
+        color=alt.Color("properties.class:N", title=layer.legend_title, scale=alt.Scale(
+            domain=domain, range=[layer.colours[k] for k in domain]),
             legend=alt.Legend(values=[k for k in domain if k in present], orient="right",
                               symbolType="square")))
     edge = alt.Chart(alt.Data(values=outline)).mark_geoshape(
@@ -184,15 +273,15 @@ def hotspot_map_spec(result: HotspotResult, boundary: BaseGeometry, title: str,
     height = max(100, round(width * (by1 - by0) / max(bx1 - bx0, 1.0)))
     chart = alt.layer(grid, edge).project(type="identity", reflectY=True).properties(
         title=title, width=width, height=height,
-        description=describe(result, title))
+        description=describe(layer, title))
     spec: dict[str, Any] = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
     return spec
 
 
-def hotspot_map_svg(result: HotspotResult, boundary: BaseGeometry, title: str) -> str:
+def map_svg(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
     """Static SVG of the map for the pack, with a <title> and <desc> and an aria-label on the
     root, so the file is accessible on its own (outside the pack's figure alt text too)."""
-    spec = hotspot_map_spec(result, boundary, title)
+    spec = map_spec(layer, boundary, title)
     svg = str(vlc.vegalite_to_svg(spec))
     label = html.escape(spec["description"], quote=True)
     head, sep, rest = svg.partition(">")
@@ -200,7 +289,6 @@ def hotspot_map_svg(result: HotspotResult, boundary: BaseGeometry, title: str) -
             f"<desc>{label}</desc>{rest}")
 
 
-def hotspot_map_png(result: HotspotResult, boundary: BaseGeometry, title: str,
-                    scale: float = 2.0) -> bytes:
+def map_png(layer: GridLayer, boundary: BaseGeometry, title: str, scale: float = 2.0) -> bytes:
     """Static PNG of the map (`--format png`); scale 2 for print-quality packs."""
-    return bytes(vlc.vegalite_to_png(hotspot_map_spec(result, boundary, title), scale=scale))
+    return bytes(vlc.vegalite_to_png(map_spec(layer, boundary, title), scale=scale))
