@@ -22,7 +22,7 @@ HEADINGS = ["Contents", "About this pack", "Overview dashboard", "Burglary",
             "Residential burglary", "Non-residential burglary", "Robbery",
             "Violence with injury", "Theft of motor vehicle", "Theft from motor vehicle",
             "Criminal damage and arson", "Total notifiable offences",
-            "Targets and trajectories", "Glossary"]
+            "Places: Burglary", "Targets and trajectories", "Glossary"]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,8 @@ def test_same_data_gives_the_same_pack(demo, tmp_path):
 
 def test_xlsx_dashboard_numbers(demo):
     wb = load_workbook(demo.pack.xlsx)
-    assert wb.sheetnames == ["Dashboard", "Peer comparison", "Targets", "Glossary"]
+    assert wb.sheetnames[:5] == ["Dashboard", "Peer comparison", "Targets",
+                                 "Places (LSOA rates)", "Glossary"]
     ws = wb["Dashboard"]
     header = [c.value for c in ws[1]]
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
@@ -141,3 +142,27 @@ def test_pack_command(demo, tmp_path):
 def test_pdftotext_is_installed():
     # The test command installs poppler-utils; without it the tests above could not run.
     assert shutil.which("pdftotext") and shutil.which("pdftoppm")
+
+
+def test_places_page_counts_the_raw_rows(demo):
+    """The hotspot page covers the 12 months of police.uk data to the pack's month (the
+    example street files end in Feb 2025) and counts what the raw files hold."""
+    from tests.csvcount import rows
+
+    located = 0
+    for path in sorted((EXAMPLES / "policeuk").glob("202[45]-*-metropolitan-street.csv.gz")):
+        for r in rows(path):
+            if ("2024-03" <= r["Month"] <= "2025-02" and r["LSOA name"].startswith("Barnet ")
+                    and r["Crime type"] == "Burglary" and r["Longitude"]
+                    and r["Reported by"] == "Metropolitan Police Service"):
+                located += 1
+    text = " ".join(pdf_text(demo.pack.pdf).split())
+    assert (f"{located:,} police.uk street crimes with a location, Mar 2024 to Feb 2025"
+            in text)
+    assert "Burglary hotspots, Barnet, Mar 2024 to Feb 2025" in text
+    assert "police.uk street data for Barnet ends Feb 2025" in text
+    sheet = list(load_workbook(demo.pack.xlsx)["Places (LSOA rates)"].iter_rows(
+        values_only=True))
+    header, first = sheet[0], dict(zip(sheet[0], sheet[1], strict=True))
+    assert "rate_per_1000" in header and first["rank"] == 1 and first["category"] == "Burglary"
+    assert first["rate_per_1000"] == max(r[header.index("rate_per_1000")] for r in sheet[1:])

@@ -37,6 +37,9 @@ class DashboardSettings:
     household_categories: tuple[str, ...] = ("Residential burglary",)
     exception_method: str = "sd"
     alpha: float = 0.05
+    # The pack's hotspot pages (police.uk street crimes: police.uk's own crime types).
+    hotspot_categories: tuple[str, ...] = ("Burglary", "Robbery", "Vehicle offences",
+                                           "Violence and sexual offences")
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,9 @@ def _dashboard(table: dict[str, Any], path: Path) -> DashboardSettings:
     alpha = float(_typed(table, "alpha", (int, float), d.alpha, "[dashboard]", path))
     if not 0 < alpha < 1:
         raise InputError(f"[dashboard].alpha must be between 0 and 1, got {alpha}", path=path)
-    return DashboardSettings(tuple(cats), tuple(homes), method, alpha)
+    hot = _typed(table, "hotspot_categories", list, list(d.hotspot_categories), "[dashboard]",
+                 path)
+    return DashboardSettings(tuple(cats), tuple(homes), method, alpha, tuple(hot))
 
 
 def _rag(table: dict[str, Any], path: Path, groups: dict[str, Any]) -> RagRules:

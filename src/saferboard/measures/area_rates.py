@@ -28,6 +28,11 @@ from saferboard.measures.counts import counts
 from saferboard.measures.hotspots import benjamini_hochberg
 
 LEVELS = ("lsoa", "ward")
+METHOD = ("Crimes per 1,000 residents over the period, with Garwood's exact 95% Poisson "
+          "interval. 'Higher' or 'lower' means the area's count differs from what the whole "
+          "authority's rate predicts for its population (exact two-sided Poisson test, "
+          "Benjamini-Hochberg false-discovery-rate correction across the authority's areas). "
+          "LSOA populations are ONS mid-2020 estimates scaled to the authority's population.")
 ALPHA = 0.05
 
 

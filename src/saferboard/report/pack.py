@@ -26,11 +26,13 @@ from saferboard.config import Config
 from saferboard.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
+from saferboard.measures.area_rates import METHOD as AREA_RATES_METHOD
 from saferboard.measures.dashboard import dashboard, load_sources, source_for
 from saferboard.measures.quality import SourceQuality, quality
 from saferboard.measures.trend import trend
 from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.report import charts
+from saferboard.report.places import place_pages
 
 
 @dataclass(frozen=True)
@@ -166,15 +168,25 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     if not target_rows:
         notes.append(f"Targets: none configured for {board.area} (add [[targets]] to the "
                      "partnership configuration).")
+    with timer("measures"):
+        place_list, place_notes = place_pages(con, cats, config, board.area, month)
+    notes += place_notes
+    places: list[dict[str, Any]] = [
+        {"page": pl, "chart": _figure(f"place-{i}", pl.map_spec, timer)}
+              for i, pl in enumerate(place_list)]
     coverage = [{"name": f"{q.source} {q.kind}", "force": q.force,
                  "first": q.first_month, "last": q.last_month, "rows": q.rows}
                 for q in dq]
     glossary = dict(board.glossary)
     glossary["Peer comparison chart"] = compare_mod.METHOD
     glossary["Targets"] = targets_mod.METHOD
+    if places:
+        glossary["Hotspot map"] = places[0]["page"].method
+        glossary["LSOA rates"] = AREA_RATES_METHOD
     groups = sorted({g for r in board.rows for g in r.ranks})
     return {
         "config": config, "board": board, "pages": pages, "targets": target_rows,
+        "places": places,
         "coverage": coverage, "quality_notes": _quality_notes(dq), "notes": notes,
         "glossary": glossary, "groups": groups, "css": _css(),
     }
@@ -197,6 +209,7 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
 
         specs = {c["id"]: c["spec"] for p in context["pages"] for c in p["charts"]}
         specs.update({t["chart"]["id"]: t["chart"]["spec"] for t in context["targets"]})
+        specs.update({p["chart"]["id"]: p["chart"]["spec"] for p in context["places"]})
         # The package's stub marks the optional snippet argument as required.
         bundle = vlc.javascript_bundle()  # type: ignore[call-arg]
         return template.render(**context, interactive=True, vega_js=bundle,

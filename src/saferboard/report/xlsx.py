@@ -55,6 +55,12 @@ def write_xlsx(context: dict[str, Any], path: Path) -> None:
          "on_trajectory_now": t["status"].expected_now, "actual_rolling12": t["status"].actual,
          "projected_end": t["status"].projected_end, "status": t["status"].status}
         for t in context["targets"]])
+    _sheet(wb, "Places (LSOA rates)", [
+        {"category": g.category, "from": f"{g.start:%Y-%m}", "to": f"{g.end:%Y-%m}",
+         "rank": a.rank, "lsoa": a.code, "name": a.name, "count": a.count,
+         "population": a.population, "rate_per_1000": a.rate, "ci95_lower": a.lower,
+         "ci95_upper": a.upper, "p_adjusted": a.p_adjusted, "versus_area": a.versus_area}
+        for g in (pl["page"] for pl in context["places"]) for a in g.top])
     _sheet(wb, "Glossary", [{"term": k, "definition": v}
                             for k, v in context["glossary"].items()])
     wb.save(path)
