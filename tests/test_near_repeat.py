@@ -138,22 +138,29 @@ def test_nrc_2014_knox_ratios_and_significance():
 
 
 @needs_shared
-def test_nrc_2016_significance_pattern():
-    """The 2016 page (19 iterations, 3 x 100 m, 2 x 2 days): the same cells are significant
-    and the 'more than' row and column agree within 2%. The near cells do NOT match the
-    calculator's ratios (e.g. 101-200 m, 0-2 days: ours 1.62, the page 1.37), under any of
-    the band conventions or the two metrics we tried; see the report in benchmarks/README.md.
-    """
+def test_nrc_2016_knox_ratios_with_euclidean_distance():
+    """The 2016 page (19 iterations, 3 x 100 m, 2 x 2 days) was run with Euclidean distance:
+    with it, 11 of the 12 finite cells agree with the calculator's ratios within 10%, the
+    spread of a mean of only 19 permutations (with Manhattan distance 1-100 m and 101-200 m
+    at 0-2 days are 12-18% off). One cell does not: same location, 0-2 days (ours 18.3, the
+    page 15.60, 4 standard errors of a 19-permutation mean away). 158 of its 202 pairs are
+    identical records (same x, y and date); no reading of bands, metric, date format or
+    duplicates we tried gives 15.60 while keeping the other cells (benchmarks/README.md).
+    The same cells are significant; the 'more than' row and column agree within 2%."""
     nrc = NRCSummary((DAVIES / "chicago_burglary_2016_NRsummary.htm").read_text())
     assert (nrc.space_edges, nrc.time_edges) == ([0, 1, 100, 200, 300], [0, 2, 4])
     x, y, d = chicago(2016)
     assert len(x) == 11701
-    r = knox(x, y, d, nrc.space_edges, nrc.time_edges, permutations=999, seed=2016)
+    r = knox(x, y, d, nrc.space_edges, nrc.time_edges, permutations=999, seed=2016,
+             distance="euclidean")
     ratio = np.array(r.knox_ratio, dtype=float)
     np.testing.assert_allclose(ratio[:, -1], nrc.ratio[:, -1], rtol=0.02, atol=0.005)
     np.testing.assert_allclose(ratio[-1], nrc.ratio[-1], rtol=0.02, atol=0.005)
+    unexplained = np.zeros_like(ratio, dtype=bool)
+    unexplained[0, 0] = True
+    np.testing.assert_allclose(ratio[~unexplained], nrc.ratio[~unexplained], rtol=0.10)
+    assert abs(ratio[0, 0] / nrc.ratio[0, 0] - 1) > 0.1
     assert ((np.array(r.p_value) <= 0.05) == (nrc.p_value <= 0.05)).all()
-    assert ((ratio > 1.05) == (nrc.ratio > 1.05)).all()
 
 
 @needs_shared
