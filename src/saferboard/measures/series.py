@@ -17,7 +17,7 @@ from saferboard.areas import policing_force
 from saferboard.categories import SQL_NORMALISE, Categories
 from saferboard.errors import InputError
 from saferboard.measures.counts import MPS_LABEL_SQL
-from saferboard.measures.windows import month_index, months_between
+from saferboard.measures.windows import from_index, month_index, months_between
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,10 +89,15 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
     release per month)."""
     cats.register(con)
     if source == "mps":
+        # Map the few distinct labels, not every row: normalising is a regex (2x faster).
         rows = con.execute(f"""
-            SELECT s.area, lm.category, s.month, sum(s.count)::BIGINT
-            FROM mps_current s LEFT JOIN label_map lm ON lm.source = 'mps'
-              AND lm.label = {SQL_NORMALISE.format(col=MPS_LABEL_SQL)}
+            WITH labels AS (SELECT DISTINCT major, minor FROM mps_counts s
+                            WHERE level = 'borough'),
+            mapped AS (SELECT s.major, s.minor, lm.category FROM labels s
+                       LEFT JOIN label_map lm ON lm.source = 'mps'
+                       AND lm.label = {SQL_NORMALISE.format(col=MPS_LABEL_SQL)})
+            SELECT s.area, m.category, s.month, sum(s.count)::BIGINT
+            FROM mps_current s JOIN mapped m ON m.major = s.major AND m.minor = s.minor
             WHERE s.level = 'borough' GROUP BY ALL""").fetchall()
         cover = con.execute("""
             SELECT DISTINCT bm.month FROM batch_months bm JOIN batches b USING (batch_id)
@@ -129,19 +134,23 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
                              np.zeros((0, 0), bool))
     areas = tuple(sorted({r[0] for r in rows}))
     leaves = tuple(sorted({r[1] for r in rows}, key=lambda c: (c is None, c or "")))
-    first = min(r[2] for r in rows)
-    last = max(r[2] for r in rows)
-    if months_all:
-        first, last = min(first, min(months_all)), max(last, max(months_all))
-    months = tuple(months_between(first, last))
-    arr = np.zeros((len(areas), len(leaves), len(months)), dtype=np.int64)
-    present = np.zeros((len(areas), len(leaves)), dtype=bool)
     ai = {a: i for i, a in enumerate(areas)}
     li = {c: i for i, c in enumerate(leaves)}
-    base = month_index(first)
-    for area, leaf, month, n in rows:
-        arr[ai[area], li[leaf], month_index(month) - base] += int(n)
-        present[ai[area], li[leaf]] = True
+    # One pass to index arrays, then a vectorised scatter (a Python += per row was most of
+    # the time for 130k MPS rows).
+    a_idx = np.fromiter((ai[r[0]] for r in rows), np.intp, len(rows))
+    l_idx = np.fromiter((li[r[1]] for r in rows), np.intp, len(rows))
+    m_abs = np.fromiter((month_index(r[2]) for r in rows), np.int64, len(rows))
+    n = np.fromiter((r[3] for r in rows), np.int64, len(rows))
+    first_i, last_i = int(m_abs.min()), int(m_abs.max())
+    if months_all:
+        first_i = min(first_i, min(month_index(m) for m in months_all))
+        last_i = max(last_i, max(month_index(m) for m in months_all))
+    months = tuple(months_between(from_index(first_i), from_index(last_i)))
+    arr = np.zeros((len(areas), len(leaves), len(months)), dtype=np.int64)
+    present = np.zeros((len(areas), len(leaves)), dtype=bool)
+    np.add.at(arr, (a_idx, l_idx, m_abs - first_i), n)
+    present[a_idx, l_idx] = True
     covered = ({a: months_all for a in areas} if covered_by_area is None
                else {a: covered_by_area.get(a, frozenset()) for a in areas})
     return MonthlyCounts(source, areas, leaves, months, arr, covered, present)
