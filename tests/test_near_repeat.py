@@ -468,6 +468,17 @@ def test_cli_bad_edges(tmp_path):
     assert run.code != 0 and "whole days" in run.stderr
 
 
+def test_cli_needs_a_file_or_store_incidents(tmp_path):
+    f = write(tmp_path / "ev.csv", "x,y,d\n1,2,2024-01-01\n")
+    bands = ("--space-bands", "0,100", "--time-bands", "0,7")
+    run = run_cli("near-repeat", *bands)
+    assert run.code != 0 and "give either a FILE or --incidents TYPE" in run.stderr
+    run = run_cli("near-repeat", f, "--incidents", "burglary", *bands)
+    assert run.code != 0 and "give either a FILE or --incidents TYPE" in run.stderr
+    run = run_cli("near-repeat", f, "--x-col", "x", *bands)
+    assert run.code != 0 and "a FILE needs --y-col, --date-col" in run.stderr
+
+
 @needs_shared
 def test_cli_pathological_example():
     """The repository's two-event example: (0, 0) on 01/01/2019 and (0, 100) on 04/01/2019,

@@ -29,6 +29,7 @@ from saferboard.cli.common import (
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
     from saferboard.report.maps import GridLayer
+    from saferboard.sources.events import Events
 
 
 
@@ -95,6 +96,38 @@ def hotspots_cmd(
                "location (and so no area) and cannot be mapped.")
 
 
+def _near_repeat_events(path: Path | None, x_col: str | None, y_col: str | None,
+                        date_col: str | None, date_format: str | None, crs: int | None,
+                        incidents: str | None, from_: str | None, to: str | None,
+                        db: Path | None) -> Events:
+    """Events from a CSV (FILE with its columns) or from the store (--incidents TYPE)."""
+    from saferboard.sources.events import incident_events, parse_date, read_events
+
+    if (path is None) == (incidents is None):
+        raise typer.BadParameter("give either a FILE or --incidents TYPE", param_hint="FILE")
+    if incidents is not None:
+        def day(value: str | None, option: str) -> date | None:
+            try:
+                return None if value is None else parse_date(value, "%Y-%m-%d")
+            except ValueError:
+                raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
+                                         param_hint=option) from None
+
+        start, end = day(from_, "--from"), day(to, "--to")
+        con = store.connect(db, read_only=True)
+        try:
+            return incident_events(con, incidents, start, end)
+        finally:
+            con.close()
+    assert path is not None
+    missing = [o for o, v in (("--x-col", x_col), ("--y-col", y_col), ("--date-col", date_col))
+               if v is None]
+    if missing:
+        raise typer.BadParameter(f"a FILE needs {', '.join(missing)}", param_hint=missing[0])
+    assert x_col and y_col and date_col
+    return read_events(path, x_col, y_col, date_col, date_format=date_format, crs=crs)
+
+
 class DistanceMetric(StrEnum):
     manhattan = "manhattan"
     euclidean = "euclidean"
@@ -114,17 +147,30 @@ def _round(value: float | None, digits: int) -> float | None:
 
 @app.command("near-repeat")
 def near_repeat_cmd(
-    path: Annotated[Path, typer.Argument(help="CSV of events with a header row")],
-    x_col: Annotated[str, typer.Option("--x-col", help="Column of x (easting, metres, or "
-                                       "longitude with a geographic --crs)")],
-    y_col: Annotated[str, typer.Option("--y-col", help="Column of y (northing or latitude)")],
-    date_col: Annotated[str, typer.Option("--date-col", help="Column of the event date")],
     space_bands: Annotated[str, typer.Option(
         "--space-bands", help="Distance edges in metres, from 0, e.g. 0,1,100,200,300: bands "
         "[a, b) plus an open-ended last band ('same location' is [0, 1))")],
     time_bands: Annotated[str, typer.Option(
         "--time-bands", help="Day edges, from 0, e.g. 0,7,14,21: bands [a, b) plus an "
         "open-ended last band")],
+    path: Annotated[Path | None, typer.Argument(
+        help="CSV of events with a header row (or use --incidents for the store's partner "
+        "incidents)")] = None,
+    x_col: Annotated[str | None, typer.Option(
+        "--x-col", help="Column of x (easting, metres, or longitude with a geographic "
+        "--crs)")] = None,
+    y_col: Annotated[str | None, typer.Option(
+        "--y-col", help="Column of y (northing or latitude)")] = None,
+    date_col: Annotated[str | None, typer.Option(
+        "--date-col", help="Column of the event date")] = None,
+    incidents: Annotated[str | None, typer.Option(
+        "--incidents", help="Instead of a FILE: the store's partner incidents of this type "
+        "(e.g. 'residential burglary'), with --from/--to dates YYYY-MM-DD")] = None,
+    from_: Annotated[str | None, typer.Option(
+        "--from", help="With --incidents: first date, YYYY-MM-DD")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="With --incidents: last date, YYYY-MM-DD")] = None,
+    db: DbOption = None,
     date_format: Annotated[str | None, typer.Option(
         "--date-format", help="strptime format, e.g. %m/%d/%Y (default: YYYY-MM-DD or "
         "DD/MM/YYYY)")] = None,
@@ -147,11 +193,11 @@ def near_repeat_cmd(
     """Near-repeat Knox test: pairs of events in space x time bands against permutations of
     the dates, with Knox ratios and p-values, and a label for each event."""
     from saferboard.measures.near_repeat import knox
-    from saferboard.sources.events import read_events
 
     s_edges = _edges(space_bands, "--space-bands")
     t_edges = _edges(time_bands, "--time-bands")
-    events = read_events(path, x_col, y_col, date_col, date_format=date_format, crs=crs)
+    events = _near_repeat_events(path, x_col, y_col, date_col, date_format, crs, incidents,
+                                 from_, to, db)
     if any(e != int(e) for e in t_edges):
         raise typer.BadParameter(f"time edges must be whole days, got {time_bands!r}",
                                  param_hint="--time-bands")

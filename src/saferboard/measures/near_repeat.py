@@ -14,8 +14,8 @@ Bands are half-open [a, b) between consecutive edges, plus a final open-ended ba
 The calculator labels its bands 'same location', '1 to 100', '101 to 200', '0 to 7',
 '8 to 14' but counts [0, 1), [1, 100), [100, 200), [0, 7), [7, 14), so those are the edges
 to give for its tables; `nrc_space_labels` / `nrc_time_labels` give its labels. (Checked on
-its Chicago 2014 page: Knox ratios within Monte Carlo noise. Its 2016 page is matched in
-significance but not in the ratios of the nearest cells; see tests/test_near_repeat.py.)
+its Chicago 2014 page: Knox ratios within Monte Carlo noise; its 2016 page, run with Euclidean
+distance, in all cells but one; see tests/test_near_repeat.py.)
 
 Why it is fast: a permutation of dates changes only time differences. The far pairs (beyond
 the largest finite distance edge) are never enumerated: their counts per time band are the

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 
@@ -143,3 +144,37 @@ def read_events(path: Path, x_col: str, y_col: str, date_col: str, *,
                                  path=display, line=lines[bad], column=x_col)
     return Events(display, x, y, np.asarray(days, dtype=np.int64),
                   np.asarray(lines, dtype=np.int64), skipped, crs)
+
+
+def incident_events(con: duckdb.DuckDBPyConnection, incident_type: str,
+                    start: date | None = None, end: date | None = None) -> Events:
+    """The store's partner incidents of one type (`saferboard ingest-partner incidents`),
+    dated `start..end` inclusive, as events in British National Grid metres. `lines` number
+    the events 1..n in (date, pseudonymous incident reference) order, so a labels file can
+    be matched back to the store without any identifier; incidents without coordinates are
+    counted as skipped."""
+    where = ["incident_type = lower(trim($type))"]
+    params: dict[str, object] = {"type": incident_type}
+    if start is not None:
+        where.append("incident_date >= $start")
+        params["start"] = start
+    if end is not None:
+        where.append("incident_date <= $end")
+        params["end"] = end
+    rows = con.execute(
+        "SELECT x, y, incident_date FROM partner_incidents WHERE " + " AND ".join(where)
+        + " ORDER BY incident_date, incident_ref", params).fetchall()
+    located = [(x, y, d) for x, y, d in rows if x is not None and y is not None]
+    if not located:
+        known = [t for (t,) in con.execute(
+            "SELECT DISTINCT incident_type FROM partner_incidents ORDER BY 1").fetchall()]
+        raise InputError(f"no partner incidents of type {incident_type!r} with coordinates "
+                         f"in the store ({len(rows):,} without); types in the store: "
+                         f"{', '.join(known) or 'none'}", column="--incidents")
+    return Events(
+        f"store: partner incidents ({incident_type})",
+        np.array([r[0] for r in located], np.float64),
+        np.array([r[1] for r in located], np.float64),
+        np.array([r[2].toordinal() for r in located], np.int64),
+        np.arange(1, len(located) + 1, dtype=np.int64),
+        len(rows) - len(located), PROJECTED_CRS)
