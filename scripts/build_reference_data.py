@@ -67,7 +67,7 @@ def lsoas() -> None:
 
 
 def lsoa_population() -> None:
-    """london_lsoa_population.csv: lsoa_code,vintage,population,method (ONS mid-2020, both vintages).
+    """london_lsoa_population.csv: lsoa_code,vintage,population,method (ONS mid-2020).
 
     The ONS small-area estimates bundled are on 2011 LSOAs; police.uk moved to 2021 LSOAs during
     2023. A 2021 LSOA whose code also existed in 2011 is the same area (ONS kept the code only
@@ -83,6 +83,7 @@ def lsoa_population() -> None:
     """
     import shapefile  # pyshp: only this build script reads shapefiles
     from shapely.geometry import shape
+    from shapely.geometry.base import BaseGeometry
     from shapely.strtree import STRtree
 
     pop11: dict[str, int] = {}
@@ -90,7 +91,7 @@ def lsoa_population() -> None:
         for r in csv.DictReader(f):
             pop11[r["LSOA11CD"]] = int(r["Persons_All-Ages"])
 
-    def polygons(path: Path, key: str) -> dict[str, object]:
+    def polygons(path: Path, key: str) -> dict[str, BaseGeometry]:
         with shapefile.Reader(str(path)) as sf:
             fields = [f[0] for f in sf.fields[1:]]
             i = fields.index(key)
@@ -106,8 +107,8 @@ def lsoa_population() -> None:
     tree = STRtree([g21[c] for c in new])
     shares: dict[str, float] = defaultdict(float)
     for old in retired:
-        overlaps = {new[int(k)]: g11[old].intersection(g21[new[int(k)]]).area  # type: ignore[attr-defined]
-                    / g21[new[int(k)]].area for k in tree.query(g11[old])}  # type: ignore[attr-defined]
+        near = [new[int(k)] for k in tree.query(g11[old])]
+        overlaps = {c: g11[old].intersection(g21[c]).area / g21[c].area for c in near}
         overlaps = {c: a for c, a in overlaps.items() if a >= 0.01}
         total = sum(overlaps.values())
         assert total > 0, f"retired LSOA {old} overlaps no new 2021 LSOA"
@@ -119,7 +120,8 @@ def lsoa_population() -> None:
     rows += [(c, 2021, pop11[c], "ONS mid-2020 estimate (unchanged LSOA)")
              for c in sorted(g21) if c in pop11]
     rows += [(c, 2021, round(shares[c]), "ONS mid-2020 estimates of the 2011 LSOAs it "
-              "replaced, shared among their successors (see scripts/build_reference_data.py)") for c in new]
+              "replaced, shared among their successors (see scripts/build_reference_data.py)")
+             for c in new]
     rows.sort()
     with open(OUT / "london_lsoa_population.csv", "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
