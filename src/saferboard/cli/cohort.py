@@ -1,0 +1,396 @@
+"""People commands: the offender cohort (IOM) before/after joining, and the cost of crime."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from saferboard import categories, store
+from saferboard.cli.common import (
+    CategoriesOption,
+    ConfigOption,
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_month,
+)
+
+if TYPE_CHECKING:
+    from saferboard.measures.cohort import CohortResult, GroupRates
+    from saferboard.measures.costs import CostReport
+
+
+COHORT_COST_CAVEAT = (
+    "the cohort's cost avoided prices its whole before/after change as if the programme "
+    "caused it; regression to the mean makes it an upper bound (see 'saferboard cohort')."
+)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
+                                 param_hint=option) from None
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def group_json(g: GroupRates | None) -> dict[str, Any]:
+    """The JSON keys of one group (``None`` figures when suppressed)."""
+    if g is None:
+        return {"members": None, "offences_before": None, "offences_after": None,
+                "offender_years_before": None, "offender_years_after": None,
+                "rate_before": None, "rate_after": None, "reduction_pct": None,
+                "suppressed": True}
+    return {"members": g.members, "offences_before": g.offences_before,
+            "offences_after": g.offences_after,
+            "offender_years_before": _r(g.years_before, 3),
+            "offender_years_after": _r(g.years_after, 3),
+            "rate_before": _r(g.rate_before, 3), "rate_after": _r(g.rate_after, 3),
+            "reduction_pct": _r(g.reduction_pct, 1)}
+
+
+def cohort_json(r: CohortResult) -> dict[str, Any]:
+    hidden = set(r.suppressed)
+    small_total = "All members" in hidden
+    body: dict[str, Any] = {
+        "as_of": r.as_of.isoformat(), "date_basis": r.date_basis, "min_days": r.min_days,
+        **group_json(None if small_total else r.overall),
+        "ho_recordable": group_json(None if small_total else r.ho_recordable),
+        "by_cohort": {v: {**group_json(None if v in hidden else g),
+                          "ho_recordable": group_json(None if v in hidden
+                                                      else r.by_cohort_ho[v])}
+                      for v, g in r.by_cohort.items()},
+        "by_offence_type": [
+            {"offence_type": t.offence_type, "offences_before": t.offences_before,
+             "offences_after": t.offences_after, "rate_before": _r(t.rate_before, 3),
+             "rate_after": _r(t.rate_after, 3), "avoided_per_year": _r(t.avoided_per_year, 1)}
+            for t in r.by_type],
+        "projection": [{**asdict(p), "months_observed": round(p.months_observed, 2),
+                        "predicted_12m": round(p.predicted_12m, 1),
+                        "reduction": round(p.reduction, 1),
+                        "reduction_pct": _r(p.reduction_pct, 1)} for p in r.projection],
+        "concentration": {**asdict(r.concentration),
+                          "first_day": r.concentration.first_day.isoformat(),
+                          "last_day": r.concentration.last_day.isoformat(),
+                          "share_pct": _r(r.concentration.share_pct, 1)},
+        "members_total": r.members_total, "excluded": r.excluded,
+        "offences_in_custody": r.offences_in_custody,
+        "suppressed": list(r.suppressed),
+        "caveats": list(r.caveats),
+        "regression_to_the_mean": r.caveats[0],
+    }
+    if r.comparison is not None:
+        c = r.comparison
+        body["comparison"] = {
+            "comparison_cohort": c.comparison_cohort,
+            "treated": group_json(c.treated), "comparison": group_json(c.comparison),
+            "difference_in_differences": _r(c.did_rate, 3),
+            "difference_in_differences_95ci": (None if c.did_interval is None
+                                               else [round(x, 3) for x in c.did_interval]),
+            "ratio_of_rate_ratios": _r(c.ratio_of_rate_ratios, 3),
+            "ratio_of_rate_ratios_95ci": (None if c.ratio_interval is None
+                                          else [round(x, 3) for x in c.ratio_interval]),
+            "resamples": c.resamples, "seed": c.seed, "method": c.method}
+    return body
+
+
+def _group_row(name: str, g: GroupRates | None) -> dict[str, Any]:
+    j = group_json(g)
+    return {"group": name, "members": j["members"], "before": j["offences_before"],
+            "after": j["offences_after"], "rate_before": j["rate_before"],
+            "rate_after": j["rate_after"], "reduction_pct": j["reduction_pct"]}
+
+
+def cohort_rows(r: CohortResult) -> list[dict[str, Any]]:
+    """One row per group for the table and CSV: everyone, HO-recordable, each cohort value."""
+    hidden = set(r.suppressed)
+    small = "All members" in hidden
+    rows = [_group_row("All members", None if small else r.overall),
+            _group_row("All members: Home Office recordable",
+                       None if small else r.ho_recordable)]
+    for v, g in r.by_cohort.items():
+        rows.append(_group_row(v, None if v in hidden else g))
+        rows.append(_group_row(f"{v}: Home Office recordable",
+                               None if v in hidden else r.by_cohort_ho[v]))
+    return rows
+
+
+@app.command("cohort")
+def cohort_cmd(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Date of the analysis, YYYY-MM-DD: after-joining windows end here "
+        "(default: today)")] = None,
+    min_days: Annotated[int, typer.Option(
+        "--min-days", help="Leave out members with fewer community days than this before or "
+        "after joining")] = 90,
+    basis: Annotated[str, typer.Option(
+        "--basis", help="Date events by 'offence' date or by 'conviction' date")] = "offence",
+    top: Annotated[int, typer.Option(
+        "--top", help="Offender concentration: share of the last 365 days' offences "
+        "committed by the top N offenders")] = 200,
+    comparison_cohort: Annotated[str | None, typer.Option(
+        "--comparison-cohort", help="A cohort value whose members are a comparison group "
+        "chosen the same way: prints both groups' change and the difference in differences")
+    ] = None,
+    cohort: Annotated[list[str] | None, typer.Option(
+        "--cohort", help="Only members with this cohort value (repeatable; default: all)")
+    ] = None,
+    resamples: Annotated[int, typer.Option(
+        "--resamples", help="Bootstrap resamples for the comparison's interval")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed")] = 1,
+    suppress_below: Annotated[int, typer.Option(
+        "--suppress-below", help="Hide cohort groups with fewer members than this")] = 5,
+    db: DbOption = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Offender cohort (IOM): offences per offender per year in the 12 months before joining
+    against after joining (custody excluded), by cohort and for Home Office recordable
+    offences, the seed-style table projected to 12 months, and offender concentration."""
+    from saferboard.measures.cohort import cohort_measures, load_cohort, suppress_small_cohorts
+
+    day = parse_day(as_of, "--as-of") or date.today()
+    if basis not in ("offence", "conviction"):
+        raise typer.BadParameter(f"expected offence or conviction, got {basis!r}",
+                                 param_hint="--basis")
+    con = store.connect(db, read_only=True)
+    try:
+        data = load_cohort(con)
+    finally:
+        con.close()
+    result = cohort_measures(data, as_of=day, min_days=min_days,
+                             date_basis="offence" if basis == "offence" else "conviction",
+                             top_n=top, comparison_cohort=comparison_cohort,
+                             resamples=resamples, seed=seed, cohorts=cohort or None)
+    shown = suppress_small_cohorts(result, suppress_below)
+    print_cohort(shown, fmt, suppress_below)
+
+
+def print_cohort(r: CohortResult, fmt: Format, threshold: int) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(cohort_json(r), indent=2) + "\n")
+        return
+    rows = cohort_rows(r)
+    if fmt is Format.csv:
+        emit(rows, fmt)
+        return
+    emit(rows, fmt, title=f"Offending per offender per year, 12 months before joining vs "
+                          f"after (to {r.as_of}, by {r.date_basis} date)")
+    if r.projection:
+        emit([{"group": p.group, "members": p.members, "before_12m": p.before,
+               "after_observed": p.after, "months_observed": round(p.months_observed, 1),
+               "predicted_12m": round(p.predicted_12m), "reduction": round(p.reduction),
+               "reduction_pct": _r(p.reduction_pct, 1)} for p in r.projection],
+             fmt, title="Before (12 months) vs after, predicted for 12 months")
+    if r.by_type:
+        emit([{"offence_type": t.offence_type, "before": t.offences_before,
+               "after": t.offences_after, "rate_before": _r(t.rate_before, 3),
+               "rate_after": _r(t.rate_after, 3),
+               "avoided_per_year": _r(t.avoided_per_year, 1)} for t in r.by_type],
+             fmt, title="By offence type")
+    if r.comparison is not None:
+        c = r.comparison
+        emit([_group_row("Cohort (the other cohort values)", c.treated),
+              _group_row(f"Comparison group ({c.comparison_cohort})", c.comparison)], fmt,
+             title="Cohort against the comparison group")
+        ci = ("" if c.did_interval is None
+              else f" (95% interval {c.did_interval[0]:+.2f} to {c.did_interval[1]:+.2f})")
+        did = "not computable" if c.did_rate is None else f"{c.did_rate:+.2f}"
+        out.print(f"Difference in differences: {did} offences per offender per year{ci}.",
+                  highlight=False, markup=False)
+        if c.ratio_of_rate_ratios is not None:
+            rci = ("" if c.ratio_interval is None else
+                   f" (95% interval {c.ratio_interval[0]:.2f} to {c.ratio_interval[1]:.2f})")
+            out.print(f"Ratio of rate ratios: {c.ratio_of_rate_ratios:.2f}{rci}. "
+                      + c.method, highlight=False, markup=False)
+    k = r.concentration
+    if k.share_pct is not None:
+        top = (f"the top {k.top_n:,} of {k.offenders:,} offenders" if k.top_n < k.offenders
+               else f"all {k.offenders:,} offenders (fewer than the top {k.top_n:,} asked for)")
+        out.print(f"Offender concentration ({k.first_day} to {k.last_day}): {top} "
+                  f"committed {k.top_offences:,} of "
+                  f"{k.offences:,} offences ({k.share_pct:.1f}%); {k.offenders_for_half:,} "
+                  "offenders committed half.", highlight=False, markup=False)
+    ex = r.excluded
+    out.print(f"Members: {r.members_total:,} joined by {r.as_of}; left out: "
+              f"{ex['short_before'] + ex['short_after'] + ex['short_both']:,} with fewer than "
+              f"{r.min_days} community days before or after joining, "
+              f"{ex['later_membership']:,} later memberships of the same offenders. "
+              f"Offences dated in custody, not counted: {r.offences_in_custody:,}.",
+              highlight=False, markup=False)
+    if r.suppressed:
+        out.print(f"Suppressed (fewer than {threshold} members, or to protect such a group): "
+                  + ", ".join(r.suppressed), highlight=False, markup=False)
+    for caveat in r.caveats:
+        out.print(f"Caveat: {caveat}", highlight=False, markup=False)
+
+
+@app.command("costs")
+def costs_cmd(
+    area: Annotated[str | None, typer.Option(
+        help="Local authority (default: the configuration's area)")] = None,
+    month: Annotated[str | None, typer.Option(
+        help="Last month of the rolling 12 months, YYYY-MM (default: the latest with data)")
+    ] = None,
+    price_year: Annotated[str | None, typer.Option(
+        "--price-year", help="Express costs in this financial year's prices, YYYY/YY "
+        "(GDP deflator; default: the unit costs' own 2015/16 prices)")] = None,
+    unit_costs: Annotated[Path | None, typer.Option(
+        "--unit-costs", help="TOML laid over the shipped unit costs (crime_costs.toml)")] = None,
+    deflator: Annotated[Path | None, typer.Option(
+        "--deflator", help="GDP deflator CSV (financial_year,index) instead of the shipped "
+        "one")] = None,
+    cohort_as_of: Annotated[str | None, typer.Option(
+        "--cohort-as-of", help="Date of the cohort analysis for the cohort's cost avoided "
+        "(default: the last day of --month)")] = None,
+    suppress_below: Annotated[int, typer.Option(
+        "--suppress-below", help="Cohort offence types with fewer offences than this are "
+        "shown only in one combined row")] = 5,
+    cohort_values: Annotated[list[str] | None, typer.Option(
+        "--cohort", help="Cost avoided by members with this cohort value only (repeatable; "
+        "default: all members, e.g. leave out a comparison group)")] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    fmt: FormatOption = Format.table,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Cost of recorded crime over the rolling 12 months by category (Home Office unit costs,
+    Heeks et al. 2018), cost avoided by the change in volume against the 12 months before, and
+    cost avoided by the offender cohort's reduction (when cohort data is in the store)."""
+    from saferboard.config import load_config
+    from saferboard.errors import InputError
+    from saferboard.measures.cohort import cohort_measures, load_cohort
+    from saferboard.measures.costs import cost_report, load_unit_costs
+    from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
+
+    cfg = load_config(config)
+    cats = categories.load(mapping)
+    costs = load_unit_costs(unit_costs, deflator=deflator)
+    con = store.connect(db, read_only=True)
+    try:
+        sources = load_sources(con, cats)
+        chosen = canonical_area(sources, area or cfg.area)
+        ref = parse_month(month, "--month") or latest_month(sources, chosen)
+        as_of = parse_day(cohort_as_of, "--cohort-as-of") or _month_end(ref)
+        cohort = None
+        cohort_note = None
+        try:
+            data = load_cohort(con)
+        except InputError as e:  # no partner data: the crime costs still stand
+            cohort_note = str(e)
+        else:
+            try:
+                cohort = cohort_measures(data, as_of=as_of, resamples=0,
+                                         cohorts=cohort_values or None)
+            except InputError as e:
+                if e.column != "--as-of":  # a bad --cohort is an error, not a note
+                    raise
+                cohort_note = str(e)
+    finally:
+        con.close()
+    if suppress_below < 1:
+        raise typer.BadParameter(f"expected at least 1, got {suppress_below}",
+                                 param_hint="--suppress-below")
+    report = cost_report(sources, cats, costs, chosen, ref, price_year=price_year,
+                         cohort=cohort, suppress_below=suppress_below)
+    print_costs(report, fmt, cohort_note)
+
+
+def _month_end(month: date) -> date:
+    nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def _money(x: float | None) -> int | None:
+    return None if x is None else round(x)
+
+
+def costs_json(r: CostReport) -> dict[str, Any]:
+    return {
+        "area": r.area, "month": f"{r.month:%Y-%m}", "source": r.source,
+        "window": r.window, "previous_window": r.previous_window,
+        "price_year": r.price_year, "price_factor": round(r.price_factor, 6),
+        "total_cost": _money(r.total_cost), "previous_total_cost": _money(r.previous_cost),
+        "cost_avoided_by_volume": _money(r.avoided_by_volume),
+        "categories": [{**asdict(c), "unit_cost": _money(c.unit_cost),
+                        "cost": _money(c.cost), "previous_cost": _money(c.previous_cost),
+                        "cost_avoided": _money(c.cost_avoided)} for c in r.rows],
+        "unmapped": [asdict(u) for u in r.unmapped],
+        "cohort": None if r.cohort is None else {
+            "as_of": r.cohort.as_of.isoformat(), "members": r.cohort.members,
+            "cost_avoided_per_year": _money(r.cohort.cost_avoided_per_year),
+            "by_offence_type": [{**asdict(t), "unit_cost": _money(t.unit_cost),
+                                 "avoided_per_year": _r(t.avoided_per_year, 2),
+                                 "cost_avoided_per_year": _money(t.cost_avoided_per_year)}
+                                for t in r.cohort.rows],
+            "unpriced_types": list(r.cohort.unpriced),
+            "caveat": COHORT_COST_CAVEAT,
+        },
+        "unverified_unit_costs": list(r.unverified),
+        "citation": r.citation, "notes": list(r.notes),
+    }
+
+
+def print_costs(r: CostReport, fmt: Format, cohort_note: str | None) -> None:
+    if r.cohort is None and cohort_note:
+        err.print(f"note: no cohort cost avoided: {cohort_note}", markup=False,
+                  highlight=False, soft_wrap=True)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({**costs_json(r), "cohort_note": cohort_note}, indent=2)
+                         + "\n")
+        return
+    rows: list[dict[str, Any]] = [
+        {"category": c.category, "home_office_category": c.heeks, "unit_cost": _money(
+            c.unit_cost), "crimes": c.count, "cost": _money(c.cost),
+         "crimes_before": c.previous_count, "cost_before": _money(c.previous_cost),
+         "cost_avoided": _money(c.cost_avoided)} for c in r.rows]
+    rows.append({"category": "Total (priced categories)", "home_office_category": "",
+                 "unit_cost": None, "crimes": sum(c.count for c in r.rows),
+                 "cost": _money(r.total_cost),
+                 "crimes_before": (None if r.previous_cost is None
+                                   else sum(c.previous_count or 0 for c in r.rows)),
+                 "cost_before": _money(r.previous_cost),
+                 "cost_avoided": _money(r.avoided_by_volume)})
+    if fmt is Format.csv:
+        emit(rows, fmt)
+        return
+    against = "" if r.previous_cost is None else f" against {r.previous_window}"
+    emit(rows, fmt, title=f"{r.area}: cost of recorded crime, {r.window}{against} "
+                          f"({r.source}), GBP at {r.price_year} prices")
+    if r.unmapped:
+        out.print("Not priced (no Home Office unit cost): " + "; ".join(
+            f"{u.category} ({u.count:,}): {u.reason}" for u in r.unmapped),
+            highlight=False, markup=False)
+    if r.cohort is not None:
+        emit([{"offence_type": t.offence_type, "home_office_category": t.heeks,
+               "unit_cost": _money(t.unit_cost), "avoided_per_year": _r(t.avoided_per_year, 1),
+               "cost_avoided_per_year": _money(t.cost_avoided_per_year)}
+              for t in r.cohort.rows], fmt,
+             title=f"Cost avoided by the offender cohort's reduction ({r.cohort.members} "
+                   f"members, to {r.cohort.as_of}): "
+                   f"GBP {_money(r.cohort.cost_avoided_per_year) or 0:,} a year")
+        if r.cohort.unpriced:
+            out.print("Cohort offence types without a unit cost: "
+                      + ", ".join(r.cohort.unpriced), highlight=False, markup=False)
+        out.print(f"Caveat: {COHORT_COST_CAVEAT}", highlight=False, markup=False)
+    if r.unverified:
+        out.print("Unit costs not yet verified against the report: " + ", ".join(r.unverified),
+                  highlight=False, markup=False)
+    for note in r.notes:
+        out.print(f"Note: {note}", highlight=False, markup=False)
+    out.print(f"Source: {r.citation}", highlight=False, markup=False)

@@ -1,0 +1,399 @@
+"""Cost of crime: Home Office unit costs (Heeks et al. 2018, 2015/16 prices) applied to
+recorded crime volumes and to the offender cohort's reduction.
+
+Seed 002 prices Barnet's reported crime at "around £73.9M" a year and the IOM cohort's
+burglary reduction at "around £470,000 annually"; seed 001 prices burglaries at "an average of
+£1500" each. The arithmetic is the same throughout:
+
+* cost of a category = recorded crimes in the window x its unit cost;
+* cost avoided by a change in volume = (crimes in the previous 12 months - crimes in the
+  rolling 12 months) x unit cost (negative: an extra cost);
+* cost avoided by the cohort = per offence type, offences avoided a year (rate before -
+  rate after, per offender-year, x members) x the type's unit cost.
+
+Unit costs apply to the rows mapped to a category itself (the leaves of the count arrays), so
+a parent is never costed twice. Categories without a unit cost are listed with the reason
+(``crime_costs.toml``, ``[unmapped]``) and their crimes left out of the totals. Costs can be
+rebased to another financial year's prices with a GDP deflator series.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from saferboard.categories import Categories
+from saferboard.errors import InputError
+from saferboard.measures.cohort import OTHER_TYPES, CohortResult
+from saferboard.measures.series import MonthlyCounts
+from saferboard.measures.windows import rolling12
+
+SOURCE_ORDER = ("mps", "policeuk")
+DEFLATOR_HINT = ("HM Treasury 'GDP deflators at market prices, and money GDP' "
+                 "(https://www.gov.uk/government/collections/gdp-deflators-at-market-prices-"
+                 "and-money-gdp), as a CSV with the header year,index and rows YYYY-YY,index")
+
+
+@dataclass(frozen=True)
+class UnitCost:
+    heeks: str
+    cost: float  # GBP per offence at the file's price year
+    verified: bool
+    source: str
+    covers: str
+
+
+@dataclass(frozen=True)
+class CategoryCost:
+    heeks: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    citation: str
+    price_year: str  # "2015/16"
+    units: dict[str, UnitCost]  # Heeks category -> cost
+    categories: dict[str, CategoryCost]  # saferboard category -> Heeks category
+    unmapped: dict[str, str]  # saferboard category -> reason
+    aggregates: dict[str, str]
+    offence_types: dict[str, str]  # normalised partner offence type -> Heeks category
+    deflator: dict[str, float]  # "2015/16" -> index (empty: no series)
+    notes: tuple[str, ...]
+    deflator_source: str = ""  # the series' own description (its '#' header lines)
+
+    def unit_for_category(self, category: str) -> UnitCost | None:
+        c = self.categories.get(category)
+        return None if c is None else self.units[c.heeks]
+
+    def heeks_for_type(self, offence_type: str) -> str | None:
+        """The Heeks category of a partner offence type: an alias, a saferboard category
+        name, or a Heeks name (case-insensitive, spaces collapsed)."""
+        key = _norm(offence_type)
+        if key in self.offence_types:
+            return self.offence_types[key]
+        for name, c in self.categories.items():
+            if _norm(name) == key:
+                return c.heeks
+        for name in self.units:
+            if _norm(name) == key:
+                return name
+        return None
+
+    def factor(self, price_year: str | None) -> float:
+        """Multiplier from the unit costs' price year to `price_year` (GDP deflator)."""
+        if price_year is None:
+            return 1.0
+        target = financial_year(price_year)
+        if target == self.price_year:
+            return 1.0
+        if not self.deflator:
+            raise InputError(f"no GDP deflator series to rebase costs to {target} prices; "
+                             f"pass --deflator FILE: {DEFLATOR_HINT}", column="--price-year")
+        for y in (self.price_year, target):
+            if y not in self.deflator:
+                years = sorted(self.deflator)
+                raise InputError(f"the GDP deflator series has no {y}; it covers {years[0]} "
+                                 f"to {years[-1]}", column="--price-year")
+        return self.deflator[target] / self.deflator[self.price_year]
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def financial_year(text: str) -> str:
+    """'2015/16', '2015-16', '2015-2016' or '2015/2016' -> '2015/16'."""
+    m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", str(text))
+    if not m:
+        raise InputError(f"expected a financial year YYYY/YY, got {text!r}",
+                         column="--price-year")
+    start, end = int(m[1]), int(m[2][-2:])
+    if (start + 1) % 100 != end:
+        raise InputError(f"{text!r} is not a financial year (the second year must follow the "
+                         "first)", column="--price-year")
+    return f"{start}/{end:02d}"
+
+
+def load_deflator(path: Path) -> dict[str, float]:
+    """A GDP deflator CSV in the format shared with the cost-benefit module
+    (`saferboard.cba_model.load_deflator`, which parses it): '#' comment lines, then a
+    `year,index` header and rows `YYYY-YY,index`. Keys are financial years 'YYYY/YY'."""
+    from saferboard.cba_model import load_deflator as read
+
+    try:
+        rows = read(path)
+    except OSError as e:
+        raise InputError(f"cannot read the GDP deflator: {e.strerror}", path=path) from None
+    out: dict[str, float] = {}
+    for year, value in rows:
+        if not value > 0:
+            raise InputError(f"the deflator index for {year} must be positive, got {value}",
+                             path=path, column="index")
+        out[financial_year(year)] = value
+    if not out:
+        raise InputError("no deflator rows", path=path)
+    return out
+
+
+def deflator_source(path: Path) -> str:
+    """The '#' comment lines at the top of a deflator CSV, as one sentence, and the path."""
+    lines = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        if not line.lstrip().startswith("#"):
+            break
+        lines.append(line.lstrip()[1:].strip())
+    text = " ".join(x for x in lines if x)
+    return f"{text} ({path.name})" if text else path.name
+
+
+def _shipped_deflator() -> Path | None:
+    path = Path(str(resources.files("saferboard") / "data" / "gdp_deflator.csv"))
+    return path if path.exists() else None
+
+
+def load_unit_costs(path: Path | None = None, *, deflator: Path | None = None,
+                    categories: Categories | None = None) -> UnitCosts:
+    """The shipped unit costs, with `path`'s tables laid over them; the GDP deflator from
+    `deflator`, else the one shipped in saferboard/data if any. With `categories`, every
+    category of the tree must be mapped, unmapped or an aggregate."""
+    shipped = resources.files("saferboard") / "data" / "crime_costs.toml"
+    doc: dict[str, Any] = tomllib.loads(shipped.read_text(encoding="utf-8"))
+    if path is not None:
+        try:
+            extra = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as e:
+            raise InputError(f"cannot read unit costs: {e.strerror}", path=path) from None
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"not valid TOML: {e}", path=path) from None
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(doc.get(key), dict):
+                doc[key] = {**doc[key], **value}
+            else:
+                doc[key] = value
+    where = path or "crime_costs.toml"
+    units = {}
+    for name, u in doc.get("unit_costs", {}).items():
+        cost = u.get("cost") if isinstance(u, dict) else None
+        if not isinstance(cost, int | float) or isinstance(cost, bool) or cost < 0:
+            raise InputError(f"unit cost of {name!r} must be a non-negative number, got "
+                             f"{cost!r}", path=where, column="cost")
+        units[name] = UnitCost(name, float(cost), bool(u.get("verified", False)),
+                               str(u.get("source", "")), str(u.get("covers", "")))
+    cats = {}
+    for name, c in doc.get("categories", {}).items():
+        heeks = c.get("heeks") if isinstance(c, dict) else c
+        if heeks not in units:
+            raise InputError(f"category {name!r} maps to {heeks!r}, which has no unit cost; "
+                             f"unit costs: {', '.join(sorted(units))}", path=where,
+                             column="categories")
+        cats[name] = CategoryCost(str(heeks), c.get("note") if isinstance(c, dict) else None)
+    types = {}
+    for alias, heeks in doc.get("offence_types", {}).items():
+        if heeks not in units:
+            raise InputError(f"offence type {alias!r} maps to {heeks!r}, which has no unit "
+                             "cost", path=where, column="offence_types")
+        types[_norm(alias)] = str(heeks)
+    unmapped = {k: str(v) for k, v in doc.get("unmapped", {}).items() if k not in cats}
+    aggregates = {k: str(v) for k, v in doc.get("aggregates", {}).items()}
+    src = doc.get("source", {})
+    dpath = deflator or _shipped_deflator()
+    result = UnitCosts(
+        str(src.get("citation", "")), financial_year(str(src.get("price_year", "2015/16"))),
+        units, cats, unmapped, aggregates, types,
+        load_deflator(dpath) if dpath is not None else {}, tuple(src.get("notes", ())),
+        deflator_source(dpath) if dpath is not None else "")
+    if categories is not None:
+        missing = [c for c in categories.names() if c not in cats and c not in unmapped
+                   and c not in aggregates]
+        if missing:
+            raise InputError(f"categories with no unit cost decision (map them, or list them "
+                             f"under [unmapped]): {', '.join(missing)}", path=where)
+    return result
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CostRow:
+    category: str
+    heeks: str
+    unit_cost: float  # at the report's price year
+    verified: bool
+    count: int  # rolling 12 months
+    previous_count: int | None  # the 12 months before (None: not in the source)
+    cost: float
+    previous_cost: float | None
+    cost_avoided: float | None  # (previous - current) x unit cost
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    category: str
+    count: int
+    previous_count: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class TypeCost:
+    offence_type: str
+    heeks: str | None
+    unit_cost: float | None
+    avoided_per_year: float | None
+    cost_avoided_per_year: float | None
+
+
+@dataclass(frozen=True)
+class CohortCost:
+    as_of: date
+    members: int
+    rows: tuple[TypeCost, ...]
+    cost_avoided_per_year: float
+    unpriced: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CostReport:
+    area: str
+    month: date
+    source: str
+    window: str
+    previous_window: str
+    price_year: str
+    price_factor: float
+    rows: tuple[CostRow, ...]
+    unmapped: tuple[Unmapped, ...]
+    total_cost: float
+    previous_cost: float | None  # None: the source lacks the 12 months before
+    avoided_by_volume: float | None
+    cohort: CohortCost | None
+    unverified: tuple[str, ...]
+    citation: str
+    notes: tuple[str, ...]
+
+
+def crime_cost(count: float, unit_cost: float) -> float:
+    return count * unit_cost
+
+
+def cost_avoided(previous: float, current: float, unit_cost: float) -> float:
+    """Cost avoided by a fall in volume from `previous` to `current` (negative: a rise)."""
+    return (previous - current) * unit_cost
+
+
+def _choose_source(sources: dict[str, MonthlyCounts], area: str, month: date
+                   ) -> tuple[MonthlyCounts, bool]:
+    """The first source (MPS, then police.uk) with all 24 months to `month` for `area`;
+    else the first with the rolling 12 months, without the comparison (False)."""
+    current = set(rolling12(month).months)
+    earlier = set(rolling12(month).year_earlier().months)
+    reasons = []
+    partial = None
+    for name in SOURCE_ORDER:
+        table = sources.get(name)
+        if table is None or not table.has_area(area):
+            reasons.append(f"{name} has no data for {area}")
+            continue
+        covered = table.covered.get(table.areas[table.area_index(area)], frozenset())
+        missing = sorted((current | earlier) - covered)
+        if not missing:
+            return table, True
+        if not current - covered and partial is None:
+            partial = table
+        reasons.append(f"{name} lacks {len(missing)} of the 24 months to {month:%Y-%m} "
+                       f"(first missing {missing[0]:%Y-%m})")
+    if partial is not None:
+        return partial, False
+    raise InputError(f"cannot cost crime in {area} for the 12 months to {month:%Y-%m}: "
+                     + "; ".join(reasons), column="--month")
+
+
+def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: UnitCosts,
+                area: str, month: date, *, price_year: str | None = None,
+                cohort: CohortResult | None = None, suppress_below: int = 5) -> CostReport:
+    """Cost of recorded crime in `area` over the rolling 12 months to `month` and the 12
+    before, by category (MPS first, as the dashboard), plus the cohort's cost avoided. When no
+    source has the 12 months before, the costs stand alone (previous figures None)."""
+    factor = costs.factor(price_year)
+    table, compared = _choose_source(sources, area, month)
+    r12 = rolling12(month)
+    prev = r12.year_earlier()
+    ai = table.area_index(area)
+    a, b = table.position(r12.first), table.position(r12.last)
+    pa, pb = table.position(prev.first), table.position(prev.last)
+    rows, unmapped = [], []
+    for li, leaf in enumerate(table.leaves):
+        if not table.present[ai, li]:
+            continue
+        cur = int(table.counts[ai, li, a:b + 1].sum())
+        old = int(table.counts[ai, li, pa:pb + 1].sum()) if compared else None
+        name = leaf or "(unmapped label)"
+        unit = costs.unit_for_category(leaf) if leaf else None
+        if unit is None:
+            reason = (costs.unmapped.get(name) or costs.aggregates.get(name)
+                      or "no unit cost decision for this category")
+            unmapped.append(Unmapped(name, cur, old, reason))
+            continue
+        u = unit.cost * factor
+        note = costs.categories[name].note
+        rows.append(CostRow(name, unit.heeks, u, unit.verified, cur, old, crime_cost(cur, u),
+                            None if old is None else crime_cost(old, u),
+                            None if old is None else cost_avoided(old, cur, u), note))
+    rows.sort(key=lambda r: -r.cost)
+    unmapped.sort(key=lambda r: -r.count)
+    unverified = {r.heeks for r in rows if not r.verified}
+    cohort_cost = None
+    if cohort is not None:
+        cohort_cost = cohort_costs(cohort, costs, factor, suppress_below)
+        unverified |= {t.heeks for t in cohort_cost.rows
+                       if t.heeks in costs.units and not costs.units[t.heeks].verified}
+    notes = tuple(costs.notes) + tuple(f"{r.category}: {r.note}" for r in rows if r.note)
+    if not compared:
+        notes += (f"{table.source} data for {table.areas[ai]} does not cover all of "
+                  f"{prev.label()}, so there is no comparison with the 12 months before.",)
+    target = costs.price_year if price_year is None else financial_year(price_year)
+    if target != costs.price_year:
+        notes += (f"Rebased from {costs.price_year} to {target} prices with the GDP deflator "
+                  f"(x {factor:.4f}): {costs.deflator_source}",)
+    return CostReport(
+        table.areas[ai], month, table.source, r12.label(), prev.label(), target, factor,
+        tuple(rows), tuple(unmapped), sum(r.cost for r in rows),
+        sum(r.previous_cost or 0.0 for r in rows) if compared else None,
+        sum(r.cost_avoided or 0.0 for r in rows) if compared else None, cohort_cost,
+        tuple(sorted(unverified)), costs.citation, notes)
+
+
+def cohort_costs(cohort: CohortResult, costs: UnitCosts, factor: float = 1.0,
+                 suppress_below: int = 5) -> CohortCost:
+    """Cost avoided a year by the cohort's reduction, by offence type. Types with a non-zero
+    count below `suppress_below` before or after are shown only inside one combined row (the
+    total is unchanged)."""
+    rows: list[TypeCost] = []
+    small_rows: list[TypeCost] = []
+    unpriced = []
+    for t in cohort.by_type:
+        heeks = costs.heeks_for_type(t.offence_type)
+        unit = None if heeks is None else costs.units[heeks].cost * factor
+        value = (None if unit is None or t.avoided_per_year is None
+                 else t.avoided_per_year * unit)
+        row = TypeCost(t.offence_type, heeks, unit, t.avoided_per_year, value)
+        if heeks is None:
+            unpriced.append(t.offence_type)
+        small = any(0 < n < suppress_below for n in (t.offences_before, t.offences_after))
+        (small_rows if small else rows).append(row)
+    if small_rows:
+        avoided = [r.cost_avoided_per_year for r in small_rows
+                   if r.cost_avoided_per_year is not None]
+        rows.append(TypeCost(OTHER_TYPES, None, None, None, sum(avoided) if avoided else None))
+        unpriced = [u for u in unpriced if u not in {r.offence_type for r in small_rows}]
+    total = sum(r.cost_avoided_per_year or 0.0 for r in rows)
+    return CohortCost(cohort.as_of, cohort.overall.members, tuple(rows), total,
+                      tuple(unpriced))

@@ -1,0 +1,165 @@
+"""The pack's "Victims and offenders" page for the offender cohort (IOM), and the cost of
+crime lines: template-ready rows built from the measures, with disclosure control applied.
+
+`cohort_section` and `cost_section` return plain rows (strings and numbers, suppressed cells
+as the disclosure mark) so the template only lays them out; each returns ``None`` and a note
+when the store has no data for it, so the pack can say why the page is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from saferboard.categories import Categories
+from saferboard.errors import InputError
+from saferboard.measures.cohort import (
+    DEFAULT_SUPPRESS_BELOW,
+    CohortResult,
+    GroupRates,
+    cohort_measures,
+    load_cohort,
+    suppress_small_cohorts,
+)
+from saferboard.measures.costs import UnitCosts, cost_report
+from saferboard.measures.disclosure import MARK
+from saferboard.measures.series import MonthlyCounts
+
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class CohortSection:
+    as_of: date
+    headline: str  # "2.91 -> 1.65 offences per offender per year (43% lower)"
+    rows: tuple[dict[str, Cell], ...]  # group, members, before, after, rates, reduction
+    projection: tuple[dict[str, Cell], ...]  # seed 003's table
+    concentration: str | None
+    caveats: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CostSection:
+    title: str
+    rows: tuple[dict[str, Cell], ...]  # category, crimes, unit cost, cost, cost avoided
+    total: str
+    cohort: str | None
+    notes: tuple[str, ...]
+
+
+def _rate(x: float | None) -> Cell:
+    return None if x is None else round(x, 2)
+
+
+def _row(name: str, g: GroupRates, hidden: bool) -> dict[str, Cell]:
+    if hidden:
+        return {"group": name, "members": MARK, "before": MARK, "after": MARK,
+                "rate_before": MARK, "rate_after": MARK, "reduction_pct": MARK}
+    return {"group": name, "members": g.members, "before": g.offences_before,
+            "after": g.offences_after, "rate_before": _rate(g.rate_before),
+            "rate_after": _rate(g.rate_after),
+            "reduction_pct": None if g.reduction_pct is None else round(g.reduction_pct)}
+
+
+def section_from(result: CohortResult) -> CohortSection:
+    """Rows of an already suppressed result (`suppress_small_cohorts`)."""
+    hidden = set(result.suppressed)
+    small = "All members" in hidden
+    o = result.overall
+    if small or o.rate_before is None or o.rate_after is None:
+        headline = "Too few members to publish the cohort's rates."
+    else:
+        word = "lower" if (o.reduction_pct or 0) >= 0 else "higher"
+        change = ("" if o.reduction_pct is None
+                  else f" ({abs(o.reduction_pct):.0f}% {word})")
+        headline = (f"{o.rate_before:.2f} -> {o.rate_after:.2f} offences per offender per "
+                    f"year{change}, {o.members} members")
+    rows = [_row("All members", o, small),
+            _row("All members: Home Office recordable", result.ho_recordable, small)]
+    for v, g in result.by_cohort.items():
+        rows.append(_row(v, g, v in hidden))
+        rows.append(_row(f"{v}: Home Office recordable", result.by_cohort_ho[v], v in hidden))
+    projection = tuple(
+        {"group": p.group, "before_12m": p.before, "after_observed": p.after,
+         "months_observed": round(p.months_observed, 1),
+         "predicted_12m": round(p.predicted_12m), "reduction": round(p.reduction),
+         "reduction_pct": None if p.reduction_pct is None else round(p.reduction_pct)}
+        for p in result.projection)
+    k = result.concentration
+    conc = None if k.share_pct is None or small else (
+        f"The top {min(k.top_n, k.offenders):,} of {k.offenders:,} offenders committed "
+        f"{k.share_pct:.0f}% of the "
+        f"{k.offences:,} offences in the partner extract in the 12 months to {k.last_day:%b %Y}.")
+    notes = []
+    if hidden:
+        notes.append(f"Groups with too few members to publish: {', '.join(sorted(hidden))} "
+                     f"(shown as {MARK}).")
+    ex = result.excluded
+    short = ex["short_before"] + ex["short_after"] + ex["short_both"]
+    if short:
+        notes.append(f"{short} member(s) with fewer than {result.min_days} community days "
+                     "before or after joining are left out.")
+    return CohortSection(result.as_of, headline, tuple(rows), projection, conc,
+                         result.caveats, tuple(notes))
+
+
+def cohort_result(con: duckdb.DuckDBPyConnection, as_of: date
+                  ) -> tuple[CohortResult | None, list[str]]:
+    """The cohort measures at `as_of` (unsuppressed: for costing), or None and a note when
+    the store has no partner cohort data."""
+    try:
+        return cohort_measures(load_cohort(con), as_of=as_of, resamples=0), []
+    except InputError as e:
+        return None, [f"Offender cohort: {e}"]
+
+
+def cohort_section(con: duckdb.DuckDBPyConnection, as_of: date, *,
+                   suppress_below: int = DEFAULT_SUPPRESS_BELOW
+                   ) -> tuple[CohortSection | None, list[str]]:
+    """The cohort page at `as_of` (e.g. the last day of the pack's month), or None and a
+    note when the store has no partner cohort data."""
+    result, notes = cohort_result(con, as_of)
+    if result is None:
+        return None, notes
+    return section_from(suppress_small_cohorts(result, suppress_below)), []
+
+
+def cost_section(sources: dict[str, MonthlyCounts], cats: Categories, costs: UnitCosts,
+                 area: str, month: date, *, cohort: CohortResult | None = None,
+                 price_year: str | None = None) -> tuple[CostSection | None, list[str]]:
+    """The cost of crime lines for the pack, or None and a note when they cannot be
+    computed (e.g. fewer than 24 months of data)."""
+    try:
+        r = cost_report(sources, cats, costs, area, month, price_year=price_year,
+                        cohort=cohort)
+    except InputError as e:
+        return None, [f"Cost of crime: {e}"]
+    rows: tuple[dict[str, Cell], ...] = tuple(
+        {"category": c.category, "crimes": c.count, "unit_cost": round(c.unit_cost),
+         "cost": round(c.cost),
+         "cost_avoided": None if c.cost_avoided is None else round(c.cost_avoided)}
+        for c in r.rows)
+    total = f"£{r.total_cost / 1e6:.1f}M at {r.price_year} prices for the 12 months {r.window}"
+    saved = r.avoided_by_volume
+    if saved is None:
+        total += "; no comparison with the 12 months before (not in the data)."
+    else:
+        total += (f"; £{abs(saved) / 1e6:.1f}M {'avoided' if saved >= 0 else 'added'} by the "
+                  f"change in volume against {r.previous_window}.")
+    cohort_line = None
+    if r.cohort is not None:
+        saved = r.cohort.cost_avoided_per_year
+        cohort_line = (f"The offender cohort's change in offending "
+                       f"{'avoids' if saved >= 0 else 'adds'} £{abs(saved):,.0f} of crime "
+                       f"costs a year ({r.cohort.members} members, to "
+                       f"{r.cohort.as_of:%d %b %Y}).")
+    notes = [f"Not priced: {', '.join(u.category for u in r.unmapped)}."] if r.unmapped else []
+    if r.unverified:
+        notes.append("Unit costs still to verify against the report: "
+                     + ", ".join(r.unverified) + ".")
+    notes.append(f"Unit costs: {r.citation}")
+    return CostSection(f"Cost of recorded crime, {r.area}", rows, total, cohort_line,
+                       tuple(notes)), []
