@@ -1,0 +1,138 @@
+"""Web commands: `saferboard serve` and `saferboard users add|disable|list`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from saferboard import store
+from saferboard.cli.common import DbOption, app, emit, err, out
+from saferboard.cli.common import Format as OutFormat
+
+users_app = typer.Typer(help="Web accounts: add, disable, list.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@app.command("serve")
+def serve_cmd(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback unless TLS or "
+                                      "--behind-proxy)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port", min=1, max=65535)] = 8000,
+    secret_file: Annotated[Path | None, typer.Option(
+        "--secret-file", help="File holding the web secret (default: "
+        "$SAFERBOARD_WEB_SECRET); at least 32 characters, not a placeholder")] = None,
+    tls_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM)")] = None,
+    tls_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM)")] = None,
+    behind_proxy: Annotated[bool, typer.Option(
+        "--behind-proxy", help="A TLS-terminating reverse proxy forwards to this server: "
+        "cookies are Secure and the client address comes from X-Forwarded-For")] = False,
+    idle_minutes: Annotated[int, typer.Option(help="Session idle timeout", min=1)] = 30,
+    absolute_hours: Annotated[int, typer.Option(help="Session absolute timeout", min=1)] = 8,
+    docs: Annotated[bool, typer.Option("--docs", help="Serve the interactive API docs at "
+                                       "/docs")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache measures")
+                        ] = False,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Partnership configuration TOML (default: $SAFERBOARD_CONFIG, "
+        "else the shipped one)")] = None,
+) -> None:
+    """Serve the web dashboard (pages and the JSON API under /api/) with role-based access
+    and an audit log. Refuses a placeholder secret, and a non-loopback --host without TLS or
+    --behind-proxy."""
+    import uvicorn
+
+    from saferboard.web.app import create_app
+    from saferboard.web.settings import Settings, read_secret
+
+    settings = Settings(
+        db=store.resolve_db_path(db), secret=read_secret(secret_file), host=host, port=port,
+        tls_certfile=tls_certfile, tls_keyfile=tls_keyfile, behind_proxy=behind_proxy,
+        idle_timeout_s=idle_minutes * 60, absolute_timeout_s=absolute_hours * 3600,
+        enable_docs=docs, cache_measures=not no_cache,
+        config_path=config or (Path(os.environ["SAFERBOARD_CONFIG"])
+                               if os.environ.get("SAFERBOARD_CONFIG") else None))
+    web_app = create_app(settings)
+    scheme = "https" if settings.tls else "http"
+    err.print(f"saferboard web on {scheme}://{host}:{port}/ (Ctrl+C to stop)", markup=False,
+              highlight=False)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning",
+                ssl_certfile=str(tls_certfile) if tls_certfile else None,
+                ssl_keyfile=str(tls_keyfile) if tls_keyfile else None,
+                proxy_headers=False, server_header=False)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+@users_app.command("add")
+def users_add_cmd(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="board, partner, analyst, manager, admin or dpo")],
+    agency: Annotated[str | None, typer.Option(help="Agency (required for partner)")] = None,
+    export: Annotated[bool, typer.Option("--export/--no-export",
+                                         help="May download (a separate right)")] = False,
+    password_file: Annotated[Path | None, typer.Option(
+        "--password-file", help="Read the password from this file (first line) instead of "
+        "prompting")] = None,
+    db: DbOption = None,
+) -> None:
+    """Add a web account (argon2id password hash; the change is in the audit log)."""
+    from saferboard.web.auth import add_user
+    from saferboard.web.settings import utc_now
+
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").splitlines()[0]
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    con = store.connect(db)
+    try:
+        user = add_user(con, username, password, role, agency=agency, can_export=export,
+                        now=utc_now(), actor=_actor())
+    finally:
+        con.close()
+    out.print(f"added {user.username} ({user.role}"
+              + (f", {user.agency}" if user.agency else "")
+              + (", may export" if user.can_export else "") + ")", markup=False,
+              highlight=False)
+
+
+@users_app.command("disable")
+def users_disable_cmd(username: Annotated[str, typer.Argument(help="Login name")],
+                      db: DbOption = None) -> None:
+    """Disable an account and end its sessions at once (audited)."""
+    from saferboard.web.auth import disable_user
+    from saferboard.web.settings import utc_now
+
+    con = store.connect(db)
+    try:
+        user = disable_user(con, username, now=utc_now(), actor=_actor())
+    finally:
+        con.close()
+    out.print(f"disabled {user.username}; their sessions have ended", markup=False,
+              highlight=False)
+
+
+@users_app.command("list")
+def users_list_cmd(db: DbOption = None,
+                   fmt: Annotated[OutFormat, typer.Option("--format", help="Output format")]
+                   = OutFormat.table) -> None:
+    """List web accounts (never passwords)."""
+    from saferboard.web.auth import list_users
+
+    con = store.connect(db)
+    try:
+        users = list_users(con)
+    finally:
+        con.close()
+    emit([{"username": u.username, "role": str(u.role), "agency": u.agency,
+           "export": u.can_export, "disabled": u.disabled} for u in users], fmt,
+         title="Web accounts")

@@ -1,0 +1,286 @@
+"""The JSON API under /api/: the same measures as the pages, by the same permission check.
+Errors have one shape: {"error": {"status": int, "message": str}}."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from saferboard.present import indicator_json
+from saferboard.web import audit, auth, governance, people, records
+from saferboard.web.deps import Need, Principal, state
+from saferboard.web.permissions import Perm
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorBody, "description": d} for s, d in (
+        (401, "Not signed in"), (403, "Not allowed for this role, or bad CSRF token"),
+        (404, "No such item (or another agency's)"), (422, "Invalid parameter"),
+        (503, "Database busy (an import is running)"))}
+
+router = APIRouter(prefix="/api", tags=["measures"], responses=ERRORS)
+AreaQ = Annotated[str | None, Query(max_length=64, description="Local authority "
+                                    "(default: the partnership's area)")]
+MonthQ = Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+                                     description="Reference month YYYY-MM (default: latest)")]
+CategoryP = Annotated[str, Path(max_length=64, description="A dashboard category")]
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    agency: str | None
+    can_export: bool
+    permissions: list[str]
+
+
+class Indicator(BaseModel):
+    category: str
+    source: str | None
+    area: str
+    month: str
+    quarter_volume: int | None
+    quarter_previous: int | None
+    quarter_change_pct: float | None
+    rolling12_volume: int | None
+    rolling12_previous: int | None
+    rolling12_change_pct: float | None
+    p_value: float | None
+    significant: bool | None
+    rate_per_1000: float | None
+    rate_base: str
+    rag: str | None
+    factors: list[str]
+    positive_factors: list[str]
+    negative_factors: list[str]
+    exceptions: list[dict[str, Any]]
+    ranks: dict[str, dict[str, Any]]
+    note: str | None
+
+
+class PeriodRow(BaseModel):
+    category: str
+    period: str
+    first: str | None = None
+    last: str | None = None
+    volume: int | None = None
+    year_earlier: int | None = None
+    change_pct: float | None = None
+    p_value: float | None = None
+    significant: bool | None = None
+    note: str | None = None
+
+
+class DashboardOut(BaseModel):
+    area: str
+    month: str
+    quarter: str
+    rolling12: str
+    rows: list[Indicator]
+    period: list[PeriodRow]
+    glossary: dict[str, str]
+
+
+@router.get("/me", response_model=Me)
+def me(p: Annotated[Principal, Depends(Need(Perm.authenticated))]) -> Me:
+    from saferboard.web.permissions import allowed
+
+    assert p.user is not None
+    return Me(username=p.user.username, role=str(p.user.role), agency=p.user.agency,
+              can_export=p.user.can_export,
+              permissions=[q.value for q in Perm if allowed(p.user, q)])
+
+
+@router.get("/areas", response_model=list[str])
+def areas(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))]
+          ) -> list[str]:
+    st = state(request)
+    with st.db.connect() as con:
+        return st.measures.areas(con)
+
+
+@router.get("/dashboard", response_model=DashboardOut)
+def dashboard(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))],
+              area: AreaQ = None, month: MonthQ = None,
+              period: Annotated[str, Query(pattern="^(month|quarter|rolling12|fy)$")]
+              = "quarter") -> DashboardOut:
+    """The performance dashboard (as `saferboard dashboard --format json`) and the chosen
+    period against a year earlier."""
+    st = state(request)
+    with st.db.connect() as con:
+        chosen, ref = st.measures.resolve(con, area, month)
+        board = st.measures.dashboard(con, chosen, ref)
+        selected = st.measures.periods(con, board, period)
+    rows = []
+    for name, v in selected.items():
+        if isinstance(v, str):
+            rows.append(PeriodRow(category=name, period=period, note=v))
+        else:
+            rows.append(PeriodRow(category=name, period=period, first=f"{v.window.first:%Y-%m}",
+                                  last=f"{v.window.last:%Y-%m}", volume=v.volume,
+                                  year_earlier=v.previous, change_pct=v.change_pct,
+                                  p_value=v.p_value, significant=v.significant))
+    return DashboardOut(area=board.area, month=f"{board.month:%Y-%m}",
+                        quarter=board.quarter.label(), rolling12=board.rolling12.label(),
+                        rows=[Indicator(**indicator_json(r)) for r in board.rows],
+                        period=rows, glossary=board.glossary)
+
+
+@router.get("/categories", response_model=list[str])
+def categories(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))]
+               ) -> list[str]:
+    return list(state(request).measures.category_names())
+
+
+@router.get("/categories/{category}/trend")
+def trend(request: Request, category: CategoryP,
+          p: Annotated[Principal, Depends(Need(Perm.dashboards))], area: AreaQ = None,
+          month: MonthQ = None) -> dict[str, Any]:
+    """36 months with last year's line, control limits and exception flags."""
+    st = state(request)
+    with st.db.connect() as con:
+        chosen, ref = st.measures.resolve(con, area, month)
+        t = st.measures.trend(con, chosen, st.measures.check_category(category), ref)
+    return {"area": t.area, "category": t.category, "source": t.source, "method": t.method,
+            "points": [{**asdict(pt), "month": f"{pt.month:%Y-%m}"} for pt in t.points]}
+
+
+@router.get("/categories/{category}/peers")
+def peers(request: Request, category: CategoryP,
+          p: Annotated[Principal, Depends(Need(Perm.dashboards))], area: AreaQ = None,
+          month: MonthQ = None, group: Annotated[str | None, Query(max_length=64)] = None
+          ) -> dict[str, Any]:
+    """Peer comparison: rates with exact 95% intervals and funnel limits."""
+    st = state(request)
+    with st.db.connect() as con:
+        chosen, ref = st.measures.resolve(con, area, month)
+        c = st.measures.peers(con, chosen, st.measures.check_category(category), ref, group)
+    out = asdict(c)
+    out["month"] = f"{c.month:%Y-%m}"
+    return out
+
+
+@router.get("/categories/{category}/hotspots",
+            responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}})
+def hotspots(request: Request, category: CategoryP,
+             p: Annotated[Principal, Depends(Need(Perm.dashboards))], area: AreaQ = None,
+             month: MonthQ = None) -> Response:
+    """Gi* hotspot cells (GeoJSON, WGS84) of police.uk street crimes, 12 months to month."""
+    st = state(request)
+    with st.db.connect() as con:
+        chosen, ref = st.measures.resolve(con, area, month)
+        body = st.measures.hotspot_json(con, chosen, st.measures.check_category(category),
+                                        ref)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/targets")
+def targets(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))],
+            area: AreaQ = None, month: MonthQ = None) -> dict[str, Any]:
+    st = state(request)
+    with st.db.connect() as con:
+        chosen, ref = st.measures.resolve(con, area, month)
+        rows, notes = st.measures.targets(con, chosen, ref)
+    return {"area": chosen, "month": f"{ref:%Y-%m}", "notes": notes, "targets": [
+        {"name": s.target.name, "category": s.target.category, "status": s.status,
+         "target_value": s.target_value, "expected_now": s.expected_now, "actual": s.actual,
+         "projected_end": s.projected_end, "source": s.source} for s in rows]}
+
+
+@router.get("/quality")
+def quality(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))]
+            ) -> list[dict[str, Any]]:
+    st = state(request)
+    with st.db.connect() as con:
+        dq = st.measures.quality(con)
+    return [{**asdict(q), "first_month": f"{q.first_month:%Y-%m}",
+             "last_month": f"{q.last_month:%Y-%m}"} for q in dq]
+
+
+@router.get("/people")
+def people_api(request: Request, p: Annotated[Principal, Depends(Need(Perm.people))]
+               ) -> list[dict[str, Any]]:
+    """Repeat victimisation, MARAC and cohort aggregates; null = suppressed."""
+    st = state(request)
+    with st.db.connect() as con:
+        sections = people.sections(con, st.measures.config.suppress_below)
+    return [{"key": s.key, "title": s.title, "notes": list(s.notes), "tables": [
+        {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
+        for t in s.tables]} for s in sections]
+
+
+@router.get("/actions")
+def actions(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
+            quarter: Annotated[str | None, Query(max_length=12)] = None) -> dict[str, Any]:
+    """The action plan (partner officers: their agency's actions only)."""
+    st = state(request)
+    assert p.user is not None
+    with st.db.connect() as con:
+        report = governance.actions(con, p.user, quarter)
+    out = asdict(report)
+    out["as_of"] = report.as_of.isoformat()
+    for pr in out["priorities"]:
+        for a in pr["actions"]:
+            a["due"] = a["due"].isoformat() if a["due"] else None
+    return out
+
+
+@router.get("/projects")
+def projects(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
+             quarter: Annotated[str | None, Query(max_length=12)] = None) -> dict[str, Any]:
+    """Funded projects (partner officers: their agency's only)."""
+    st = state(request)
+    assert p.user is not None
+    with st.db.connect() as con:
+        report = governance.projects(con, p.user, quarter)
+    return {} if report is None else asdict(report)
+
+
+@router.get("/records/incidents")
+def incidents(request: Request, p: Annotated[Principal, Depends(Need(Perm.records))],
+              incident_type: Annotated[str, Query(alias="type", max_length=64)] =
+              "domestic abuse",
+              limit: Annotated[int, Query(ge=1, le=records.MAX_ROWS)] = 100
+              ) -> list[dict[str, Any]]:
+    """Pseudonymised partner incidents (record level; every call is audited)."""
+    st = state(request)
+    with st.db.connect() as con:
+        rows = records.incident_rows(con, incident_type, limit=limit)
+        audit.record(con, at=st.settings.clock(), actor=p.actor, role=p.role,
+                     action="records.view", obj=f"partner_incidents:{incident_type}",
+                     client=p.client, after={"rows": len(rows)})
+    return rows
+
+
+@router.get("/audit")
+def audit_log(request: Request, p: Annotated[Principal, Depends(Need(Perm.audit))],
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+              offset: Annotated[int, Query(ge=0, le=10**9)] = 0) -> dict[str, Any]:
+    """The audit log, newest first, and whether its hash chain is intact."""
+    st = state(request)
+    with st.db.connect() as con:
+        rows = audit.entries(con, limit=limit, offset=offset)
+        broken = audit.verify(con)
+    return {"chain_intact": broken is None, "first_broken": broken,
+            "entries": [{**asdict(e), "at": e.at.isoformat() + "Z"} for e in rows]}
+
+
+@router.get("/users")
+def users(request: Request, p: Annotated[Principal, Depends(Need(Perm.users))]
+          ) -> list[dict[str, Any]]:
+    st = state(request)
+    with st.db.connect() as con:
+        return [{**asdict(u), "role": str(u.role)} for u in auth.list_users(con)]

@@ -1,0 +1,267 @@
+"""`create_app(settings)`: the FastAPI application (no module-level state).
+
+One error handler turns every failure into a generic page (or the pinned JSON error shape
+under /api/) without stack traces; refusals (401, 403, CSRF, another agency's object) are
+written to the audit log there. Every response carries the security headers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from saferboard.errors import SaferboardError, StoreError
+from saferboard.web import audit
+from saferboard.web.db import Database
+from saferboard.web.deps import CsrfError, Principal, client_address, route_permissions
+from saferboard.web.permissions import ROLE_LABELS, Forbidden, NotAuthenticated, NotFound, Perm
+from saferboard.web.permissions import allowed as perm_allowed
+from saferboard.web.service import Measures
+from saferboard.web.settings import Settings
+
+log = logging.getLogger("saferboard.web")
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+MESSAGES = {400: "The request could not be understood.", 401: "Please sign in.",
+            403: "You do not have permission to do that.",
+            404: "There is nothing here, or you may not see it.",
+            405: "That method is not allowed here.",
+            422: "Some of the values given are not valid.",
+            503: "The database is busy (an import may be running) or unavailable; try again "
+                 "shortly.",
+            500: "Something went wrong on our side. The error has been logged."}
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    measures: Measures
+    templates: jinja2.Environment
+    vendor: dict[str, bytes] = field(default_factory=dict)
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware: security headers on every response; no-store on everything
+    but the static files (pages and API answers may hold personal data)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = str(scope.get("path", "")).startswith(("/static/", "/vendor/"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in (b"cache-control", b"server")]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"cross-origin-resource-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+                    (b"cache-control", b"public, max-age=3600" if static else b"no-store"),
+                ]
+                if not static:
+                    headers.append((b"pragma", b"no-cache"))
+                if self.hsts:
+                    headers.append((b"strict-transport-security",
+                                    b"max-age=31536000; includeSubDomains"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("saferboard.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = _num
+    env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
+    env.filters["month"] = lambda d: f"{d:%b %Y}"
+    env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.globals["Perm"] = Perm
+    env.globals["allowed"] = perm_allowed
+    return env
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"
+    if isinstance(value, int | float):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def render(request: Request, name: str, principal: Principal | None, status: int = 200,
+           **context: Any) -> HTMLResponse:
+    env = request.app.state.saferboard.templates
+    html = env.get_template(name).render(
+        user=principal.user if principal else None,
+        csrf_token=principal.csrf_token if principal else "",
+        path=request.url.path, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def _vendor_files() -> dict[str, bytes]:
+    """Leaflet (report/vendor) and the Vega/Vega-Lite/vega-embed bundle of vl-convert."""
+    files = {name: (resources.files("saferboard") / "report" / "vendor" / name).read_bytes()
+             for name in ("leaflet.js", "leaflet.css")}
+    return files
+
+
+@functools.cache
+def vega_bundle() -> bytes:
+    import vl_convert as vlc
+
+    # The package's stub marks the optional snippet argument as required.
+    return str(vlc.javascript_bundle()).encode("utf-8")  # type: ignore[call-arg]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The web app for `settings` (checked first: unsafe settings raise InputError)."""
+    settings.check()
+    if not settings.db.is_file():
+        raise StoreError(f"{settings.db}: no such database; import data first with "
+                         "'saferboard ingest' (and add accounts with 'saferboard users add')")
+    db = Database(settings.db)
+    with db.connect():  # opens (and migrates) the store now: a bad path fails at start-up
+        pass
+    st = AppState(settings, db, Measures.create(settings, db), _templates(), _vendor_files())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(
+        title="saferboard", version="1", lifespan=lifespan,
+        description="Community Safety Partnership dashboards: the same measures as the "
+        "board pack, by role. Sign in through /login; every request then carries the "
+        "session cookie (state-changing requests also the X-CSRF-Token header).",
+        openapi_url="/api/openapi.json",
+        docs_url="/docs" if settings.enable_docs else None, redoc_url=None,
+    )
+    app.state.saferboard = st
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    _add_error_handlers(app)
+
+    from saferboard.web import api, downloads, pages
+
+    app.include_router(pages.router)
+    app.include_router(downloads.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(packages=[("saferboard.web", "static")]), name="static")
+    _check_routes(app)
+    return app
+
+
+def app_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app, the included routers' routes flattened (FastAPI 0.16x keeps
+    an included router as one entry with its `original_router`; routers here carry their
+    prefix themselves, so the paths are complete)."""
+    out: list[BaseRoute] = []
+    pending: list[BaseRoute] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            pending = list(inner.routes) + pending
+        else:
+            out.append(route)
+    return out
+
+
+def _check_routes(app: FastAPI) -> None:
+    """Deny by default: every route must declare its permission with Need."""
+    for route in app_routes(app):
+        if isinstance(route, APIRoute) and route_permissions(route.dependant) is None:
+            raise RuntimeError(f"route {route.path} declares no permission (use Need)")
+
+
+def _audit_refusal(request: Request, status: int, reason: str) -> None:
+    st: AppState = request.app.state.saferboard
+    principal: Principal | None = getattr(request.state, "principal", None)
+    try:
+        with st.db.connect() as con:
+            audit.record(con, at=st.settings.clock(),
+                         actor=principal.actor if principal else "anonymous",
+                         role=principal.role if principal else None, action="refused",
+                         obj=f"{request.method} {request.url.path}", outcome=f"refused {status}",
+                         client=client_address(request), after={"reason": reason})
+    except SaferboardError:
+        log.exception("could not write the audit log entry of a refusal")
+
+
+def _error(request: Request, status: int, message: str | None = None) -> Response:
+    text = message or MESSAGES.get(status, MESSAGES[500])
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"status": status, "message": text}}, status_code=status,
+                            headers={"WWW-Authenticate": "Cookie"} if status == 401 else None)
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return render(request, "error.html.j2", principal, status=status, status_code=status,
+                  message=text)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SaferboardError)
+    async def saferboard_error(request: Request, exc: SaferboardError) -> Response:
+        status = exc.http_status
+        if isinstance(exc, NotAuthenticated | Forbidden | NotFound | CsrfError):
+            await run_in_threadpool(_audit_refusal, request, status, str(exc))
+            # 403 and 404 keep their generic text: what was refused is in the audit log.
+            return _error(request, status, str(exc) if isinstance(exc, CsrfError) else None)
+        if isinstance(exc, StoreError):
+            log.warning("store unavailable: %s", exc)
+            return _error(request, 503)
+        if status >= 500:
+            log.error("error %s on %s: %s", status, request.url.path, exc)
+            return _error(request, status)
+        # Input errors name the parameter and what is allowed; they hold no secrets.
+        return _error(request, status, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+        return _error(request, 422, "Not valid: " + ", ".join(f for f in fields if f))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(request, 500)

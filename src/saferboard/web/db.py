@@ -1,0 +1,123 @@
+"""Short-lived, serialized store connections for the web app, and the measures cache.
+
+DuckDB lets one process at a time open a database file read-write. The app holds one
+connection, used by one request at a time (a lock), and closes it after two idle seconds, so
+that `saferboard ingest` can run whenever the server is idle. While an import holds the
+file, a request gets 503 ("the database is busy") rather than waiting.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from saferboard import store
+
+T = TypeVar("T")
+
+
+class Database:
+    """One store connection, used by one request at a time (a lock), opened on demand and
+    closed again once no request has used it for `idle_close_s` seconds, which releases the
+    file for `saferboard ingest`."""
+
+    def __init__(self, path: Path, idle_close_s: float = 2.0) -> None:
+        self.path = path
+        self.idle_close_s = idle_close_s
+        self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._last_used = 0.0
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self.opened = 0  # connections opened so far: data can only change between them
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store, for the block; other threads wait for it."""
+        with self._lock:
+            if self._con is None:
+                self._con = store.connect(self.path)
+                self.opened += 1
+                self._start_reaper()
+            try:
+                yield self._con
+            except BaseException:
+                self._close()  # never reuse a connection left in an unknown state
+                raise
+            finally:
+                self._last_used = time.monotonic()
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None or not self._reaper.is_alive():
+            self._stop.clear()
+            self._reaper = threading.Thread(target=self._reap, name="saferboard-db-reaper",
+                                            daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self._stop.wait(min(0.5, self.idle_close_s)):
+            if self._con is None:
+                return
+            if time.monotonic() - self._last_used >= self.idle_close_s and \
+                    self._lock.acquire(blocking=False):
+                try:
+                    if time.monotonic() - self._last_used >= self.idle_close_s:
+                        self._close()
+                        return
+                finally:
+                    self._lock.release()
+
+    def _close(self) -> None:
+        if self._con is not None:
+            with suppress(duckdb.Error):
+                self._con.close()
+            self._con = None
+
+    def close(self) -> None:
+        """Close now (app shutdown)."""
+        self._stop.set()
+        with self._lock:
+            self._close()
+
+
+class MeasureCache:
+    """Results of the measures, keyed by a fingerprint of the imported data, so that an
+    import (which changes the fingerprint) is seen by the next request."""
+
+    def __init__(self, enabled: bool, max_entries: int = 256) -> None:
+        self.enabled = enabled
+        self.max_entries = max_entries
+        self._items: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        if not self.enabled:
+            return make()
+        with self._lock:
+            if key in self._items:
+                value: T = self._items[key]
+                return value
+        value = make()
+        with self._lock:
+            if len(self._items) >= self.max_entries:
+                self._items.clear()
+            self._items[key] = value
+        return value
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """What identifies the state of the imported crime and partner data (what the cached
+    measures read; governance pages are not cached). Only an import changes it, and an
+    import can only run while the app's connection is closed."""
+    row = store.one(con, """
+        SELECT (SELECT count(*) FROM batches), (SELECT max(batch_id) FROM batches),
+               (SELECT max(imported_at) FROM batches),
+               (SELECT count(*) FROM partner_batches), (SELECT max(imported_at) FROM
+               partner_batches)""")
+    return tuple(row or ())

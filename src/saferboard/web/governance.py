@@ -1,0 +1,156 @@
+"""Funded projects and the action plan on the web: each agency's officers see and update
+their own (another agency's item is 404), with every change in the audit log (before and
+after). Reading and writing go through saferboard.measures.projects/actions and
+saferboard.sources.governance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from saferboard.errors import InputError
+from saferboard.measures.actions import ActionsReport, actions_report
+from saferboard.measures.projects import ProjectsReport, latest_return_quarter, projects_report
+from saferboard.quarters import Quarter, parse_quarter
+from saferboard.sources.governance import (
+    ActionUpdate,
+    KpiValue,
+    ProjectReturn,
+    action_agency,
+    project_agency,
+    record_action_update,
+    record_return,
+)
+from saferboard.web import audit
+from saferboard.web.deps import Principal
+from saferboard.web.permissions import NotFound, Perm, User, allowed, check
+
+
+def quarter(text: str | None) -> Quarter | None:
+    if not text:
+        return None
+    try:
+        return parse_quarter(text)
+    except ValueError as e:
+        raise InputError(str(e), column="quarter") from None
+
+
+def scope(user: User) -> str | None:
+    """The agency a user's governance pages are limited to (None: every agency)."""
+    if allowed(user, Perm.all_agencies):
+        return None
+    if user.agency is None:
+        raise NotFound("no agency")
+    return user.agency
+
+
+def actions(con: duckdb.DuckDBPyConnection, user: User, quarter_text: str | None
+            ) -> ActionsReport:
+    return actions_report(con, quarter(quarter_text), agency=scope(user))
+
+
+def projects(con: duckdb.DuckDBPyConnection, user: User, quarter_text: str | None
+             ) -> ProjectsReport | None:
+    q = quarter(quarter_text)
+    if q is None:
+        latest = latest_return_quarter(con)
+        if latest is None:
+            return None
+        q = parse_quarter(latest)
+    return projects_report(con, q, agency=scope(user))
+
+
+def _action_state(con: duckdb.DuckDBPyConnection, action_id: str, q: Quarter, agency: str
+                  ) -> dict[str, Any] | None:
+    report = actions_report(con, q, agency=agency)
+    for p in report.priorities:
+        for a in p.actions:
+            if a.action_id == action_id:
+                return {"quarter": str(q), "plan": a.plan, "update": a.update, "rag": a.rag}
+    return None
+
+
+def update_action(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, action_id: str,
+                  quarter_text: str, plan: str, update: str, rag: str) -> str:
+    agency = action_agency(con, action_id)
+    if agency is None:
+        raise NotFound("no such action")
+    check(p.user, Perm.submit_update, agency=agency)
+    q = quarter(quarter_text)
+    if q is None:
+        raise InputError("give the quarter, e.g. 2012-Q4", column="quarter")
+    before = _action_state(con, action_id, q, agency)
+    outcome = record_action_update(
+        con, ActionUpdate(action_id, q, plan.strip(), update.strip(), rag.strip() or None),
+        submitted_by=p.actor)
+    audit.record(con, at=now, actor=p.actor, role=p.role, action="action.update",
+                 obj=f"action:{action_id}:{q}", client=p.client, before=before,
+                 after=_action_state(con, action_id, q, agency))
+    return outcome
+
+
+def _project_kpis(con: duckdb.DuckDBPyConnection, project_id: str, q: Quarter, agency: str
+                  ) -> tuple[dict[str, Any], list[Any]]:
+    """The project's state in quarter q, and its KPIs (from q, else the latest of the eight
+    quarters before it with any)."""
+    state: dict[str, Any] = {}
+    kpis: list[Any] = []
+    quarters = [q]
+    for _ in range(8):
+        quarters.append(quarters[-1].previous())
+    for qq in quarters:
+        for proj in projects_report(con, qq, agency=agency).projects:
+            if proj.project_id == project_id:
+                if qq == q:
+                    state = {"quarter": str(q), "spend": proj.spend_quarter,
+                             "has_return": proj.has_return,
+                             "kpis": [asdict(k) for k in proj.kpis]}
+                if not kpis:
+                    kpis = list(proj.kpis)
+        if kpis:
+            break
+    return state, kpis
+
+
+def submit_return(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal,
+                  project_id: str, quarter_text: str, form: dict[str, str]) -> str:
+    """A quarterly return from the web form: spend, and per KPI (in the project's order)
+    `actual_<i>`, `rag_<i>` and `comment_<i>`."""
+    agency = project_agency(con, project_id)
+    if agency is None:
+        raise NotFound("no such project")
+    check(p.user, Perm.submit_update, agency=agency)
+    q = quarter(quarter_text)
+    if q is None:
+        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+    before, known = _project_kpis(con, project_id, q, agency)
+    if not known:
+        raise InputError(f"project {project_id!r} has no KPIs to report on; import a return "
+                         "file first", column="project_id")
+    kpis = []
+    for i, k in enumerate(known):
+        kpis.append(KpiValue(k.kpi, k.direction, k.measure, k.unit, k.baseline, k.target,
+                             _number(form.get(f"actual_{i}", ""), f"actual_{i}"),
+                             (form.get(f"rag_{i}", "").strip().upper() or None),
+                             form.get(f"comment_{i}", "").strip()[:2000]))
+    outcome = record_return(con, ProjectReturn(project_id, q, _number(form.get("spend", ""),
+                                                                       "spend"), tuple(kpis)),
+                            submitted_by=p.actor)
+    after, _ = _project_kpis(con, project_id, q, agency)
+    audit.record(con, at=now, actor=p.actor, role=p.role, action="project.return",
+                 obj=f"project:{project_id}:{q}", client=p.client, before=before or None,
+                 after=after)
+    return outcome
+
+
+def _number(text: str, name: str) -> float | None:
+    text = text.strip().replace(",", "").lstrip("£")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"expected a number, got {text!r}", column=name) from None

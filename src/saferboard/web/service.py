@@ -1,0 +1,239 @@
+"""What pages and the API show, computed by saferboard.measures and cached by the state of
+the imported data. No SQL and no statistics here: this module chooses which measure to call
+with which arguments and shapes the results for templates and JSON."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import shapely
+
+from saferboard import categories as categories_mod
+from saferboard.config import Config, load_config
+from saferboard.errors import InputError
+from saferboard.measures import compare as compare_mod
+from saferboard.measures import targets as targets_mod
+from saferboard.measures.area_rates import latest_month as street_latest_month
+from saferboard.measures.dashboard import (
+    Dashboard,
+    canonical_area,
+    dashboard,
+    latest_month,
+    load_sources,
+    source_for,
+)
+from saferboard.measures.hotspots import boundary, hotspots, to_wgs84
+from saferboard.measures.periods import PERIODS, PeriodChange, period_change
+from saferboard.measures.quality import SourceQuality, quality
+from saferboard.measures.series import MonthlyCounts
+from saferboard.measures.trend import Trend, trend
+from saferboard.measures.windows import rolling12
+from saferboard.web.db import Database, MeasureCache, fingerprint
+from saferboard.web.settings import Settings
+
+
+@dataclass
+class Measures:
+    """The configuration, the category mapping and the cache, for one app."""
+
+    config: Config
+    cats: categories_mod.Categories
+    cache: MeasureCache
+    db: Database
+    _fingerprint: tuple[int, tuple[Any, ...]] | None = None
+
+    @classmethod
+    def create(cls, settings: Settings, db: Database) -> Measures:
+        return cls(load_config(settings.config_path),
+                   categories_mod.load(settings.categories_path),
+                   MeasureCache(settings.cache_measures), db)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _key(self, con: duckdb.DuckDBPyConnection, *parts: Any) -> tuple[Any, ...]:
+        # The data cannot change while one connection stays open (imports need the file
+        # to themselves), so the fingerprint is read once per connection.
+        if self._fingerprint is None or self._fingerprint[0] != self.db.opened:
+            self._fingerprint = (self.db.opened, fingerprint(con))
+        return (self._fingerprint[1], *parts)
+
+    def spec_json(self, con: duckdb.DuckDBPyConnection, kind: str, *args: Any
+                  ) -> tuple[str, str]:
+        """A chart's Vega-Lite spec as JSON for a <script type="application/json"> block,
+        and its description (the alt text), cached: Altair takes a while to build them."""
+        from saferboard.report import charts
+
+        def make() -> tuple[str, str]:
+            if kind == "trend":
+                spec = charts.trend_chart(self.trend(con, *args))
+            elif kind == "peers":
+                spec = charts.peer_chart(self.peers(con, *args), args[0])
+            else:
+                raise ValueError(f"unknown chart {kind!r}")
+            # Inside <script>: "</" must not end the element.
+            return json.dumps(spec).replace("</", "<\\/"), str(spec["description"])
+        return self.cache.get(self._key(con, "spec", kind, *args), make)
+
+    def hotspot_json(self, con: duckdb.DuckDBPyConnection, area: str, category: str,
+                     month: date) -> bytes:
+        """The hotspot map as JSON bytes (cached), for the page's map to fetch."""
+        return self.cache.get(self._key(con, "hotspot-json", area, category, month),
+                              lambda: json.dumps(self.hotspot_map(con, area, category, month)
+                                                 ).encode("utf-8"))
+
+    def sources(self, con: duckdb.DuckDBPyConnection) -> dict[str, MonthlyCounts]:
+        return self.cache.get(self._key(con, "sources"), lambda: load_sources(con, self.cats))
+
+    def areas(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """The partnership's area and its peers that have data (the area selector)."""
+        srcs = self.sources(con)
+        wanted = [self.config.area, *[a for g in self.config.peer_groups.values() for a in g]]
+        out: list[str] = []
+        for a in wanted:
+            if any(t.has_area(a) for t in srcs.values()) and a not in out:
+                out.append(a)
+        return [out[0], *sorted(out[1:])] if out else []
+
+    def resolve(self, con: duckdb.DuckDBPyConnection, area: str | None, month: str | None
+                ) -> tuple[str, date]:
+        srcs = self.sources(con)
+        chosen = canonical_area(srcs, area or self.config.area)
+        if month:
+            try:
+                y, m = (int(p) for p in month.split("-"))
+                ref = date(y, m, 1)
+            except ValueError:
+                raise InputError(f"month should be YYYY-MM, got {month!r}",
+                                 column="month") from None
+        else:
+            ref = latest_month(srcs, chosen)
+        return chosen, ref
+
+    # ------------------------------------------------------------------ dashboards
+
+    def dashboard(self, con: duckdb.DuckDBPyConnection, area: str, month: date) -> Dashboard:
+        return self.cache.get(self._key(con, "dashboard", area, month), lambda: dashboard(
+            self.sources(con), self.cats, self.config, area, month))
+
+    def periods(self, con: duckdb.DuckDBPyConnection, board: Dashboard, kind: str
+                ) -> dict[str, PeriodChange | str]:
+        """Per category: the selected period against a year earlier, or why not."""
+        if kind not in PERIODS:
+            raise InputError(f"period should be one of {', '.join(PERIODS)}, got {kind!r}",
+                             column="period")
+        out: dict[str, PeriodChange | str] = {}
+        srcs = self.sources(con)
+        for row in board.rows:
+            if row.source is None:
+                out[row.category] = row.note or "no data"
+                continue
+            try:
+                out[row.category] = period_change(
+                    srcs[row.source], self.cats, board.area, row.category, kind, board.month,
+                    alpha=self.config.dashboard.alpha)
+            except InputError as e:
+                out[row.category] = e.detail
+        return out
+
+    def category_names(self) -> tuple[str, ...]:
+        return self.config.dashboard.categories
+
+    def check_category(self, category: str) -> str:
+        for c in self.config.dashboard.categories:
+            if c.lower() == category.strip().lower():
+                return c
+        raise InputError(f"category {category!r} is not on the dashboard; choose one of "
+                         f"{', '.join(self.config.dashboard.categories)}", column="category")
+
+    def trend(self, con: duckdb.DuckDBPyConnection, area: str, category: str, month: date
+              ) -> Trend:
+        def make() -> Trend:
+            table = source_for(self.sources(con), self.cats, area, category)
+            return trend(table, self.cats, area, category, month,
+                         method=self.config.dashboard.exception_method)
+        return self.cache.get(self._key(con, "trend", area, category, month), make)
+
+    def peers(self, con: duckdb.DuckDBPyConnection, area: str, category: str, month: date,
+              group: str | None = None) -> compare_mod.Comparison:
+        group = group or self.config.region
+        if group not in self.config.peer_groups:
+            raise InputError(f"peer group should be one of {', '.join(self.config.peer_groups)}"
+                             f", got {group!r}", column="group")
+        base = ("households" if category in self.config.dashboard.household_categories
+                else "population")
+
+        def make() -> compare_mod.Comparison:
+            table = source_for(self.sources(con), self.cats, area, category)
+            return compare_mod.compare(table, self.cats, category, month, group,
+                                       self.config.peer_groups[group], rate_base=base)
+        return self.cache.get(self._key(con, "peers", area, category, month, group), make)
+
+    def hotspot_map(self, con: duckdb.DuckDBPyConnection, area: str, category: str,
+                    month: date) -> dict[str, Any]:
+        """Gi* hotspots of police.uk street crimes in the 12 months to `month` (or to the last
+        police.uk month before it, as in the pack), as GeoJSON (WGS84) cells and boundary
+        for Leaflet; the category is matched to police.uk's."""
+        from saferboard.report.maps import cells_geojson_wgs84, hotspot_layer
+
+        def make() -> dict[str, Any]:
+            last = street_latest_month(con, area, "lsoa")
+            if last is None:
+                raise InputError(f"no police.uk street crimes for {area} in the store")
+            w = rolling12(min(last, month))
+            h = hotspots(con, self.cats, area, start=w.first, end=w.last,
+                         category_names=[category])
+            layer = hotspot_layer(h.result)
+            _, geom = boundary(area)
+            return {"cells": cells_geojson_wgs84(layer), "boundary": boundary_wgs84(geom),
+                    "colours": layer.colours, "legend_title": layer.legend_title,
+                    "method": h.result.method, "classes": h.result.counts_by_class(),
+                    "first": f"{w.first:%Y-%m}", "last": f"{w.last:%Y-%m}",
+                    "crimes": h.rows - h.rows_without_coords}
+        return self.cache.get(self._key(con, "hotspots", area, category, month), make)
+
+    def targets(self, con: duckdb.DuckDBPyConnection, area: str, month: date
+                ) -> tuple[list[targets_mod.TargetStatus], list[str]]:
+        def make() -> tuple[list[targets_mod.TargetStatus], list[str]]:
+            srcs = self.sources(con)
+            out, notes = [], []
+            for t in self.config.targets:
+                if (t.area or self.config.area).lower() != area.lower():
+                    continue
+                try:
+                    table = source_for(srcs, self.cats, area, t.category)
+                    out.append(targets_mod.target_status(table, self.cats, t, area, month))
+                except InputError as e:
+                    notes.append(f"{t.name}: not assessed - {e.detail}")
+            return out, notes
+        return self.cache.get(self._key(con, "targets", area, month), make)
+
+    def quality(self, con: duckdb.DuckDBPyConnection) -> tuple[SourceQuality, ...]:
+        return self.cache.get(self._key(con, "quality"), lambda: quality(con, self.cats))
+
+    def pack(self, con: duckdb.DuckDBPyConnection, area: str, month: date) -> dict[str, bytes]:
+        """The board pack's pack.html, pack.pdf and pack.xlsx (slow: cached)."""
+        from saferboard.report.pack import write_pack
+
+        def make() -> dict[str, bytes]:
+            with tempfile.TemporaryDirectory() as tmp:
+                result = write_pack(con, self.cats, self.config, area, month, Path(tmp),
+                                    xlsx=True)
+                paths = {"html": result.html, "pdf": result.pdf, "xlsx": result.xlsx}
+                return {k: p.read_bytes() for k, p in paths.items() if p is not None}
+        return self.cache.get(self._key(con, "pack", area, month), make)
+
+
+def boundary_wgs84(geom: Any) -> dict[str, Any]:
+    """An EPSG:27700 boundary as a GeoJSON geometry in WGS84 (for Leaflet)."""
+    def project(coords: Any) -> Any:
+        lon, lat = to_wgs84(coords[:, 0], coords[:, 1])
+        return np.round(np.stack([lon, lat], axis=1), 6)
+
+    return dict(shapely.geometry.mapping(shapely.transform(geom, project)))
