@@ -1,0 +1,287 @@
+"""Money and governance in the board pack and in tables: "Value for money" (cost-benefit by
+partner, options appraisal), "Funded projects" and "Action plan". Row builders shared by the
+CLI (table, JSON, XLSX), the pack and the pack's XLSX export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from saferboard.appraisal_model import load_appraisal
+from saferboard.cba_model import load_deflator, load_model, load_unit_costs
+from saferboard.errors import InputError
+from saferboard.measures import actions as actions_mod
+from saferboard.measures import appraisal as appraisal_mod
+from saferboard.measures import cba as cba_mod
+from saferboard.measures import projects as projects_mod
+from saferboard.quarters import Quarter, parse_quarter, quarter_of
+from saferboard.sources.governance import saved_models
+
+RAG_WORD = {"R": "Red", "A": "Amber", "G": "Green", None: "-"}
+
+
+def money(value: float) -> str:
+    """Pounds as the business case shows them: £49,440; costs in brackets: (£98,400)."""
+    pounds = round(value)
+    return f"(£{-pounds:,})" if pounds < 0 else f"£{pounds:,}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Cost-benefit
+
+
+def cba_partner_rows(lines: Sequence[cba_mod.PartnerLine]) -> list[dict[str, Any]]:
+    return [{"partner": p.partner, "gross_saving": round(p.gross_saving, 2),
+             "net_saving": round(p.net_saving, 2), "operating_cost": round(p.operating_cost, 2),
+             "annual_impact": round(p.annual_impact, 2), "setup_cost": round(p.setup_cost, 2),
+             "year1_impact": round(p.year1_impact, 2),
+             "cashable_saving": round(p.cashable_saving, 2)} for p in lines]
+
+
+def cba_table_rows(lines: Sequence[cba_mod.PartnerLine]) -> list[dict[str, str]]:
+    """The seed's table layout, money formatted."""
+    return [{"partner": p.partner, "gross saving": money(p.gross_saving),
+             "operating cost": money(p.operating_cost), "annual impact": money(p.annual_impact),
+             "set-up costs": money(p.setup_cost), "year 1 impact": money(p.year1_impact)}
+            for p in lines]
+
+
+def cba_summary(r: cba_mod.CbaResult) -> dict[str, Any]:
+    return {"intervention": r.name, "price_year": r.price_year, "horizon_years": r.horizon,
+            "pv_benefits": round(r.pv_benefits, 2),
+            "pv_fiscal_benefits": round(r.pv_fiscal_benefits, 2),
+            "pv_cashable_benefits": round(r.pv_cashable_benefits, 2),
+            "pv_noncashable_benefits": round(r.pv_noncashable_benefits, 2),
+            "pv_costs": round(r.pv_costs, 2), "fiscal_npv": round(r.fiscal_npv, 2),
+            "public_value_npv": round(r.public_value_npv, 2),
+            "bcr": None if r.bcr is None else round(r.bcr, 3),
+            "roi": None if r.roi is None else round(r.roi, 3),
+            "payback_year": r.payback_year,
+            "additionality_factor": round(r.additionality_factor, 4)}
+
+
+def cba_flow_rows(r: cba_mod.CbaResult) -> list[dict[str, Any]]:
+    return [{"intervention": r.name, "year": f.year, "partner": f.partner,
+             "benefit": round(f.benefit, 2), "operating_cost": round(f.operating_cost, 2),
+             "setup_cost": round(f.setup_cost, 2), "net": round(f.net, 2),
+             "discount_factor": round(f.discount_factor, 6),
+             "present_value": round(f.present_value, 2)} for f in r.flows]
+
+
+def sensitivity_rows(s: cba_mod.Sensitivity) -> list[dict[str, Any]]:
+    return [{"intervention": s.name, "assumption": row.label, "key": row.key,
+             "value": row.value, "low": round(row.low, 6), "high": round(row.high, 6),
+             "npv_low": round(row.npv_low, 2), "npv_high": round(row.npv_high, 2),
+             "switching_value": None if row.switching_value is None
+             else round(row.switching_value, 6), "note": row.note} for row in s.rows]
+
+
+def run_cba(paths: Sequence[Path]) -> list[tuple[cba_mod.CbaModel, cba_mod.CbaResult]]:
+    units = load_unit_costs()
+    deflator = load_deflator()
+    out = []
+    for p in paths:
+        m = load_model(p, units, deflator)
+        out.append((m, cba_mod.appraise_cba(m)))
+    return out
+
+
+def cba_document(models: Sequence[tuple[cba_mod.CbaModel, cba_mod.CbaResult]]
+                 ) -> dict[str, Any]:
+    """Everything `saferboard cba --format json` prints."""
+    doc: dict[str, Any] = {"method": cba_mod.METHOD, "interventions": []}
+    for m, r in models:
+        doc["interventions"].append({
+            "file": m.path, "source": m.source, "summary": cba_summary(r),
+            "partners": cba_partner_rows((*r.partners, r.total)),
+            "flows": cba_flow_rows(r),
+            "sensitivity": sensitivity_rows(cba_mod.sensitivity(m))})
+    if len(models) > 1:
+        doc["combined"] = cba_partner_rows(cba_mod.combine([r for _, r in models]))
+    return doc
+
+
+def write_cba_xlsx(models: Sequence[tuple[cba_mod.CbaModel, cba_mod.CbaResult]],
+                   path: Path) -> None:
+    from openpyxl import Workbook
+
+    from saferboard.report.xlsx import _sheet
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    if len(models) > 1:
+        _sheet(wb, "All", cba_partner_rows(cba_mod.combine([r for _, r in models])))
+    _sheet(wb, "Summary", [cba_summary(r) for _, r in models])
+    for i, (m, r) in enumerate(models, start=1):
+        _sheet(wb, f"{i} {m.name}"[:31], cba_partner_rows((*r.partners, r.total)))
+    _sheet(wb, "Flows", [row for _, r in models for row in cba_flow_rows(r)])
+    _sheet(wb, "Sensitivity", [row for m, _ in models
+                               for row in sensitivity_rows(cba_mod.sensitivity(m))])
+    wb.save(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Options appraisal
+
+
+def appraisal_rows(r: appraisal_mod.AppraisalResult) -> list[dict[str, Any]]:
+    rows = []
+    for o in r.ranked:
+        row: dict[str, Any] = {"rank": o.rank, "option": o.name, "score": round(o.score, 3)}
+        row.update({c.name: label for c, label in zip(r.criteria, o.labels, strict=True)})
+        rows.append(row)
+    return rows
+
+
+def appraisal_change_rows(r: appraisal_mod.AppraisalResult) -> list[dict[str, Any]]:
+    return [{"criterion": c.criterion, "weight_x": c.factor,
+             "changes": "; ".join(f"{n} {b}->{a}" for n, b, a in c.moved) or "none",
+             "first": c.ranking[0], "top_changes": c.top_changes} for c in r.changes]
+
+
+# ---------------------------------------------------------------------------------------------
+# Funded projects and action plan
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def project_rows(report: projects_mod.ProjectsReport) -> list[dict[str, Any]]:
+    """One row per project and KPI (a project without KPIs in the quarter gets one row)."""
+    rows: list[dict[str, Any]] = []
+    for p in report.projects:
+        base = {"quarter": report.quarter, "project_id": p.project_id, "project": p.name,
+                "agency": p.agency, "funder": p.funder, "budget": _num(p.budget),
+                "spend_to_date": _num(p.spend_to_date), "project_rag": RAG_WORD[p.rag]
+                if p.has_return else "no return"}
+        for k in p.kpis or (None,):
+            row = dict(base)
+            row.update({
+                "kpi": k.kpi if k else "", "target": _num(k.target) if k else None,
+                "expected": _num(k.expected) if k else None,
+                "actual": _num(k.actual) if k else None, "unit": k.unit if k else "",
+                "kpi_rag": RAG_WORD[k.rag] if k else "-", "basis": k.basis if k else "",
+                "comment": k.comment if k else "; ".join(p.reasons)})
+            rows.append(row)
+    return rows
+
+
+def action_rows(report: actions_mod.ActionsReport) -> list[dict[str, Any]]:
+    return [{"quarter": report.quarter, "priority": g.priority, "action_id": a.action_id,
+             "action": a.action, "agency": a.agency, "lead": a.lead,
+             "due": a.due.isoformat() if a.due else "", "plan": a.plan, "update": a.update,
+             "rag": RAG_WORD[a.rag], "flags": ", ".join(a.flags)}
+            for g in report.priorities for a in g.actions]
+
+
+def _latest_not_after(quarters: Sequence[str], limit: Quarter) -> Quarter | None:
+    parsed = [parse_quarter(q) for q in quarters]
+    return max((q for q in parsed if q <= limit), default=None)
+
+
+def governance_context(con: duckdb.DuckDBPyConnection, month: date
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """The pack's three sections (each None when its data is absent) and notes on what was
+    skipped. Projects and actions are shown for the latest quarter with data up to the
+    pack's month."""
+    notes: list[str] = []
+    limit = quarter_of(month)
+    # Value for money
+    vfm: dict[str, Any] | None = None
+    cba_saved = saved_models(con, "cba")
+    appraisals_saved = saved_models(con, "appraisal")
+    if cba_saved or appraisals_saved:
+        units, deflator = load_unit_costs(), load_deflator()
+        interventions = []
+        results = []
+        for name, path, content in cba_saved:
+            try:
+                m = load_model(Path(path), units, deflator, text=content)
+            except InputError as e:
+                notes.append(f"Value for money: model '{name}' not shown - {e}.")
+                continue
+            r = cba_mod.appraise_cba(m)
+            results.append(r)
+            interventions.append({"name": r.name, "source": m.source,
+                                  "rows": cba_table_rows((*r.partners, r.total)),
+                                  "summary": cba_summary(r), "raw": r,
+                                  "money": {k: money(v) for k, v in (
+                                      ("pv_benefits", r.pv_benefits), ("pv_costs", r.pv_costs),
+                                      ("fiscal_npv", r.fiscal_npv))},
+                                  "sensitivity": [
+                                      {**x, "npv_low_money": money(x["npv_low"]),
+                                       "npv_high_money": money(x["npv_high"])}
+                                      for x in sensitivity_rows(cba_mod.sensitivity(m))[:5]]})
+        appraisals = []
+        for name, path, content in appraisals_saved:
+            try:
+                a = appraisal_mod.appraise(load_appraisal(Path(path), text=content))
+            except InputError as e:
+                notes.append(f"Value for money: appraisal '{name}' not shown - {e}.")
+                continue
+            appraisals.append({"name": a.name, "criteria": [c.name for c in a.criteria],
+                               "rows": appraisal_rows(a),
+                               "changes": [c for c in appraisal_change_rows(a)
+                                           if c["changes"] != "none"],
+                               "robust": a.robust, "raw": a})
+        combined = cba_table_rows(cba_mod.combine(results)) if len(results) > 1 else []
+        vfm = {"interventions": interventions, "combined": combined,
+               "combined_raw": cba_mod.combine(results) if len(results) > 1 else (),
+               "appraisals": appraisals, "method": cba_mod.METHOD,
+               "appraisal_method": appraisal_mod.METHOD}
+    else:
+        notes.append("Value for money: no cost-benefit model or options appraisal saved "
+                     "(saferboard cba MODEL --save; saferboard appraise FILE --save).")
+    # Funded projects
+    projects: dict[str, Any] | None = None
+    q = _latest_not_after([str(r[0]) for r in con.execute(
+        "SELECT DISTINCT quarter FROM gov_returns").fetchall()], limit)
+    if q is not None:
+        report = projects_mod.projects_report(con, q)
+        projects = {"report": report, "rows": project_rows(report),
+                    "method": projects_mod.METHOD}
+    else:
+        notes.append("Funded projects: no quarterly return up to this quarter "
+                     "(saferboard ingest-returns FILE).")
+    # Action plan
+    actions: dict[str, Any] | None = None
+    q = _latest_not_after([str(r[0]) for r in con.execute(
+        "SELECT DISTINCT quarter FROM gov_action_updates").fetchall()], limit)
+    if q is not None:
+        areport = actions_mod.actions_report(con, q)
+        actions = {"report": areport, "rows": action_rows(areport),
+                   "counts": dict(areport.counts), "method": actions_mod.METHOD}
+    else:
+        notes.append("Action plan: no action plan update up to this quarter "
+                     "(saferboard ingest-actions FILE).")
+    return {"vfm": vfm, "projects": projects, "actions": actions}, notes
+
+
+def governance_sheets(governance: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(sheet title, rows) for the pack's XLSX export; only sections with data."""
+    sheets: list[tuple[str, list[dict[str, Any]]]] = []
+    vfm = governance.get("vfm")
+    if vfm:
+        rows = []
+        for i in vfm["interventions"]:
+            r = i["raw"]
+            rows += [{"intervention": r.name, **row}
+                     for row in cba_partner_rows((*r.partners, r.total))]
+        if vfm["combined_raw"]:
+            rows += [{"intervention": "All", **row}
+                     for row in cba_partner_rows(vfm["combined_raw"])]
+        sheets.append(("VfM cost-benefit", rows))
+        sheets.append(("VfM summary", [i["summary"] for i in vfm["interventions"]]))
+        if vfm["appraisals"]:
+            sheets.append(("VfM appraisal", [{"appraisal": a["name"], **row}
+                                             for a in vfm["appraisals"] for row in a["rows"]]))
+    if governance.get("projects"):
+        sheets.append(("Funded projects", governance["projects"]["rows"]))
+    if governance.get("actions"):
+        sheets.append(("Action plan", governance["actions"]["rows"]))
+    return sheets
