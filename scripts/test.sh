@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
     apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null
 fi
+# The web dashboard's browser tests drive Debian's chromium through Playwright.
+if [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[dev]'

@@ -10,9 +10,13 @@ from typer.testing import CliRunner
 from saferboard.cli import app
 from tests.conftest import ROOT
 
-COMMANDS = ["ingest", "fetch", "counts", "quality", "outcomes", "dashboard", "compare", "targets",
-            "pack", "demo", "hotspots",
-            "near-repeat", "density", "hotspot-change"]
+# Every registered command: a new one without help text or a README line fails here.
+COMMANDS = sorted(str(c.name) for c in app.registered_commands)
+
+
+def test_the_command_list_is_complete():
+    assert {"ingest", "dashboard", "pack", "hotspots", "area-rates", "ingest-partner",
+            "cohort", "costs"} <= set(COMMANDS)
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():

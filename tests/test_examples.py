@@ -36,7 +36,7 @@ def mps_category_total(area: str, minors: set[str], start: str, end: str) -> int
 
 
 def test_example_street_counts_match_raw_files(con, cats):
-    ingest(con, [EXAMPLES], cats)
+    ingest(con, [EXAMPLES / "policeuk", EXAMPLES / "mps"], cats)
     by_area = street_counts(STREET, "area")
     got = dict(counts(con, cats, by=["area"]).rows)
     assert got == dict(by_area)

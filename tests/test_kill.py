@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from saferboard import store
 from tests.conftest import EXAMPLES, run_cli
 
 SOURCE = EXAMPLES / "policeuk" / "2023-03-metropolitan-street.csv.gz"
@@ -109,7 +110,7 @@ def check_consistent(db: Path, seed_rows: int) -> set[date]:
         version = c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
     finally:
         c.close()
-    assert version == [("1",)]
+    assert version == [(str(store.SCHEMA_VERSION),)]
     assert orphans == [(0,)] and orphan_months == [(0,)]
     for _batch, row_count, _month, street_rows, months in batches:
         assert street_rows == row_count

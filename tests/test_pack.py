@@ -22,7 +22,9 @@ HEADINGS = ["Contents", "About this pack", "Overview dashboard", "Burglary",
             "Residential burglary", "Non-residential burglary", "Robbery",
             "Violence with injury", "Theft of motor vehicle", "Theft from motor vehicle",
             "Criminal damage and arson", "Total notifiable offences",
-            "Places: Burglary", "Targets and trajectories", "Glossary"]
+            "Places: Burglary", "Victims and offenders: repeat victimisation",
+            "Victims and offenders: MARAC", "Victims and offenders: offender cohort (IOM)",
+            "Cost of crime", "Targets and trajectories", "Glossary"]
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +118,9 @@ def test_same_data_gives_the_same_pack(demo, tmp_path):
 
 def test_xlsx_dashboard_numbers(demo):
     wb = load_workbook(demo.pack.xlsx)
-    assert wb.sheetnames[:5] == ["Dashboard", "Peer comparison", "Targets",
-                                 "Places (LSOA rates)", "Glossary"]
+    assert wb.sheetnames[:8] == ["Dashboard", "Peer comparison", "Targets",
+                                 "Places (LSOA rates)", "Repeat victimisation", "MARAC",
+                                 "Offender cohort", "Cost of crime"]
     ws = wb["Dashboard"]
     header = [c.value for c in ws[1]]
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in ws.iter_rows(min_row=2)]
@@ -166,3 +169,40 @@ def test_places_page_counts_the_raw_rows(demo):
     header, first = sheet[0], dict(zip(sheet[0], sheet[1], strict=True))
     assert "rate_per_1000" in header and first["rank"] == 1 and first["category"] == "Burglary"
     assert first["rate_per_1000"] == max(r[header.index("rate_per_1000")] for r in sheet[1:])
+
+
+def test_people_pages_agree_with_the_extracts_and_leak_no_identifier(demo):
+    """The victims and offenders pages from the synthetic partner extracts: the cohort's
+    rate before joining counted straight from the CSVs (offences in the 365 days before each
+    member's join date; no example member was in custody then), and no raw id of any extract
+    anywhere in the pack (HTML, PDF text, XLSX cells)."""
+    import csv
+    from datetime import date
+
+    from tests.csvcount import rows
+
+    partner = EXAMPLES / "partner"
+    members = {r["offender_id"]: date.fromisoformat(r["join_date"])
+               for r in rows(partner / "cohort.csv")}
+    before = sum(1 for r in rows(partner / "offences.csv")
+                 if r["offender_id"] in members
+                 and 0 < (members[r["offender_id"]] - date.fromisoformat(r["offence_date"])).days
+                 <= 365)
+    text = " ".join(pdf_text(demo.pack.pdf).split())
+    assert f"{before / len(members):.2f} -> " in text
+    assert f"{len(members)} members" in text
+    ids: set[str] = set()
+    for name, columns in (("incidents.csv", ("incident_id", "person_id", "location_id")),
+                          ("marac.csv", ("referral_id", "victim_id", "perpetrator_id")),
+                          ("cohort.csv", ("offender_id",)), ("offences.csv", ("offender_id",)),
+                          ("custody.csv", ("offender_id",))):
+        with open(partner / name, newline="", encoding="utf-8") as f:
+            for r in csv.DictReader(f):
+                ids.update(r[c] for c in columns if r.get(c))
+    assert len(ids) > 1000
+    html = demo.pack.html.read_text(encoding="utf-8")
+    cells = " ".join(str(c.value) for ws in load_workbook(demo.pack.xlsx).worksheets
+                     for row in ws.iter_rows() for c in row if c.value is not None)
+    for where, content in (("html", html), ("pdf", text), ("xlsx", cells)):
+        found = sorted(i for i in ids if i in content)
+        assert not found, (where, found[:5])

@@ -111,6 +111,181 @@ MIGRATIONS: list[str] = [
     SELECT m.* FROM mps_counts m
     JOIN ranked r ON r.batch_id = m.batch_id AND r.month = m.month AND r.rn = 1;
     """,
+    # Partner case extracts (saferboard ingest-partner). Person, location and reference ids
+    # are keyed pseudonyms (HMAC-SHA256, see pseudonym.py); raw identifiers are never stored.
+    # A batch is keyed by (kind, source): a new extract of the same key replaces the old one
+    # only when asked (--replace); identical content (sha256) is skipped.
+    """
+    CREATE SEQUENCE partner_batch_ids START 1;
+    CREATE TABLE partner_batches (
+        batch_id BIGINT PRIMARY KEY,
+        kind VARCHAR NOT NULL,             -- incidents | marac | cohort | custody | offences
+        path VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        row_count BIGINT NOT NULL,
+        imported_at TIMESTAMP NOT NULL,
+        source VARCHAR NOT NULL            -- the extract's name (--source), default the kind
+    );
+    CREATE TABLE partner_incidents (
+        batch_id BIGINT NOT NULL,
+        incident_ref VARCHAR NOT NULL,
+        incident_date DATE NOT NULL,
+        person VARCHAR,
+        location VARCHAR,
+        x DOUBLE,                          -- British National Grid metres
+        y DOUBLE,
+        incident_type VARCHAR NOT NULL,    -- lower case, single spaces
+        flags VARCHAR
+    );
+    CREATE TABLE partner_marac (
+        batch_id BIGINT NOT NULL,
+        referral_ref VARCHAR NOT NULL,
+        referral_date DATE NOT NULL,
+        victim VARCHAR NOT NULL,
+        perpetrator VARCHAR,
+        referral_source VARCHAR,
+        victim_sex VARCHAR,
+        victim_age INTEGER,
+        victim_disability VARCHAR,
+        perpetrator_sex VARCHAR,
+        perpetrator_age INTEGER,
+        perpetrator_mental_health VARCHAR,
+        perpetrator_substance_misuse VARCHAR
+    );
+    CREATE TABLE partner_cohort (
+        batch_id BIGINT NOT NULL,
+        offender VARCHAR NOT NULL,
+        cohort VARCHAR NOT NULL,
+        join_date DATE NOT NULL,
+        leave_date DATE
+    );
+    CREATE TABLE partner_custody (
+        batch_id BIGINT NOT NULL,
+        offender VARCHAR NOT NULL,
+        start_date DATE NOT NULL,
+        end_date DATE
+    );
+    CREATE TABLE partner_offences (
+        batch_id BIGINT NOT NULL,
+        offender VARCHAR NOT NULL,
+        offence_date DATE NOT NULL,
+        offence_type VARCHAR NOT NULL,
+        ho_recordable BOOLEAN NOT NULL,
+        conviction_date DATE
+    );
+    """,
+    # Governance (issue 7): funded projects with quarterly returns, and the action plan.
+    # One row per project / action; a return or update for (project|action, quarter) replaces
+    # the previous one (see docs/governance.md). `agency` lets the web restrict partner officers.
+    """
+    CREATE TABLE gov_projects (
+        project_id VARCHAR NOT NULL,       -- unique (enforced by the importer)
+        name VARCHAR NOT NULL,
+        funder VARCHAR,
+        agency VARCHAR NOT NULL,           -- delivering agency; partner officers see their own
+        lead VARCHAR,
+        start_date DATE,
+        end_date DATE,
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE gov_project_budgets (
+        project_id VARCHAR NOT NULL,
+        financial_year VARCHAR NOT NULL,   -- e.g. '2016-17'
+        budget DOUBLE NOT NULL
+    );
+    CREATE TABLE gov_returns (
+        project_id VARCHAR NOT NULL,
+        quarter VARCHAR NOT NULL,          -- financial-year quarter, e.g. '2016-Q4'
+        spend DOUBLE,                      -- spend in the quarter (pounds)
+        source VARCHAR NOT NULL,           -- file path, or 'web'
+        submitted_by VARCHAR,
+        submitted_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE gov_kpi_values (
+        project_id VARCHAR NOT NULL,
+        quarter VARCHAR NOT NULL,
+        kpi VARCHAR NOT NULL,
+        unit VARCHAR,
+        baseline DOUBLE,
+        target DOUBLE,
+        direction VARCHAR NOT NULL,        -- 'up' (higher is better) | 'down'
+        measure VARCHAR NOT NULL,          -- 'cumulative' (year to date) | 'level'
+        actual DOUBLE,
+        reported_rag VARCHAR,              -- R | A | G self-assessed; used without numbers
+        comment VARCHAR
+    );
+    CREATE TABLE gov_actions (
+        action_id VARCHAR NOT NULL,
+        priority VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,           -- what we said we would do
+        agency VARCHAR NOT NULL,
+        lead VARCHAR,
+        due DATE,
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE gov_action_updates (
+        action_id VARCHAR NOT NULL,
+        quarter VARCHAR NOT NULL,
+        plan VARCHAR,
+        update_text VARCHAR,
+        rag VARCHAR,                       -- R | A | G by the seed's RAG guidance; NULL = none
+        source VARCHAR NOT NULL,
+        submitted_by VARCHAR,
+        submitted_at TIMESTAMP NOT NULL
+    );
+    -- Cost-benefit models and options appraisals saved for the board pack (validated TOML text).
+    CREATE TABLE gov_models (
+        kind VARCHAR NOT NULL,             -- 'cba' | 'appraisal'
+        name VARCHAR NOT NULL,             -- unique per kind; saving the same name replaces it
+        path VARCHAR NOT NULL,
+        content VARCHAR NOT NULL,
+        saved_at TIMESTAMP NOT NULL
+    );
+    """,
+    # Web dashboard (issue 8): accounts, server-side sessions, login throttling and the
+    # append-only audit log (hash-chained; saferboard.web.audit only ever inserts into it).
+    """
+    CREATE SEQUENCE web_user_ids START 1;
+    CREATE TABLE web_users (
+        user_id BIGINT PRIMARY KEY,
+        username VARCHAR NOT NULL UNIQUE,
+        password_hash VARCHAR NOT NULL,    -- argon2id (PHC string)
+        role VARCHAR NOT NULL,             -- see saferboard.web.permissions.Role
+        agency VARCHAR,                    -- partner officers: the agency whose data they see
+        can_export BOOLEAN NOT NULL,       -- exports are a separate right
+        disabled BOOLEAN NOT NULL,
+        created_at TIMESTAMP NOT NULL,     -- UTC
+        updated_at TIMESTAMP NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        session_hash VARCHAR NOT NULL,     -- sha256 of the cookie value; the value is not kept
+        user_id BIGINT NOT NULL,
+        csrf_token VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,     -- UTC; absolute timeout from here
+        last_seen TIMESTAMP NOT NULL       -- UTC; idle timeout from here
+    );
+    CREATE TABLE web_login_attempts (
+        username VARCHAR NOT NULL,         -- as typed (lower case), known or not
+        client VARCHAR NOT NULL,
+        attempted_at TIMESTAMP NOT NULL,
+        success BOOLEAN NOT NULL
+    );
+    CREATE SEQUENCE web_audit_ids START 1;
+    CREATE TABLE web_audit (
+        audit_id BIGINT NOT NULL,
+        logged_at TIMESTAMP NOT NULL,      -- UTC
+        actor VARCHAR NOT NULL,            -- username, 'anonymous' or 'cli:<os user>'
+        role VARCHAR,
+        action VARCHAR NOT NULL,
+        object VARCHAR NOT NULL,
+        outcome VARCHAR NOT NULL,          -- ok | failed | refused
+        client VARCHAR,
+        before_json VARCHAR,               -- JSON for changes
+        after_json VARCHAR,
+        prev_hash VARCHAR NOT NULL,
+        hash VARCHAR NOT NULL              -- sha256(prev_hash + this row): edits break the chain
+    );
+    """,
     # New migrations are appended above this line (one string each; never edit a landed one).
 ]
 

@@ -13,7 +13,15 @@ from typing import Annotated
 import typer
 
 from saferboard import __version__
-from saferboard.cli import data, performance, places  # noqa: F401  (registers commands)
+from saferboard.cli import (  # noqa: F401  (registers commands)
+    cohort,
+    data,
+    governance,
+    people,
+    performance,
+    places,
+    web,
+)
 from saferboard.cli.common import Format, app, err, out
 from saferboard.cli.data import print_ingest_report
 from saferboard.cli.performance import print_dashboard, print_pack_result

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,15 @@ from saferboard.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
 from saferboard.measures.area_rates import METHOD as AREA_RATES_METHOD
+from saferboard.measures.cohort import suppress_small_cohorts
 from saferboard.measures.dashboard import dashboard, load_sources, source_for
 from saferboard.measures.quality import SourceQuality, quality
+from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import trend
 from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.report import charts
+from saferboard.report.cohort import cohort_result
+from saferboard.report.governance import governance_context
 from saferboard.report.places import place_pages
 
 
@@ -68,6 +72,15 @@ def _num(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
+def _cell(value: object) -> str:
+    """A table cell of the people pages: the measures round; thousands get separators."""
+    if value is None:
+        return "-"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("saferboard.report", "templates"),
@@ -78,6 +91,7 @@ def _environment() -> jinja2.Environment:
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
     env.filters["month"] = lambda d: f"{d:%b %Y}"
+    env.filters["cell"] = _cell
     env.globals.update(RAG_LETTER=RAG_LETTER, FLAG_MARK=FLAG_MARK)
     return env
 
@@ -121,6 +135,28 @@ def _figure(chart_id: str, spec: dict[str, Any], timer: _Timer) -> dict[str, Any
     with timer("charts"):
         svg = _svg(spec)
     return {"id": chart_id, "spec": spec, "svg": svg, "alt": spec["description"]}
+
+
+def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
+            sources: dict[str, MonthlyCounts], area: str, month: date
+            ) -> tuple[dict[str, Any], list[str]]:
+    """The victims and offenders pages and the cost of crime (partner data, suppressed)."""
+    from saferboard.measures.costs import load_unit_costs
+    from saferboard.measures.windows import shift
+    from saferboard.report.cohort import cost_section, section_from
+    from saferboard.report.people import people_section
+
+    threshold = config.suppress_below
+    people = people_section(con, month, threshold)
+    notes = [f"Victims and offenders: {n}" for n in people.pop("notes")]
+    result, cohort_notes = cohort_result(con, shift(month, 1) - timedelta(days=1))
+    notes += cohort_notes
+    cohort = None if result is None else section_from(
+        suppress_small_cohorts(result, threshold))
+    costs, cost_notes = cost_section(sources, cats, load_unit_costs(), area, month,
+                                     cohort=result)
+    notes += cost_notes
+    return {"people": people, "cohort": cohort, "costs": costs}, notes
 
 
 def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
@@ -174,6 +210,12 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     places: list[dict[str, Any]] = [
         {"page": pl, "chart": _figure(f"place-{i}", pl.map_spec, timer)}
               for i, pl in enumerate(place_list)]
+    with timer("measures"):
+        people, people_notes = _people(con, cats, config, sources, board.area, month)
+    notes += people_notes
+    with timer("measures"):  # value for money, funded projects, action plan (when in store)
+        governance, governance_notes = governance_context(con, month)
+    notes += governance_notes
     coverage = [{"name": f"{q.source} {q.kind}", "force": q.force,
                  "first": q.first_month, "last": q.last_month, "rows": q.rows}
                 for q in dq]
@@ -186,7 +228,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     groups = sorted({g for r in board.rows for g in r.ranks})
     return {
         "config": config, "board": board, "pages": pages, "targets": target_rows,
-        "places": places,
+        "places": places, **people, "governance": governance,
         "coverage": coverage, "quality_notes": _quality_notes(dq), "notes": notes,
         "glossary": glossary, "groups": groups, "css": _css(),
     }

@@ -1,5 +1,6 @@
-"""The pack's tables as an Excel workbook, because partners live in Excel: one sheet each for
-the dashboard, the peer comparisons, the targets and the glossary, numbers as numbers."""
+"""The pack's tables as an Excel workbook, because partners live in Excel: one sheet per table
+of the pack (dashboard, peer comparisons, targets, places, victims and offenders, cost of crime,
+and the rest), numbers as numbers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from saferboard.present import dashboard_csv
+from saferboard.report.governance import governance_sheets
 
 
 def _sheet(wb: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
@@ -18,16 +20,43 @@ def _sheet(wb: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         ws.append(["(no rows)"])
         return
-    header = list(rows[0])
+    # Rows of several tables share a sheet: the header is every key, in order of first use.
+    header = list(dict.fromkeys(k for r in rows for k in r))
     ws.append(header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in rows:
-        ws.append([r[h] for h in header])
+        ws.append([r.get(h) for h in header])
     ws.freeze_panes = "B2"
     for i, h in enumerate(header, start=1):
-        width = max(len(str(h)), *(len(str(r[h])) for r in rows if r[h] is not None))
+        width = max([len(str(h)), *(len(str(r[h])) for r in rows if r.get(h) is not None)])
         ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width + 2))
+
+
+def _people_sheets(wb: Workbook, context: dict[str, Any]) -> None:
+    """Victims and offenders and cost of crime tables, as published (suppressed)."""
+    people = context.get("people") or {}
+    rows: list[dict[str, Any]] = []
+    for name in ("domestic_abuse",):
+        if people.get(name):
+            rows += [{"table": "summary", **r} for r in people[name]["summary"]]
+            rows += [{"table": "by month", **r} for r in people[name]["series"]]
+    for name in ("asb_callers", "burglary"):
+        if people.get(name):
+            rows += [{"table": people[name]["title"], **r} for r in people[name]["rows"]]
+    if rows:
+        _sheet(wb, "Repeat victimisation", rows)
+    if people.get("marac"):
+        m = people["marac"]
+        _sheet(wb, "MARAC", [{"table": t, **r} for t in ("summary", "quarters", "sources",
+                                                          "profile") for r in m[t]])
+    if context.get("cohort"):
+        c = context["cohort"]
+        _sheet(wb, "Offender cohort", [*({"table": "rates", **r} for r in c.rows),
+                                       *({"table": "predicted for 12 months", **r}
+                                         for r in c.projection)])
+    if context.get("costs"):
+        _sheet(wb, "Cost of crime", list(context["costs"].rows))
 
 
 def write_xlsx(context: dict[str, Any], path: Path) -> None:
@@ -61,6 +90,9 @@ def write_xlsx(context: dict[str, Any], path: Path) -> None:
          "population": a.population, "rate_per_1000": a.rate, "ci95_lower": a.lower,
          "ci95_upper": a.upper, "p_adjusted": a.p_adjusted, "versus_area": a.versus_area}
         for g in (pl["page"] for pl in context["places"]) for a in g.top])
+    _people_sheets(wb, context)
+    for title, rows in governance_sheets(context.get("governance") or {}):
+        _sheet(wb, title, rows)
     _sheet(wb, "Glossary", [{"term": k, "definition": v}
                             for k, v in context["glossary"].items()])
     wb.save(path)
