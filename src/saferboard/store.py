@@ -286,6 +286,24 @@ MIGRATIONS: list[str] = [
         hash VARCHAR NOT NULL              -- sha256(prev_hash + this row): edits break the chain
     );
     """,
+    # Governance (issue 8, item 3): the partnership manager's confirmed RAGs and locked
+    # quarters (saferboard.sources.locks). Nothing for a locked quarter may change.
+    """
+    CREATE TABLE gov_quarter_locks (
+        quarter VARCHAR PRIMARY KEY,       -- financial-year quarter, e.g. '2016-Q4'
+        locked_by VARCHAR NOT NULL,
+        locked_at TIMESTAMP NOT NULL       -- UTC
+    );
+    CREATE TABLE gov_rag_confirmations (
+        kind VARCHAR NOT NULL,             -- 'action' | 'project'
+        item_id VARCHAR NOT NULL,          -- action_id or project_id
+        quarter VARCHAR NOT NULL,          -- one row per (kind, item_id, quarter), by the code
+        rag VARCHAR NOT NULL,              -- R | A | G confirmed by the partnership manager
+        reported_rag VARCHAR,              -- the reported (action) / calculated (project) RAG
+        confirmed_by VARCHAR NOT NULL,
+        confirmed_at TIMESTAMP NOT NULL    -- UTC
+    );
+    """,
     # New migrations are appended above this line (one string each; never edit a landed one).
 ]
 

@@ -56,6 +56,9 @@ def _form(route: str, role: str) -> dict[str, str]:
                                          "update": f"Update by {role}", "rag": "A"},
         "/projects/{project_id}/return": {"quarter": "2016-Q4", "spend": "1000",
                                            "actual_0": "3"},
+        "/actions/{action_id}/confirm": {"quarter": "2012-Q4", "rag": "G"},
+        "/projects/{project_id}/confirm": {"quarter": "2016-Q4", "rag": "A"},
+        "/quarters/{quarter}/lock": {"back": "projects"},
         "/admin/users": {"username": f"new_{role}", "password": PASSWORD, "role": "board"},
     }.get(route, {})
 

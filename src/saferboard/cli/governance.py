@@ -8,13 +8,16 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from saferboard import store
 from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err, out
 from saferboard.errors import InputError
+
+if TYPE_CHECKING:
+    from saferboard.sources.locks import QuarterLock
 
 
 class TableFormat(StrEnum):
@@ -203,6 +206,11 @@ def ingest_actions_cmd(
         con.close()
 
 
+def _locked(lock: QuarterLock | None) -> str:
+    return "" if lock is None else (f" - LOCKED by {lock.locked_by} on "
+                                    f"{lock.locked_at:%Y-%m-%d}")
+
+
 @app.command("projects")
 def projects_cmd(
     quarter: Annotated[str | None, typer.Option(
@@ -231,11 +239,11 @@ def projects_cmd(
         con.close()
     rows = project_rows(report)
     if fmt is Format.table:
-        keep = ("project", "project_rag", "kpi", "target", "expected", "actual", "kpi_rag",
-                "basis", "spend_to_date", "budget")
+        keep = ("project", "project_rag", "confirmed_rag", "kpi", "target", "expected",
+                "actual", "kpi_rag", "basis", "spend_to_date", "budget")
         rows = [{k: r[k] for k in keep} for r in rows]
-    emit(rows, fmt, title=f"Funded projects, {report.quarter} ({report.financial_year}); "
-         "RAG rules: docs/governance.md")
+    emit(rows, fmt, title=f"Funded projects, {report.quarter} ({report.financial_year})"
+         f"{_locked(report.lock)}; RAG rules: docs/governance.md")
 
 
 @app.command("actions")
@@ -263,8 +271,10 @@ def actions_cmd(
     rows = action_rows(report)
     if fmt is Format.table:
         rows = [{k: (v[:60] + "..." if isinstance(v, str) and len(v) > 63 else v)
-                 for k, v in r.items() if k not in ("quarter",)} for r in rows]
-    emit(rows, fmt, title=f"Action plan, {report.quarter}, as of {report.as_of}")
+                 for k, v in r.items() if k not in ("quarter", "quarter_locked")}
+                for r in rows]
+    emit(rows, fmt, title=f"Action plan, {report.quarter}{_locked(report.lock)}, as of "
+         f"{report.as_of}")
     if fmt is Format.table:
         counts = dict(report.counts)
         out.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)

@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from saferboard.quarters import Quarter, parse_quarter, quarter_of
+from saferboard.sources.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
 
 RAG_GUIDANCE = {
     "R": "Milestone not achieved and/or risks threaten future performance. Remedial action is "
@@ -21,9 +22,10 @@ RAG_GUIDANCE = {
 METHOD = (
     "RAG is the lead's judgement against the partnership's RAG guidance (seed 003): Red - "
     + RAG_GUIDANCE["R"] + " Amber - " + RAG_GUIDANCE["A"] + " Green - " + RAG_GUIDANCE["G"]
-    + " Flags: overdue = the due date is before the as-of date and the latest RAG is not "
-    "Green; missing update = no performance update for the quarter; no RAG = an update without "
-    "a RAG."
+    + " Where the partnership manager has confirmed a RAG it is shown, marked confirmed, and "
+    "used for the counts and flags instead of the reported one. Flags: overdue = the due date "
+    "is before the as-of date and the latest RAG is not Green; missing update = no performance "
+    "update for the quarter; no RAG = an update without a RAG."
 )
 
 
@@ -42,6 +44,12 @@ class ActionStatus:
     overdue: bool
     missing_update: bool
     missing_rag: bool
+    confirmed: RagConfirmation | None = None  # the partnership manager's RAG for the quarter
+
+    @property
+    def final_rag(self) -> str | None:
+        """The confirmed RAG when there is one, else the reported one."""
+        return self.confirmed.rag if self.confirmed else self.rag
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -64,6 +72,7 @@ class ActionsReport:
     priorities: tuple[PriorityActions, ...]
     counts: tuple[tuple[str, int], ...]  # ('R', n), ('A', n), ('G', n), ('none', n), flags
     method: str = METHOD
+    lock: QuarterLock | None = None  # set when the quarter is locked
 
 
 def latest_update_quarter(con: duckdb.DuckDBPyConnection) -> Quarter | None:
@@ -88,14 +97,19 @@ def actions_report(con: duckdb.DuckDBPyConnection, quarter: Quarter | None = Non
     updates = con.execute(
         "SELECT action_id, quarter, coalesce(plan, ''), coalesce(update_text, ''), rag "
         "FROM gov_action_updates").fetchall()
+    confirmed = confirmations(con, "action")
     this: dict[str, tuple[str, str, str | None]] = {}
     latest: dict[str, tuple[Quarter, str | None]] = {}
+    rags = [(aid, parse_quarter(str(q)), rag) for aid, q, _, _, rag in updates]
+    rags += [(aid, parse_quarter(q), c.rag) for (aid, q), c in confirmed.items()]
     for aid, q_text, plan, update, rag in updates:
-        q = parse_quarter(str(q_text))
-        if q == quarter:
+        if parse_quarter(str(q_text)) == quarter:
             this[aid] = (plan, update, rag)
-        if q <= quarter and rag is not None and (aid not in latest or q > latest[aid][0]):
-            latest[aid] = (q, rag)
+    for aid, q, rag in rags:
+        # per quarter the confirmed RAG wins over the reported one
+        final = confirmed[(aid, str(q))].rag if (aid, str(q)) in confirmed else rag
+        if q <= quarter and final is not None and (aid not in latest or q > latest[aid][0]):
+            latest[aid] = (q, final)
     groups: dict[str, list[ActionStatus]] = {}
     counts = {"R": 0, "A": 0, "G": 0, "none": 0, "overdue": 0, "missing update": 0}
     for aid, priority, text, agency_, lead, due in actions:
@@ -104,10 +118,12 @@ def actions_report(con: duckdb.DuckDBPyConnection, quarter: Quarter | None = Non
         status = ActionStatus(
             aid, priority, text, agency_, lead, due, plan, update, rag, latest_rag,
             overdue=due is not None and due < as_of and latest_rag != "G",
-            missing_update=not update, missing_rag=rag is None)
+            missing_update=not update, missing_rag=rag is None,
+            confirmed=confirmed.get((aid, str(quarter))))
         groups.setdefault(priority, []).append(status)
-        counts[rag or "none"] += 1
+        counts[status.final_rag or "none"] += 1
         counts["overdue"] += status.overdue
         counts["missing update"] += status.missing_update
     priorities = tuple(PriorityActions(p, tuple(v)) for p, v in groups.items())
-    return ActionsReport(str(quarter), as_of, priorities, tuple(counts.items()))
+    return ActionsReport(str(quarter), as_of, priorities, tuple(counts.items()),
+                         lock=quarter_lock(con, quarter))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import duckdb
 
 from saferboard.quarters import Quarter
+from saferboard.sources.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
 
 AMBER_TOLERANCE = 0.10  # within 10% of the expected value: amber
 OVERSPEND_TOLERANCE = 0.10  # spend more than 10% above the pro-rata budget: amber
@@ -21,7 +22,9 @@ METHOD = (
     "mirror image (Amber within 10% above). Without a target or an actual, the RAG the project "
     "reported is shown, marked self-assessed; with neither, 'no data'. Project RAG: the worst "
     "KPI RAG; raised to at least Amber if spend to date is more than 10% above the pro-rata "
-    "budget; 'no return' when no return came in for the quarter."
+    "budget; 'no return' when no return came in for the quarter. Where the partnership "
+    "manager has confirmed a project's RAG for the quarter, that RAG is shown, marked "
+    "confirmed, beside the calculated one."
 )
 
 
@@ -53,8 +56,14 @@ class ProjectStatus:
     budget_to_date: float | None  # budget x quarter / 4
     has_return: bool
     kpis: tuple[KpiStatus, ...]
-    rag: str | None
+    rag: str | None  # calculated by the rules above
     reasons: tuple[str, ...]
+    confirmed: RagConfirmation | None = None  # the partnership manager's RAG for the quarter
+
+    @property
+    def final_rag(self) -> str | None:
+        """The confirmed RAG when there is one, else the calculated one."""
+        return self.confirmed.rag if self.confirmed else self.rag
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class ProjectsReport:
     financial_year: str
     projects: tuple[ProjectStatus, ...]
     method: str = METHOD
+    lock: QuarterLock | None = None  # set when the quarter is locked
 
 
 def expected_value(target: float, measure: str, quarter: int) -> float:
@@ -153,6 +163,7 @@ def projects_report(con: duckdb.DuckDBPyConnection, quarter: Quarter,
     for pid, kpi, unit, direction, measure, baseline, target, actual, reported, note in kpi_rows:
         by_project.setdefault(pid, []).append(kpi_status(
             kpi, unit, direction, measure, baseline, target, actual, reported, note, quarter.q))
+    confirmed = confirmations(con, "project", quarter)
     out: list[ProjectStatus] = []
     for pid, name, funder, agency_, lead, budget in rows:
         kpis = tuple(by_project.get(pid, ()))
@@ -163,8 +174,9 @@ def projects_report(con: duckdb.DuckDBPyConnection, quarter: Quarter,
         else:
             rag, reasons = None, (f"no return for {quarter}",)
         out.append(ProjectStatus(pid, name, funder, agency_, lead, budget, spend_q.get(pid),
-                                 spent, budget_to_date, pid in returned, kpis, rag, reasons))
-    return ProjectsReport(str(quarter), fy, tuple(out))
+                                 spent, budget_to_date, pid in returned, kpis, rag, reasons,
+                                 confirmed.get((pid, str(quarter)))))
+    return ProjectsReport(str(quarter), fy, tuple(out), lock=quarter_lock(con, quarter))
 
 
 def latest_return_quarter(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -158,7 +158,10 @@ def project_rows(report: projects_mod.ProjectsReport) -> list[dict[str, Any]]:
         base = {"quarter": report.quarter, "project_id": p.project_id, "project": p.name,
                 "agency": p.agency, "funder": p.funder, "budget": _num(p.budget),
                 "spend_to_date": _num(p.spend_to_date), "project_rag": RAG_WORD[p.rag]
-                if p.has_return else "no return"}
+                if p.has_return else "no return",
+                "confirmed_rag": RAG_WORD[p.confirmed.rag] if p.confirmed else "",
+                "confirmed_by": p.confirmed.confirmed_by if p.confirmed else "",
+                "quarter_locked": report.lock is not None}
         for k in p.kpis or (None,):
             row = dict(base)
             row.update({
@@ -175,7 +178,10 @@ def action_rows(report: actions_mod.ActionsReport) -> list[dict[str, Any]]:
     return [{"quarter": report.quarter, "priority": g.priority, "action_id": a.action_id,
              "action": a.action, "agency": a.agency, "lead": a.lead,
              "due": a.due.isoformat() if a.due else "", "plan": a.plan, "update": a.update,
-             "rag": RAG_WORD[a.rag], "flags": ", ".join(a.flags)}
+             "rag": RAG_WORD[a.rag],
+             "confirmed_rag": RAG_WORD[a.confirmed.rag] if a.confirmed else "",
+             "confirmed_by": a.confirmed.confirmed_by if a.confirmed else "",
+             "flags": ", ".join(a.flags), "quarter_locked": report.lock is not None}
             for g in report.priorities for a in g.actions]
 
 

@@ -22,6 +22,7 @@ import duckdb
 from saferboard import store
 from saferboard.errors import InputError
 from saferboard.quarters import Quarter, parse_quarter
+from saferboard.sources.locks import check_open, check_rows_open
 from saferboard.sources.tables import Row, Table, read_table
 
 RETURN_COLUMNS = (
@@ -217,6 +218,7 @@ class ParsedReturns:
     budgets: tuple[tuple[str, str, float], ...]  # (project_id, financial year, budget)
     returns: tuple[ProjectReturn, ...]
     rows: int
+    quarter_lines: tuple[tuple[str, int], ...] = ()  # (quarter, first line with it)
 
 
 def parse_returns(path: Path) -> ParsedReturns:
@@ -229,6 +231,7 @@ def parse_returns(path: Path) -> ParsedReturns:
     kpis: dict[tuple[str, Quarter], list[KpiValue]] = {}
     agree: dict[str, tuple[int, object]] = {}
     lines: dict[tuple[str, Quarter, str], int] = {}
+    first_line: dict[str, int] = {}
     for row in table.rows:
         c = _Cells(table, row)
         pid = c.ident("project_id")
@@ -248,6 +251,7 @@ def parse_returns(path: Path) -> ParsedReturns:
             end or (previous.end if previous else None))
         quarter = c.quarter()
         assert quarter is not None
+        first_line.setdefault(str(quarter), row.line)
         budget = c.number("budget")
         if budget is not None:
             _agree(c, agree, f"{pid}|budget|{quarter.financial_year}", "budget", budget)
@@ -272,7 +276,7 @@ def parse_returns(path: Path) -> ParsedReturns:
                     for (pid, q), v in kpis.items())
     return ParsedReturns(table.path, tuple(details.values()),
                          tuple((p, fy, b) for (p, fy), b in budgets.items()), returns,
-                         len(table.rows))
+                         len(table.rows), tuple(first_line.items()))
 
 
 def _now() -> datetime:
@@ -323,6 +327,8 @@ def ingest_returns(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
     at = _now()
     reports: list[ImportReport] = []
     with store.transaction(con):
+        for one in parsed:  # a row for a locked quarter refuses the whole command
+            check_rows_open(con, one.path, one.quarter_lines)
         for one in parsed:
             outcome: dict[str, list[str]] = {"new": [], "replaced": [], "unchanged": []}
             for d in one.projects:
@@ -387,6 +393,7 @@ def record_return(con: duckdb.DuckDBPyConnection, ret: ProjectReturn, *, submitt
         raise InputError("a return needs at least one KPI", column="kpis")
     _check_kpis(ret.kpis)
     with store.transaction(con):
+        check_open(con, ret.quarter)
         return _write_return(con, ret, source, submitted_by, _now())
 
 
@@ -400,6 +407,7 @@ class ParsedActions:
     actions: tuple[ActionDetails, ...]
     updates: tuple[ActionUpdate, ...]
     rows: int
+    quarter_lines: tuple[tuple[str, int], ...] = ()  # (quarter, first line with it)
 
 
 def parse_actions(path: Path) -> ParsedActions:
@@ -410,6 +418,7 @@ def parse_actions(path: Path) -> ParsedActions:
     updates: list[ActionUpdate] = []
     agree: dict[str, tuple[int, object]] = {}
     lines: dict[tuple[str, Quarter], int] = {}
+    first_line: dict[str, int] = {}
     for row in table.rows:
         c = _Cells(table, row)
         aid = c.ident("action_id")
@@ -432,8 +441,10 @@ def parse_actions(path: Path) -> ParsedActions:
             raise c.fail("quarter", f"{aid} {quarter} is already on line {lines[(aid, quarter)]}"
                          "; one row per action and quarter")
         lines[(aid, quarter)] = row.line
+        first_line.setdefault(str(quarter), row.line)
         updates.append(ActionUpdate(aid, quarter, plan, update, rag))
-    return ParsedActions(table.path, tuple(actions.values()), tuple(updates), len(table.rows))
+    return ParsedActions(table.path, tuple(actions.values()), tuple(updates), len(table.rows),
+                         tuple(first_line.items()))
 
 
 def _write_update(con: duckdb.DuckDBPyConnection, u: ActionUpdate, source: str,
@@ -458,6 +469,8 @@ def ingest_actions(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
     at = _now()
     reports: list[ImportReport] = []
     with store.transaction(con):
+        for one in parsed:  # a row for a locked quarter refuses the whole command
+            check_rows_open(con, one.path, one.quarter_lines)
         for one in parsed:
             outcome: dict[str, list[str]] = {"new": [], "replaced": [], "unchanged": []}
             for a in one.actions:
@@ -490,6 +503,7 @@ def record_action_update(con: duckdb.DuckDBPyConnection, update: ActionUpdate, *
     if update.rag not in (None, "R", "A", "G"):
         raise InputError(f"RAG must be R, A, G or empty, got {update.rag!r}", column="rag")
     with store.transaction(con):
+        check_open(con, update.quarter)
         return _write_update(con, update, source, submitted_by, _now())
 
 

@@ -174,7 +174,9 @@ def _other_rows(con: Any, st: Any, p: Principal, table: str) -> list[dict[str, A
         report = governance.projects(con, p.user, None)
         return [] if report is None else [
             {"quarter": report.quarter, "project": pr.project_id, "name": pr.name,
-             "agency": pr.agency, "rag": pr.rag, "budget": pr.budget,
+             "agency": pr.agency, "rag": pr.rag,
+             "confirmed_rag": pr.confirmed.rag if pr.confirmed else None,
+             "quarter_locked": report.lock is not None, "budget": pr.budget,
              "spend_to_date": pr.spend_to_date, "kpi": k.kpi, "target": k.target,
              "expected": k.expected, "actual": k.actual, "kpi_rag": k.rag}
             for pr in report.projects for k in (pr.kpis or ())]
@@ -182,7 +184,8 @@ def _other_rows(con: Any, st: Any, p: Principal, table: str) -> list[dict[str, A
     return [{"quarter": report_a.quarter, "priority": pa.priority, "action_id": a.action_id,
              "action": a.action, "agency": a.agency, "lead": a.lead,
              "due": a.due.isoformat() if a.due else None, "plan": a.plan, "update": a.update,
-             "rag": a.rag, "flags": "; ".join(a.flags)}
+             "rag": a.rag, "confirmed_rag": a.confirmed.rag if a.confirmed else None,
+             "quarter_locked": report_a.lock is not None, "flags": "; ".join(a.flags)}
             for pa in report_a.priorities for a in pa.actions]
 
 

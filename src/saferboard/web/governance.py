@@ -1,7 +1,8 @@
 """Funded projects and the action plan on the web: each agency's officers see and update
 their own (another agency's item is 404), with every change in the audit log (before and
-after). Reading and writing go through saferboard.measures.projects/actions and
-saferboard.sources.governance."""
+after). The partnership manager confirms RAGs and locks quarters; a change for a locked
+quarter is refused (409) and the refusal audited. Reading and writing go through
+saferboard.measures.projects/actions and saferboard.sources.governance/locks."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from saferboard.sources.governance import (
     record_action_update,
     record_return,
 )
+from saferboard.sources.locks import QuarterLocked, confirm_rag, lock_quarter, quarter_lock
 from saferboard.web import audit
 from saferboard.web.deps import Principal
 from saferboard.web.permissions import NotFound, Perm, User, allowed, check
@@ -83,9 +85,13 @@ def update_action(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, a
     if q is None:
         raise InputError("give the quarter, e.g. 2012-Q4", column="quarter")
     before = _action_state(con, action_id, q, agency)
-    outcome = record_action_update(
-        con, ActionUpdate(action_id, q, plan.strip(), update.strip(), rag.strip() or None),
-        submitted_by=p.actor)
+    try:
+        outcome = record_action_update(
+            con, ActionUpdate(action_id, q, plan.strip(), update.strip(), rag.strip() or None),
+            submitted_by=p.actor)
+    except QuarterLocked as e:
+        _refused(con, now, p, "action.update", f"action:{action_id}:{q}", e)
+        raise
     audit.record(con, at=now, actor=p.actor, role=p.role, action="action.update",
                  obj=f"action:{action_id}:{q}", client=p.client, before=before,
                  after=_action_state(con, action_id, q, agency))
@@ -136,9 +142,13 @@ def submit_return(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal,
                              _number(form.get(f"actual_{i}", ""), f"actual_{i}"),
                              (form.get(f"rag_{i}", "").strip().upper() or None),
                              form.get(f"comment_{i}", "").strip()[:2000]))
-    outcome = record_return(con, ProjectReturn(project_id, q, _number(form.get("spend", ""),
-                                                                       "spend"), tuple(kpis)),
-                            submitted_by=p.actor)
+    try:
+        outcome = record_return(
+            con, ProjectReturn(project_id, q, _number(form.get("spend", ""), "spend"),
+                               tuple(kpis)), submitted_by=p.actor)
+    except QuarterLocked as e:
+        _refused(con, now, p, "project.return", f"project:{project_id}:{q}", e)
+        raise
     after, _ = _project_kpis(con, project_id, q, agency)
     audit.record(con, at=now, actor=p.actor, role=p.role, action="project.return",
                  obj=f"project:{project_id}:{q}", client=p.client, before=before or None,
@@ -154,3 +164,80 @@ def _number(text: str, name: str) -> float | None:
         return float(text)
     except ValueError:
         raise InputError(f"expected a number, got {text!r}", column=name) from None
+
+
+def _refused(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, action: str,
+             obj: str, error: QuarterLocked) -> None:
+    """Audit a change refused because its quarter is locked (the error then answers 409)."""
+    audit.record(con, at=now, actor=p.actor, role=p.role, action=action, obj=obj,
+                 outcome=f"refused {error.http_status}", client=p.client,
+                 after={"reason": error.detail})
+
+
+def _confirmation(report_item: Any) -> dict[str, Any] | None:
+    c = report_item.confirmed if report_item is not None else None
+    return None if c is None else {"rag": c.rag, "reported_rag": c.reported_rag,
+                                   "confirmed_by": c.confirmed_by,
+                                   "confirmed_at": c.confirmed_at.isoformat()}
+
+
+def _find(con: duckdb.DuckDBPyConnection, kind: str, item_id: str, q: Quarter) -> Any:
+    """The action's or project's status in quarter q (None: not listed that quarter)."""
+    if kind == "action":
+        for pa in actions_report(con, q).priorities:
+            for a in pa.actions:
+                if a.action_id == item_id:
+                    return a
+        return None
+    for proj in projects_report(con, q).projects:
+        if proj.project_id == item_id:
+            return proj
+    return None
+
+
+def confirm(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, kind: str,
+            item_id: str, quarter_text: str, rag: str) -> str:
+    """The partnership manager confirms the RAG of an action's update or a project's return
+    for a quarter; recorded beside the reported (action) or calculated (project) RAG."""
+    agency = action_agency(con, item_id) if kind == "action" else project_agency(con, item_id)
+    if agency is None:
+        raise NotFound(f"no such {kind}")
+    check(p.user, Perm.manage_governance, agency=agency)
+    q = quarter(quarter_text)
+    if q is None:
+        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+    obj = f"{kind}:{item_id}:{q}"
+    item = _find(con, kind, item_id, q)
+    reported = None if item is None else item.rag
+    before = _confirmation(item)
+    try:
+        outcome = confirm_rag(con, kind, item_id, q, rag, reported_rag=reported,
+                              confirmed_by=p.actor, at=audit.naive_utc(now))
+    except QuarterLocked as e:
+        _refused(con, now, p, f"{kind}.confirm_rag", obj, e)
+        raise
+    audit.record(con, at=now, actor=p.actor, role=p.role, action=f"{kind}.confirm_rag",
+                 obj=obj, client=p.client, before=before,
+                 after=_confirmation(_find(con, kind, item_id, q)))
+    return outcome
+
+
+def lock(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, quarter_text: str
+         ) -> bool:
+    """The partnership manager locks a quarter (idempotent); True if this call locked it."""
+    check(p.user, Perm.manage_governance)
+    q = quarter(quarter_text)
+    if q is None:
+        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+
+    def state(value: Any) -> dict[str, Any] | None:
+        return None if value is None else {"quarter": value.quarter,
+                                           "locked_by": value.locked_by,
+                                           "locked_at": value.locked_at.isoformat()}
+
+    before = state(quarter_lock(con, q))
+    made, new = lock_quarter(con, q, locked_by=p.actor, at=audit.naive_utc(now))
+    audit.record(con, at=now, actor=p.actor, role=p.role, action="quarter.lock",
+                 obj=f"quarter:{q}",
+                 client=p.client, before=before, after=state(made))
+    return new

@@ -233,7 +233,8 @@ def actions_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.gov
     with st.db.connect() as con:
         report = governance.actions(con, p.user, quarter)
     return render(request, "actions.html.j2", p, report=report,
-                  can_update=allowed(p.user, Perm.submit_update))
+                  can_update=allowed(p.user, Perm.submit_update) and report.lock is None,
+                  can_manage=allowed(p.user, Perm.manage_governance) and report.lock is None)
 
 
 @router.post("/actions/{action_id}/update")
@@ -258,8 +259,10 @@ def projects_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.go
     assert p.user is not None
     with st.db.connect() as con:
         report = governance.projects(con, p.user, quarter)
+    open_ = report is not None and report.lock is None
     return render(request, "projects.html.j2", p, report=report,
-                  can_update=allowed(p.user, Perm.submit_update))
+                  can_update=allowed(p.user, Perm.submit_update) and open_,
+                  can_manage=allowed(p.user, Perm.manage_governance) and open_)
 
 
 @router.post("/projects/{project_id}/return")
@@ -277,6 +280,43 @@ async def project_return(request: Request, project_id: str,
     await run_in_threadpool(submit)
     return RedirectResponse(f"/projects?quarter={quote(quarter)}&saved={quote(project_id)}",
                             status_code=303)
+
+
+Manager = Annotated[Principal, Depends(Need(Perm.manage_governance))]
+QuarterF = Annotated[str, Form(max_length=12)]
+
+
+@router.post("/actions/{action_id}/confirm")
+def action_confirm(request: Request, action_id: str, p: Manager, quarter: QuarterF,
+                   rag: Annotated[str, Form(max_length=5)]) -> Response:
+    """The partnership manager confirms the RAG of an action's update for a quarter."""
+    st = state(request)
+    with st.db.connect() as con:
+        governance.confirm(con, st.settings.clock(), p, "action", action_id, quarter, rag)
+    return RedirectResponse(f"/actions?quarter={quote(quarter)}&confirmed={quote(action_id)}"
+                            f"#action-{quote(action_id)}", status_code=303)
+
+
+@router.post("/projects/{project_id}/confirm")
+def project_confirm(request: Request, project_id: str, p: Manager, quarter: QuarterF,
+                    rag: Annotated[str, Form(max_length=5)]) -> Response:
+    """The partnership manager confirms the RAG of a project's return for a quarter."""
+    st = state(request)
+    with st.db.connect() as con:
+        governance.confirm(con, st.settings.clock(), p, "project", project_id, quarter, rag)
+    return RedirectResponse(f"/projects?quarter={quote(quarter)}&confirmed={quote(project_id)}"
+                            f"#project-{quote(project_id)}", status_code=303)
+
+
+@router.post("/quarters/{quarter}/lock")
+def quarter_lock(request: Request, quarter: str, p: Manager,
+                 back: Annotated[str, Form(max_length=10)] = "actions") -> Response:
+    """The partnership manager locks a quarter: nothing for it may change afterwards."""
+    st = state(request)
+    with st.db.connect() as con:
+        governance.lock(con, st.settings.clock(), p, quarter)
+    page = "/projects" if back == "projects" else "/actions"
+    return RedirectResponse(f"{page}?quarter={quote(quarter)}&locked=1", status_code=303)
 
 
 # ----------------------------------------------------------------------- admin and audit
