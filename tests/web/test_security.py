@@ -157,7 +157,8 @@ def test_every_state_changing_route_needs_the_csrf_token(web: Web) -> None:
     assert {r.path for r in posts} >= {"/logout", "/admin/users", "/login",
                                        "/actions/{action_id}/update"}
     for route in posts:
-        path = route.path.format(action_id="AP1.01", project_id="EIOM", username="board")
+        path = route.path.format(action_id="AP1.01", project_id="EIOM", username="board",
+                                 quarter="2012-Q4")
         for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged"},
                      {"csrf_token": other}):
             r = c.post(path, data=data)

@@ -8,6 +8,11 @@ every session of an account is deleted when it is disabled. A session ends after
 capped at a minute, so it may end up to that much early) or `absolute_timeout_s` after
 login, whichever is first.
 
+Sessions read from the store are kept in memory, per store connection (`SessionCache`), so
+that a page view does not query the store for its session: see `cached_session`. Logout,
+disable and timeouts still end a session at once (they drop it from the cache as they
+delete it from the store).
+
 Throttling: more than `login_max_failures` failed logins for a username (known or not) in
 `login_window_s`, or four times that from one client address, refuses further attempts
 in the window with the same message as a wrong password, so the answer never tells whether
@@ -19,6 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -116,15 +123,18 @@ def disable_user(con: duckdb.DuckDBPyConnection, username: str, *, now: datetime
     before = get_user(con, username)
     if before is None:
         raise InputError(f"no user {username!r}", column="username")
-    with store.transaction(con):
-        con.execute("UPDATE web_users SET disabled = true, updated_at = ? WHERE user_id = ?",
-                    [naive_utc(now), before.user_id])
-        con.execute("DELETE FROM web_sessions WHERE user_id = ?", [before.user_id])
-        after = get_user(con, username)
-        assert after is not None
-        audit.record(con, at=now, actor=actor, role=actor_role, action="user.disable",
-                     obj=f"user:{before.username}", client=client, before=_public(before),
-                     after=_public(after))
+    try:
+        with store.transaction(con):
+            con.execute("UPDATE web_users SET disabled = true, updated_at = ? "
+                        "WHERE user_id = ?", [naive_utc(now), before.user_id])
+            con.execute("DELETE FROM web_sessions WHERE user_id = ?", [before.user_id])
+            after = get_user(con, username)
+            assert after is not None
+            audit.record(con, at=now, actor=actor, role=actor_role, action="user.disable",
+                         obj=f"user:{before.username}", client=client,
+                         before=_public(before), after=_public(after))
+    finally:
+        forget_sessions(con, user_id=before.user_id)
     return after
 
 
@@ -141,6 +151,75 @@ class Session:
 
 def _token_hash(settings: Settings, token: str) -> str:
     return hmac.new(settings.secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def _touch_interval(settings: Settings) -> timedelta:
+    """How often the idle timer is written: a tenth of the idle timeout, at most a minute."""
+    return timedelta(seconds=min(60, settings.idle_timeout_s / 10))
+
+
+class SessionCache:
+    """Live sessions read from the store through one connection, by session hash.
+
+    Valid only as long as that connection stays open (the cache belongs to the connection
+    object, see `_session_cache`): another process (`saferboard users disable`, an import)
+    can write to the file only while the web app has it closed, and a reopened connection
+    starts with an empty cache. Within the process, every change to `web_sessions` or
+    `web_users` is made by this module through the same connection, under the app's
+    connection lock, and drops the entries it affects after writing (code elsewhere that
+    changes them must call `forget_sessions`)."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._items: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Session | None:
+        return self._items.get(digest)
+
+    def put(self, session: Session) -> None:
+        with self._lock:
+            if len(self._items) >= self.MAX_ENTRIES:
+                self._items.clear()
+            self._items[session.token_hash] = session
+
+    def drop(self, digest: str) -> None:
+        with self._lock:
+            self._items.pop(digest, None)
+
+    def drop_user(self, user_id: int | None = None) -> None:
+        """Every session of the account (of every account when None)."""
+        with self._lock:
+            if user_id is None:
+                self._items.clear()
+            else:
+                self._items = {k: s for k, s in self._items.items()
+                               if s.user.user_id != user_id}
+
+
+# One cache per connection object. Lookups only ever go through the app's open connection,
+# so entries read before the file was released to another process are never used again
+# (and are freed with their connection). Not shared between apps: each has its own.
+_CACHES: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, SessionCache] = \
+    weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _session_cache(con: duckdb.DuckDBPyConnection) -> SessionCache:
+    with _CACHES_LOCK:
+        cache = _CACHES.get(con)
+        if cache is None:
+            cache = _CACHES[con] = SessionCache()
+        return cache
+
+
+def forget_sessions(con: duckdb.DuckDBPyConnection, *, user_id: int | None = None) -> None:
+    """Drop cached sessions read through `con` (of one account, or all): call after any
+    change to `web_sessions` or `web_users` made other than through this module."""
+    cache = _CACHES.get(con)
+    if cache is not None:
+        cache.drop_user(user_id)
 
 
 def _throttled(con: duckdb.DuckDBPyConnection, settings: Settings, name: str, client: str,
@@ -191,18 +270,48 @@ def login(con: duckdb.DuckDBPyConnection, settings: Settings, username: str, pas
     return token, session
 
 
+def valid_token(token: str | None) -> bool:
+    """Whether a cookie value can be a session token at all (else: anonymous, no lookup)."""
+    return bool(token) and len(token or "") <= 128
+
+
+def cached_session(con: duckdb.DuckDBPyConnection | None, settings: Settings,
+                   token: str | None) -> Session | None:
+    """The session for a cookie token when the cache of the open connection `con` can
+    answer without the store: the session is cached (so it was live when read through
+    `con`, and nothing has ended it since), is within the absolute timeout and its idle timer
+    is not yet due to be written. None means "ask `current_session`", which decides."""
+    if con is None or not valid_token(token):
+        return None
+    cache = _CACHES.get(con)
+    if cache is None:
+        return None
+    session = cache.get(_token_hash(settings, str(token)))
+    if session is None:
+        return None
+    now = naive_utc(settings.clock())
+    # The touch interval is shorter than the idle timeout, so this also covers idleness.
+    if (now - session.last_seen >= _touch_interval(settings) or now < session.last_seen
+            or now - session.created_at > timedelta(seconds=settings.absolute_timeout_s)):
+        return None
+    return session
+
+
 def current_session(con: duckdb.DuckDBPyConnection, settings: Settings, token: str | None
                     ) -> Session | None:
     """The live session for a cookie token (touching its idle timer), or None when there
-    is none, it timed out (deleted then) or its account is disabled."""
-    if not token or len(token) > 128:
+    is none, it timed out (deleted then) or its account is disabled. Reads the store and
+    caches the answer for `cached_session`."""
+    if not valid_token(token):
         return None
-    digest = _token_hash(settings, token)
+    digest = _token_hash(settings, str(token))
+    cache = _session_cache(con)
     row = store.one(con, f"""SELECT s.csrf_token, s.created_at, s.last_seen,
         {', '.join('u.' + c.strip() for c in USER_COLUMNS.split(','))}
         FROM web_sessions s JOIN web_users u USING (user_id) WHERE s.session_hash = ?""",
                     [digest])
     if row is None:
+        cache.drop(digest)
         return None
     now = naive_utc(settings.clock())
     created, last_seen = row[1], row[2]
@@ -210,16 +319,24 @@ def current_session(con: duckdb.DuckDBPyConnection, settings: Settings, token: s
     user = _user(row[3:])
     if (user.disabled or now - last_seen > timedelta(seconds=settings.idle_timeout_s)
             or now - created > timedelta(seconds=settings.absolute_timeout_s)):
-        con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [digest])
+        try:
+            con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [digest])
+        finally:
+            cache.drop(digest)
         return None
     # Touch the idle timer at most every tenth of the idle timeout (and at most every
     # minute): a write per request would serialise every page behind a commit.
-    if now - last_seen >= timedelta(seconds=min(60, settings.idle_timeout_s / 10)):
+    if now - last_seen >= _touch_interval(settings):
         con.execute("UPDATE web_sessions SET last_seen = ? WHERE session_hash = ?",
                     [now, digest])
         last_seen = now
-    return Session(digest, user, str(row[0]), created, last_seen)
+    session = Session(digest, user, str(row[0]), created, last_seen)
+    cache.put(session)
+    return session
 
 
 def logout(con: duckdb.DuckDBPyConnection, session: Session) -> None:
-    con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [session.token_hash])
+    try:
+        con.execute("DELETE FROM web_sessions WHERE session_hash = ?", [session.token_hash])
+    finally:
+        _session_cache(con).drop(session.token_hash)

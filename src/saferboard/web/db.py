@@ -36,22 +36,44 @@ class Database:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self.opened = 0  # connections opened so far: data can only change between them
+        self._blocks = 0  # `connect` blocks entered so far (outermost only)
+        self._owner: int | None = None  # the thread inside a block, if any
+        self._depth = 0
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """The store, for the block; other threads wait for it."""
         with self._lock:
-            if self._con is None:
-                self._con = store.connect(self.path)
-                self.opened += 1
-                self._start_reaper()
+            if self._depth == 0:
+                self._blocks += 1
+                self._owner = threading.get_ident()
+            self._depth += 1
             try:
-                yield self._con
-            except BaseException:
-                self._close()  # never reuse a connection left in an unknown state
-                raise
+                if self._con is None:
+                    self._con = store.connect(self.path)
+                    self.opened += 1
+                    self._start_reaper()
+                try:
+                    yield self._con
+                except BaseException:
+                    self._close()  # never reuse a connection left in an unknown state
+                    raise
+                finally:
+                    self._last_used = time.monotonic()
             finally:
-                self._last_used = time.monotonic()
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+
+    def block(self) -> int | None:
+        """The number of the `connect` block the calling thread is in (None: in none). A
+        request does its store work in one block, so this identifies the request's work."""
+        return self._blocks if self._owner == threading.get_ident() else None
+
+    def current(self) -> duckdb.DuckDBPyConnection | None:
+        """The open connection, if any, without waiting for the lock: only to look up what
+        was cached for it (see auth.cached_session), never to run queries on."""
+        return self._con
 
     def _start_reaper(self) -> None:
         if self._reaper is None or not self._reaper.is_alive():
@@ -88,17 +110,25 @@ class Database:
 
 class MeasureCache:
     """Results of the measures, keyed by a fingerprint of the imported data, so that an
-    import (which changes the fingerprint) is seen by the next request."""
+    import (which changes the fingerprint) is seen by the next request.
 
-    def __init__(self, enabled: bool, max_entries: int = 256) -> None:
+    Disabled (`--no-cache`), nothing is kept from one request to the next: every request
+    computes its measures from the store. Within one request (one `Database.connect`
+    block, given by `scope`), a result is still computed only once: a page asks for the
+    loaded sources several times (area, dashboard, trend, peers)."""
+
+    def __init__(self, enabled: bool, max_entries: int = 256,
+                 scope: Callable[[], int | None] | None = None) -> None:
         self.enabled = enabled
         self.max_entries = max_entries
         self._items: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+        self._scope = scope
+        self._request_items: tuple[int, dict[tuple[Any, ...], Any]] | None = None
 
     def get(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         if not self.enabled:
-            return make()
+            return self._within_request(key, make)
         with self._lock:
             if key in self._items:
                 value: T = self._items[key]
@@ -110,6 +140,20 @@ class MeasureCache:
             self._items[key] = value
         return value
 
+    def _within_request(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        block = self._scope() if self._scope is not None else None
+        if block is None:
+            return make()
+        # Only the thread inside the block gets here (it holds the connection lock).
+        if self._request_items is None or self._request_items[0] != block:
+            self._request_items = (block, {})
+        items = self._request_items[1]
+        if key in items:
+            value: T = items[key]
+            return value
+        items[key] = made = make()
+        return made
+
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
     """What identifies the state of the imported crime and partner data (what the cached
@@ -120,4 +164,18 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
                (SELECT max(imported_at) FROM batches),
                (SELECT count(*) FROM partner_batches), (SELECT max(imported_at) FROM
                partner_batches)""")
+    return tuple(row or ())
+
+
+def governance_state(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """What identifies the state of the governance tables (projects, returns, actions,
+    updates, confirmed RAG, locks, saved models): every change adds a row or a timestamp."""
+    parts = []
+    for table, stamp in (("gov_projects", "updated_at"), ("gov_returns", "submitted_at"),
+                         ("gov_kpi_values", "NULL"), ("gov_actions", "updated_at"),
+                         ("gov_action_updates", "submitted_at"),
+                         ("gov_rag_confirmations", "confirmed_at"),
+                         ("gov_quarter_locks", "locked_at"), ("gov_models", "saved_at")):
+        parts.append(f"(SELECT count(*) FROM {table}), (SELECT max({stamp}) FROM {table})")
+    row = store.one(con, "SELECT " + ", ".join(parts))
     return tuple(row or ())

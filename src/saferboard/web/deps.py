@@ -69,6 +69,20 @@ def _lookup(request: Request) -> Principal:
     return Principal(session.user if session else None, session, client_address(request))
 
 
+def _quick_lookup(request: Request) -> Principal | None:
+    """The principal when it needs no store access (no session cookie, or a session the
+    open connection has cached and that needs no write); None: use `_lookup`. Runs on the
+    event loop, so it does nothing that blocks."""
+    st = state(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not auth.valid_token(token):
+        return Principal(None, None, client_address(request))
+    session = auth.cached_session(st.db.current(), st.settings, token)
+    if session is None:
+        return None
+    return Principal(session.user, session, client_address(request))
+
+
 async def _submitted_csrf(request: Request) -> str:
     header = request.headers.get(CSRF_HEADER)
     if header:
@@ -92,7 +106,9 @@ class Need:
         self.perms = perms
 
     async def __call__(self, request: Request) -> Principal:
-        principal = await run_in_threadpool(_lookup, request)
+        principal = _quick_lookup(request)
+        if principal is None:
+            principal = await run_in_threadpool(_lookup, request)
         request.state.principal = principal
         check(principal.user, *self.perms)
         if request.method not in SAFE_METHODS:

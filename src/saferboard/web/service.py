@@ -35,7 +35,7 @@ from saferboard.measures.quality import SourceQuality, quality
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import Trend, trend
 from saferboard.measures.windows import rolling12
-from saferboard.web.db import Database, MeasureCache, fingerprint
+from saferboard.web.db import Database, MeasureCache, fingerprint, governance_state
 from saferboard.web.settings import Settings
 
 
@@ -53,7 +53,7 @@ class Measures:
     def create(cls, settings: Settings, db: Database) -> Measures:
         return cls(load_config(settings.config_path),
                    categories_mod.load(settings.categories_path),
-                   MeasureCache(settings.cache_measures), db)
+                   MeasureCache(settings.cache_measures, scope=db.block), db)
 
     # ------------------------------------------------------------------ helpers
 
@@ -93,13 +93,16 @@ class Measures:
 
     def areas(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         """The partnership's area and its peers that have data (the area selector)."""
-        srcs = self.sources(con)
-        wanted = [self.config.area, *[a for g in self.config.peer_groups.values() for a in g]]
-        out: list[str] = []
-        for a in wanted:
-            if any(t.has_area(a) for t in srcs.values()) and a not in out:
-                out.append(a)
-        return [out[0], *sorted(out[1:])] if out else []
+        def make() -> list[str]:
+            srcs = self.sources(con)
+            wanted = [self.config.area,
+                      *[a for g in self.config.peer_groups.values() for a in g]]
+            out: list[str] = []
+            for a in wanted:
+                if any(t.has_area(a) for t in srcs.values()) and a not in out:
+                    out.append(a)
+            return [out[0], *sorted(out[1:])] if out else []
+        return self.cache.get(self._key(con, "areas"), make)
 
     def resolve(self, con: duckdb.DuckDBPyConnection, area: str | None, month: str | None
                 ) -> tuple[str, date]:
@@ -128,19 +131,23 @@ class Measures:
         if kind not in PERIODS:
             raise InputError(f"period should be one of {', '.join(PERIODS)}, got {kind!r}",
                              column="period")
-        out: dict[str, PeriodChange | str] = {}
-        srcs = self.sources(con)
-        for row in board.rows:
-            if row.source is None:
-                out[row.category] = row.note or "no data"
-                continue
-            try:
-                out[row.category] = period_change(
-                    srcs[row.source], self.cats, board.area, row.category, kind, board.month,
-                    alpha=self.config.dashboard.alpha)
-            except InputError as e:
-                out[row.category] = e.detail
-        return out
+
+        def make() -> dict[str, PeriodChange | str]:
+            out: dict[str, PeriodChange | str] = {}
+            srcs = self.sources(con)
+            for row in board.rows:
+                if row.source is None:
+                    out[row.category] = row.note or "no data"
+                    continue
+                try:
+                    out[row.category] = period_change(
+                        srcs[row.source], self.cats, board.area, row.category, kind,
+                        board.month, alpha=self.config.dashboard.alpha)
+                except InputError as e:
+                    out[row.category] = e.detail
+            return out
+        # The board is the cached dashboard of (area, month), so those identify it.
+        return self.cache.get(self._key(con, "periods", board.area, board.month, kind), make)
 
     def category_names(self) -> tuple[str, ...]:
         return self.config.dashboard.categories
@@ -227,7 +234,9 @@ class Measures:
                                     xlsx=True)
                 paths = {"html": result.html, "pdf": result.pdf, "xlsx": result.xlsx}
                 return {k: p.read_bytes() for k, p in paths.items() if p is not None}
-        return self.cache.get(self._key(con, "pack", area, month), make)
+        # The pack also shows the governance tables, which the web itself changes (returns,
+        # updates, confirmed RAG, locks) while the connection stays open: key on their state.
+        return self.cache.get(self._key(con, "pack", area, month, governance_state(con)), make)
 
 
 def boundary_wgs84(geom: Any) -> dict[str, Any]:
