@@ -174,3 +174,23 @@ def test_shipped_lsoa_populations_keep_every_borough_total() -> None:
     for la in ("Barnet", "Tower Hamlets", "Westminster", "City of London"):
         total = sum(a.population or 0 for a in lsoas_of(la))
         assert abs(total - by_la[la]) <= len(lsoas_of(la)) / 2  # rounding of shared rows
+
+
+def test_partial_population_file_rates_the_authority_on_covered_areas(
+        example_db: Path, tmp_path: Path) -> None:
+    """Areas missing from a --population file are listed without a rate and do not count in
+    the authority's rate (which would otherwise divide all crimes by part of the people)."""
+    full = run_cli("area-rates", "--db", example_db, "--area", "Barnet", "--category",
+                   "Burglary", "--to", "2025-02", "--format", "json")
+    rows = json.loads(full.stdout)["rows"]
+    half = sorted(rows, key=lambda r: r["code"])[::2]
+    pop = tmp_path / "half.csv"
+    pop.write_text("code,population\n" + "".join(f"{r['code']},1500\n" for r in half))
+    r = run_cli("area-rates", "--db", example_db, "--area", "Barnet", "--category",
+                "Burglary", "--to", "2025-02", "--population", pop, "--format", "json")
+    assert r.code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    covered = sum(x["count"] for x in half)
+    assert doc["area_rate_per_1000"] == round(covered / (1500 * len(half)) * 1000, 3)
+    unrated = [x for x in doc["rows"] if x["versus_area"] == "no population"]
+    assert len(unrated) == len(rows) - len(half) and all(x["rank"] is None for x in unrated)

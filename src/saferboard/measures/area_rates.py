@@ -148,10 +148,14 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         area_pop = float(d.value)
         note = (f"LSOA populations: ONS mid-2020 small-area estimates scaled to {d.area}'s "
                 f"{d.year} population ({d.value:,}), the dashboard's denominator")
+        area_rate = total / area_pop
     else:
         scale, area_pop = 1.0, base
         note = f"populations from --population ({len(with_pop)} of {len(places)} areas)"
-    area_rate = total / area_pop
+        # The authority's rate over the areas with a population only, so that areas left
+        # out of the file do not inflate it.
+        area_rate = sum(by_code.get(p.code, 0) for p in places
+                        if p.population is not None) / area_pop
     rows = rank_rates(by_code, places, scale, area_rate)
     return AreaRates(places[0].name.rsplit(" ", 1)[0] if level == "lsoa" else area, level,
                      tuple(category_names), start, end, total, area_pop, area_rate * 1000,
