@@ -31,21 +31,33 @@ if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats,
     from saferboard.report.maps import GridLayer
     from saferboard.sources.events import Events
 
-
-
 GRID_FORMATS = ("geojson", "csv", "json")
 MAP_FORMATS = ("html", "png")
-MAP_FORMAT_HELP = ("geojson, csv, json, html (self-contained interactive map, no tiles) or png "
-                   "(static map; needs --out)")
+
+# Options shared by the map commands (hotspots, density, hotspot-change).
+BoroughOption = Annotated[str, typer.Option("--area", help="London borough")]
+CategoryOption = Annotated[list[str] | None, typer.Option(
+    "--category", help="Category, with its descendants (repeatable; default: all)")]
+FromMonthOption = Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")]
+ToMonthOption = Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")]
+CellSizeOption = Annotated[float | None, typer.Option(
+    "--cell-size", help="Grid cell side in metres (default as for hotspots)")]
+FdrOption = Annotated[bool, typer.Option(
+    "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")]
+MapFormatOption = Annotated[str, typer.Option(
+    "--format", help="geojson, csv, json, html (self-contained interactive map, no tiles) or "
+    "png (static map; needs --out)")]
+MapOutOption = Annotated[Path | None, typer.Option(
+    "--out", help="Write the html or png map to this file (required for png; html goes to "
+    "stdout without it)")]
 
 
 @app.command("hotspots")
 def hotspots_cmd(
-    area: Annotated[str, typer.Option("--area", help="London borough")],
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
+    area: BoroughOption,
+    category: CategoryOption = None,
+    from_: FromMonthOption = None,
+    to: ToMonthOption = None,
     cell_size: Annotated[float | None, typer.Option(
         "--cell-size", help="Grid cell side in metres (default: the shorter side of the "
         "area's bounding box / 50, rounded down to 50 m, at least 100 m)")] = None,
@@ -54,13 +66,9 @@ def hotspots_cmd(
         "(default 0: analytic p-values)")] = 0,
     seed: Annotated[int | None, typer.Option(
         "--seed", help="Random seed for --permutations")] = None,
-    fdr: Annotated[bool, typer.Option(
-        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
-    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the html or png map to this file (required for png; html "
-        "goes to stdout without it)")
-    ] = None,
+    fdr: FdrOption = True,
+    fmt: MapFormatOption = "geojson",
+    out_file: MapOutOption = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
@@ -319,19 +327,16 @@ def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
 
 @app.command("density")
 def density_cmd(
-    area: Annotated[str, typer.Option("--area", help="London borough")],
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First month, YYYY-MM")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last month, YYYY-MM")] = None,
-    cell_size: Annotated[float | None, typer.Option(
-        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    area: BoroughOption,
+    category: CategoryOption = None,
+    from_: FromMonthOption = None,
+    to: ToMonthOption = None,
+    cell_size: CellSizeOption = None,
     bandwidth: Annotated[float | None, typer.Option(
         "--bandwidth", help="Kernel bandwidth in metres (default: the spatial Silverman "
         "rule used by ArcGIS Pro; pass a fixed one to compare periods)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the html or png map to this file (required for png)")] = None,
+    fmt: MapFormatOption = "geojson",
+    out_file: MapOutOption = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
@@ -373,24 +378,20 @@ def _period(value: str) -> tuple[date, date]:
 
 @app.command("hotspot-change")
 def hotspot_change_cmd(
-    area: Annotated[str, typer.Option("--area", help="London borough")],
+    area: BoroughOption,
     period: Annotated[list[str], typer.Option(
         "--period", help="YYYY-MM..YYYY-MM, repeated in time order: the first is 'before', "
         "the last 'after', any between are sub-periods (at least 2)")],
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
-    cell_size: Annotated[float | None, typer.Option(
-        "--cell-size", help="Grid cell side in metres (default as for hotspots)")] = None,
+    category: CategoryOption = None,
+    cell_size: CellSizeOption = None,
     confidence: Annotated[float, typer.Option(
         "--confidence", help="Confidence (%) at which a Gi* cell counts as hot")] = 95.0,
     persistent_share: Annotated[float, typer.Option(
         "--persistent-share", help="Share of periods a cell must be hot in to be "
         "persistent (default 1: all)")] = 1.0,
-    fdr: Annotated[bool, typer.Option(
-        "--fdr/--no-fdr", help="Benjamini-Hochberg false-discovery-rate correction")] = True,
-    fmt: Annotated[str, typer.Option("--format", help=MAP_FORMAT_HELP)] = "geojson",
-    out_file: Annotated[Path | None, typer.Option(
-        "--out", help="Write the html or png map to this file (required for png)")] = None,
+    fdr: FdrOption = True,
+    fmt: MapFormatOption = "geojson",
+    out_file: MapOutOption = None,
     db: DbOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
@@ -435,8 +436,7 @@ def area_rates_cmd(
     level: Annotated[str, typer.Option(
         "--level", help="lsoa (police.uk street crimes; shipped populations) or ward (MPS "
         "ward counts; needs --population)")] = "lsoa",
-    category: Annotated[list[str] | None, typer.Option(
-        "--category", help="Category, with its descendants (repeatable; default: all)")] = None,
+    category: CategoryOption = None,
     from_: Annotated[str | None, typer.Option(
         "--from", help="First month, YYYY-MM (default: 11 months before --to)")] = None,
     to: Annotated[str | None, typer.Option(

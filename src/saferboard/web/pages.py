@@ -286,26 +286,27 @@ Manager = Annotated[Principal, Depends(Need(Perm.manage_governance))]
 QuarterF = Annotated[str, Form(max_length=12)]
 
 
+def _confirm(request: Request, p: Principal, kind: str, item_id: str, quarter: str,
+             rag: str) -> Response:
+    st = state(request)
+    with st.db.connect() as con:
+        governance.confirm(con, st.settings.clock(), p, kind, item_id, quarter, rag)
+    return RedirectResponse(f"/{kind}s?quarter={quote(quarter)}&confirmed={quote(item_id)}"
+                            f"#{kind}-{quote(item_id)}", status_code=303)
+
+
 @router.post("/actions/{action_id}/confirm")
 def action_confirm(request: Request, action_id: str, p: Manager, quarter: QuarterF,
                    rag: Annotated[str, Form(max_length=5)]) -> Response:
     """The partnership manager confirms the RAG of an action's update for a quarter."""
-    st = state(request)
-    with st.db.connect() as con:
-        governance.confirm(con, st.settings.clock(), p, "action", action_id, quarter, rag)
-    return RedirectResponse(f"/actions?quarter={quote(quarter)}&confirmed={quote(action_id)}"
-                            f"#action-{quote(action_id)}", status_code=303)
+    return _confirm(request, p, "action", action_id, quarter, rag)
 
 
 @router.post("/projects/{project_id}/confirm")
 def project_confirm(request: Request, project_id: str, p: Manager, quarter: QuarterF,
                     rag: Annotated[str, Form(max_length=5)]) -> Response:
     """The partnership manager confirms the RAG of a project's return for a quarter."""
-    st = state(request)
-    with st.db.connect() as con:
-        governance.confirm(con, st.settings.clock(), p, "project", project_id, quarter, rag)
-    return RedirectResponse(f"/projects?quarter={quote(quarter)}&confirmed={quote(project_id)}"
-                            f"#project-{quote(project_id)}", status_code=303)
+    return _confirm(request, p, "project", project_id, quarter, rag)
 
 
 @router.post("/quarters/{quarter}/lock")
