@@ -61,7 +61,8 @@ def twin(pairs: list[tuple[str, date]], month: date, series: int = 12,
         k, d = pairs[i]
         n = 0
         for j in order[:pos]:
-            if pairs[j][0] == k and d - timedelta(days=lookback) <= pairs[j][1] <= d:
+            # The look-back is `lookback` days counting the incident's own day.
+            if pairs[j][0] == k and (d - pairs[j][1]).days in range(lookback):
                 n += 1
         previous[i] = n
     window = [i for i in range(len(pairs)) if first <= pairs[i][1] <= last]
@@ -147,6 +148,24 @@ def test_previous_incidents_look_back_365_days_not_the_window() -> None:
     assert feb.repeat_victims == 1 and feb.avg_previous == 1.0
     assert r.repeat_incidents == 2  # day 100 (after day 0) and day 400 (after day 100)
     check_against_twin(pairs, date(2016, 2, 1))
+
+
+def test_the_look_back_is_365_days_counting_the_incidents_own_day() -> None:
+    """An incident 364 days earlier is previous; one exactly 365 days earlier is not (the
+    365 days up to and including the date are that date and the 364 before it). The old
+    code looked back 366 days and counted both."""
+    d = date(2016, 6, 15)
+    near = [("a", d - timedelta(days=364)), ("a", d)]
+    far = [("b", d - timedelta(days=365)), ("b", d)]
+    r = repeat_victimisation(make(near + far), date(2016, 6, 1), series_months=1)
+    (row,) = r.series
+    assert (row.victims, row.repeat_victims, row.repeat_incidents) == (2, 1, 1)
+    assert r.repeat_incidents == 1  # only a's June incident
+    # A shorter look-back keeps the same convention: 1 day = same-day incidents only.
+    same_day = [("c", d), ("c", d), ("c", d - timedelta(days=1))]
+    r1 = repeat_victimisation(make(same_day), date(2016, 6, 1), lookback_days=1)
+    assert r1.repeat_incidents == 1
+    check_against_twin(near + far, date(2016, 6, 1))
 
 
 def test_two_incidents_in_one_month_make_a_repeat_victim_that_month() -> None:
@@ -307,6 +326,47 @@ def test_cli_domestic_abuse_matches_the_twin_on_the_csv(example_db: Path) -> Non
     assert 24 <= s["monthly_pct_repeat"] <= 28
     assert 2.5 <= s["monthly_avg_previous"] <= 2.9
     assert [m["month"] for m in out["series"]][-1] == "2017-01"
+
+
+def previous_by_hand(pairs: list[tuple[str, date]]) -> list[int]:
+    """Each incident's previous incidents, counted independently of the measure and of the
+    twin: per person, walk the dated list in file order and count the earlier entries whose
+    date is at most 364 days before (365 days including the incident's own day)."""
+    by_person: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    for i, (k, d) in enumerate(pairs):
+        by_person[k].append((d, i))
+    out = [0] * len(pairs)
+    for items in by_person.values():
+        items.sort()  # by date, then file order
+        for pos, (d, i) in enumerate(items):
+            out[i] = sum(1 for e, _ in items[:pos] if (d - e).days <= 364)
+    return out
+
+
+def test_the_example_monthly_series_uses_a_365_day_look_back() -> None:
+    """Seed 001's monthly series on the example extract, against a brute-force count from
+    the CSV. With the old 366-day look-back four of the 12 months had a different average
+    of previous incidents: 04/2016 2.79, 05/2016 2.53, 06/2016 2.87, 09/2016 2.76 (now 2.78,
+    2.52, 2.86, 2.75), and the pooled figure was 2.74 (now 2.73)."""
+    pairs = [(r["person_id"], date.fromisoformat(r["date"])) for r in example("incidents")
+             if r["incident_type"] == "Domestic abuse" and r["person_id"]]
+    prev = previous_by_hand(pairs)
+    r = repeat_victimisation(make(pairs), date(2017, 1, 1))
+    got = {row.month: row.avg_previous for row in r.series}
+    expected = {}
+    tot_prev = tot_rep = 0
+    for row in r.series:
+        m = row.month
+        latest: dict[str, tuple[date, int]] = {}
+        for i, (k, d) in enumerate(pairs):
+            if month_start(d) == m and (k not in latest or (d, i) >= latest[k]):
+                latest[k] = (d, i)
+        reps = [prev[i] for _, i in latest.values() if prev[i] >= 1]
+        expected[m] = round(sum(reps) / len(reps), 2)
+        tot_prev, tot_rep = tot_prev + sum(reps), tot_rep + len(reps)
+    assert got == expected
+    assert r.monthly_avg_previous == round(tot_prev / tot_rep, 2) == 2.73
+    assert [got[date(2016, m, 1)] for m in (4, 5, 6, 9)] == [2.78, 2.52, 2.86, 2.75]
 
 
 def test_cli_asb_four_weekly_reproduces_the_seed_table(example_db: Path) -> None:

@@ -168,7 +168,7 @@ def repeats_cmd(
         "--months", min=1, max=120, help="Months in the monthly series")] = 12,
     lookback_days: Annotated[int, typer.Option(
         "--lookback-days", min=1, help="An incident's previous incidents are those in this "
-        "many days before it")] = 365,
+        "many days up to and including its date (365: its date and the 364 before)")] = 365,
     four_weekly: Annotated[bool, typer.Option(
         "--four-weekly", help="Instead: % repeat callers per 4-week period (seed 003's ASB "
         "table), periods ending on --end")] = False,

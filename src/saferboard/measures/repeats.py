@@ -12,8 +12,9 @@ Incidents without the key are left out and counted. Definitions (docs/people.md)
   incidents in the window before their latest one there (incidents in the window - 1),
   averaged over repeat victims.
 * previous incidents of one incident: the same key's incidents in the `lookback_days` (365)
-  days up to and including its date that come before it (same-day incidents count in file
-  order). A *repeat incident* has at least one; % repeat incidents is the repeat burglary
+  days up to and including its date (its own day and the 364 days before it: an incident
+  exactly 365 days earlier is not previous) that come before it (same-day incidents count in
+  file order). A *repeat incident* has at least one; % repeat incidents is the repeat burglary
   rate of seed 003 when the key is the address.
 * monthly figures (seed 001's "around 100 repeat victims a month, 25%-26%, 2.7 previous
   incidents"): in month m, the victims are the keys with an incident in m; a victim is a
@@ -172,7 +173,10 @@ def _sorted_with_previous(inc: Incidents, lookback_days: int
     d0 = int(day.min())
     span = int(day.max()) - d0 + lookback_days + 2
     combined = key * span + (day - d0)
-    start = np.searchsorted(combined, combined - lookback_days, side="left")
+    # "The 365 days up to and including its date" are its own day and the 364 before it, so
+    # the earliest day that counts is day - (lookback_days - 1); day - lookback_days would
+    # make the look-back 366 days (docs/people.md).
+    start = np.searchsorted(combined, combined - (lookback_days - 1), side="left")
     previous = np.arange(len(key), dtype=np.int64) - start
     return key, day, previous.astype(np.int64)
 
