@@ -250,6 +250,54 @@ def test_street_only_store_uses_street_month_for_lag(con, cats):
     assert far.lag_warning is None
 
 
+def test_lag_is_measured_against_the_areas_own_force(con, cats):
+    """A store with the Met to 2025-02 (street and outcomes) and the City of London's street
+    files to 2020-11: City of London crimes of 2020-06 are 5 months before the City's latest
+    data, so they get the warning, although the store as a whole runs to 2025 (the old code
+    compared every area with the store's latest month and said nothing)."""
+    city = sorted(EX.glob("*-city-of-london-street.csv.gz"))
+    met = (sorted(EX.glob("2025-0[12]-metropolitan-street.csv.gz"))
+           + sorted(EX.glob("2025-0[12]-metropolitan-outcomes.csv.gz")))
+    ingest(con, city + met, cats)
+    # Each force's latest month, read from the file names (police.uk's YYYY-MM-force-kind).
+    city_last = date.fromisoformat(city[-1].name[:7] + "-01")
+    assert city_last == date(2020, 11, 1)
+    r = outcome_rates(con, cats, area="City of London", start=date(2020, 1, 1),
+                      end=date(2020, 6, 1))
+    assert r.latest_by_force == {"city-of-london": city_last}
+    assert r.latest_data == city_last
+    assert r.lag_warning is not None
+    assert "latest data: 2020-11, city-of-london; this period ends 2020-06" in r.lag_warning
+    assert outcome_rates(con, cats, area="City of London", start=date(2020, 1, 1),
+                         end=date(2020, 5, 1)).lag_warning is None  # 6 months: complete
+    # Barnet is the Met's: its outcomes month 2025-02 is the reference, not the City's.
+    b = outcome_rates(con, cats, area="Barnet", start=date(2025, 1, 1), end=date(2025, 1, 1))
+    assert b.latest_by_force == {"metropolitan": date(2025, 2, 1)}
+    assert b.lag_warning is not None and "2025-02, metropolitan" in b.lag_warning
+    assert "city-of-london" not in b.lag_warning
+    # Every area: both forces; the warning names only the force(s) within the lag.
+    every = outcome_rates(con, cats, area=None, start=date(2020, 1, 1), end=date(2020, 6, 1))
+    assert every.latest_by_force == {"city-of-london": city_last,
+                                     "metropolitan": date(2025, 2, 1)}
+    assert every.lag_warning is not None and "metropolitan" not in every.lag_warning
+    assert "2020-11, city-of-london" in every.lag_warning
+
+
+def test_cli_lag_warning_per_force(tmp_path):
+    db = tmp_path / "two.duckdb"
+    files = (sorted(EX.glob("*-city-of-london-street.csv.gz"))
+             + sorted(EX.glob("2025-02-metropolitan-*.csv.gz")))
+    assert run_cli("ingest", *files, "--db", db).code == 0
+    res = run_cli("outcomes", "--db", db, "--area", "City of London", "--from", "2020-01",
+                  "--to", "2020-06", "--format", "json")
+    assert res.code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["latest_by_force"] == {"city-of-london": "2020-11"}
+    assert data["latest_data"] == "2020-11"
+    assert "warning: outcomes for crimes in the last 6 months are incomplete" in res.stderr
+    assert "2020-11, city-of-london" in res.stderr
+
+
 def write_csv(path: Path, records: list[dict[str, str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(records[0]), lineterminator="\n")

@@ -47,7 +47,8 @@ def outcomes_cmd(
     by_month: Annotated[bool, typer.Option(
         "--by-month", help="One row per crime month: crimes, sanction detections, rate")] = False,
     lag_months: Annotated[int, typer.Option(
-        "--lag-months", help="Warn when --to is this close to the latest data")] = 6,
+        "--lag-months", help="Warn when --to is this close to the latest data of the "
+        "area's police force (each force's own outcomes, else street, month)")] = 6,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
     mapping: CategoriesOption = None,

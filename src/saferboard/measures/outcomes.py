@@ -7,13 +7,16 @@ which groups count as a sanction detection.
 
 Outcomes keep arriving for months after a crime is recorded (charges follow investigations,
 court results follow charges), so rates for recent months are too low; `lag_warning` says so.
+The lag is measured against the latest data of the force(s) whose street rows are in scope
+(the area's force), not the whole store's: a store holding the Met to 2025 and the City of
+London to 2020 must still warn about City of London crimes of mid-2020.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -122,10 +125,12 @@ class OutcomeRates:
     sanction_detection_groups: tuple[str, ...]
     sanction_detections: int
     sanction_detection_rate: float | None  # percent of `crimes`; None if there are none
-    latest_data: date | None  # latest month of outcomes data (else street data) in the store
+    latest_data: date | None  # the earliest of latest_by_force (the force nearest the lag)
     lag_months: int
     lag_warning: str | None
     months: tuple[MonthRate, ...]  # only when asked for by_month
+    # Per force in scope: its latest outcomes month, else its latest street month.
+    latest_by_force: dict[str, date] = field(default_factory=dict)
 
     @property
     def unmapped_crimes(self) -> int:
@@ -148,13 +153,24 @@ def _register_outcome_map(con: duckdb.DuckDBPyConnection, mapping: OutcomeMap) -
         con.executemany("INSERT INTO outcome_map VALUES (?, ?)", rows)
 
 
-def latest_data_month(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest month of outcomes data in the store, else of street data."""
-    for table in ("outcomes", "street"):
-        row = one(con, f"SELECT max(month) FROM {table}")
-        if row and isinstance(row[0], date):
-            return row[0]
-    return None
+def latest_by_force(con: duckdb.DuckDBPyConnection, area: str | None = None
+                    ) -> dict[str, date]:
+    """For each police.uk force with street rows in `area` (a local authority, any month;
+    None: every force with street rows), its latest month of outcomes data, else of street
+    data. Forces publish on their own schedules, so one force's late months say nothing
+    about another's outcomes."""
+    where, params = ("WHERE lower(s.area) = lower($area)", {"area": area}) if area else ("", {})
+    forces = [str(r[0]) for r in con.execute(
+        f"SELECT DISTINCT b.force FROM street s JOIN batches b USING (batch_id) {where} "
+        "ORDER BY 1", params).fetchall()]
+    latest: dict[str, date] = {}
+    for table in ("street", "outcomes"):  # outcomes second: it overrides the street month
+        for force, month in con.execute(
+                f"SELECT b.force, max(t.month) FROM {table} t JOIN batches b USING (batch_id) "
+                "WHERE b.force IN (SELECT unnest($forces)) GROUP BY 1",
+                {"forces": forces}).fetchall():
+            latest[str(force)] = month
+    return dict(sorted(latest.items()))
 
 
 def outcome_rates(
@@ -173,8 +189,9 @@ def outcome_rates(
     """Outcome groups and the sanction detection rate of police.uk crimes recorded in
     start..end (months, inclusive) in `area` (a local authority; None for every row).
 
-    `latest_data` (default: the store's latest outcomes month, else street month) is what
-    `end` is compared with for the lag warning, raised when `end` is within `lag_months`.
+    `latest_data` (default: per force with street rows in the area, its latest outcomes
+    month, else street month; `latest_by_force`) is what `end` is compared with for the lag
+    warning, raised when `end` is within `lag_months` of any of them.
     """
     if start > end:
         raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
@@ -284,11 +301,15 @@ def outcome_rates(
         crimes, sds = sum(g.values()), sum(n for k, n in g.items() if k in sd_groups)
         months.append(MonthRate(m, crimes, sds, _percent(sds, crimes), g))
 
-    latest = latest_data if latest_data is not None else latest_data_month(con)
+    by_force = {} if latest_data is not None else latest_by_force(con, area)
+    latest = latest_data if latest_data is not None else min(by_force.values(), default=None)
     warning = None
     if latest is not None and _months_between(end, latest) < lag_months:
+        near = [f"{m:%Y-%m}, {f}" for f, m in by_force.items()
+                if _months_between(end, m) < lag_months]
+        said = "; ".join(near) if near else f"{latest:%Y-%m}"
         warning = (LAG_MESSAGE.format(n=lag_months)
-                   + f" (latest data: {latest:%Y-%m}; this period ends {end:%Y-%m})")
+                   + f" (latest data: {said}; this period ends {end:%Y-%m})")
 
     return OutcomeRates(
         area=area, start=start, end=end, categories=tuple(categories), crimes=total,
@@ -299,4 +320,5 @@ def outcome_rates(
         sanction_detection_groups=mapping.sanction_detection,
         sanction_detections=sd, sanction_detection_rate=_percent(sd, total),
         latest_data=latest, lag_months=lag_months, lag_warning=warning, months=tuple(months),
+        latest_by_force=by_force,
     )
