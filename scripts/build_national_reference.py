@@ -103,8 +103,9 @@ def lsoa_csp(g: Geography) -> dict[str, str]:
     district its 2011 predecessors were named after ("Corby 005A" -> Corby CSP); 2011 LSOA
     names carry the 2011 district names and 2021 LSOAs nest in the former districts. A former
     district is matched to the CSP of the same name, or whose name contains it ("Daventry"
-    -> "Daventry and South Northamptonshire", but not "Northampton"), else to the one CSP of the LA no district
-    matched by name (Christchurch -> Dorset CSP, which also covers Dorset Council).
+    -> "Daventry and South Northamptonshire", but not "Northampton"), else to the one CSP of
+    the LA no district matched by name (Christchurch -> Dorset CSP, which also covers Dorset
+    Council).
     """
     csps: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for r in g.csp:
@@ -340,8 +341,9 @@ def _write_geojson(name: str, geoms: dict[str, object], names: dict[str, str]) -
     for code, geom in sorted(geoms.items()):
         geo = mapping(geom)
         props = {"code": code, **({"name": names[code]} if names else {})}
+        coords = ints(geo["coordinates"])
         features.append({"type": "Feature", "properties": props,
-                         "geometry": {"type": geo["type"], "coordinates": ints(geo["coordinates"])}})
+                         "geometry": {"type": geo["type"], "coordinates": coords}})
     doc = {"type": "FeatureCollection",
            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}},
            "features": features}
