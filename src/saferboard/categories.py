@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -22,16 +22,48 @@ TOTAL = "Total notifiable offences"
 
 
 def normalise_label(label: str) -> str:
-    """Case-insensitive, whitespace-collapsed form used to match labels across releases."""
-    return re.sub(r"\s+", " ", label.strip()).lower()
+    """The form used to match labels across releases: case, spacing and punctuation ignored.
+
+    `&` reads as "and"; every other run of characters that is not a letter or digit is one
+    space, except the MPS separator " / " between major and minor group, which is kept so
+    that "A B / C" and "A / B C" stay different labels. ASCII letters only: published labels
+    are ASCII, and the SQL twin below must agree with this exactly.
+    """
+    s = label.lower().replace("&", " and ")
+    s = re.sub(r"\s+/\s+", "|", s)
+    s = re.sub(r"[^a-z0-9|]+", " ", s)
+    return re.sub(r" ?\| ?", " / ", s).strip()
 
 
-# The same normalisation in SQL, for matching stored labels against the mapping.
-SQL_NORMALISE = "lower(regexp_replace(trim({col}), '\\s+', ' ', 'g'))"
+# The same normalisation in SQL, for matching stored labels against the mapping (a test
+# checks the two agree).
+SQL_NORMALISE = (
+    "trim(regexp_replace(regexp_replace(regexp_replace(replace(lower({col}), '&', ' and '), "
+    "'\\s+/\\s+', '|', 'g'), '[^a-z0-9|]+', ' ', 'g'), ' ?\\| ?', ' / ', 'g'))"
+)
 
 
 def mps_label(major: str, minor: str) -> str:
     return f"{major} / {minor}"
+
+
+FRAUD = "Fraud and forgery"
+MAJORS = "mps_major"  # the TOML table of MPS major group -> category (the fallback)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a raw label's rows are counted.
+
+    `exact`: the label itself is in the mapping. Otherwise it was placed by its MPS major
+    group (or, for an unknown MPS major group, under Total notifiable offences, since the MPS
+    tables hold notifiable offences only): its rows count toward `category` and everything
+    above it, but a category below `category` cannot tell whether they belong to it.
+    `category` None: placed nowhere (an unknown police.uk type, which may not be a crime).
+    """
+
+    category: str | None
+    exact: bool
 
 
 @dataclass(frozen=True)
@@ -40,6 +72,8 @@ class Categories:
 
     parents: dict[str, str | None]
     labels: dict[str, dict[str, str]]  # source -> normalised label -> category
+    # normalised MPS major group -> the most specific category every minor of it supports
+    majors: dict[str, str] = field(default_factory=dict)
 
     def descendants(self, name: str) -> set[str]:
         """`name` and every category below it."""
@@ -71,7 +105,29 @@ class Categories:
         return list(self.parents)
 
     def category_of(self, source: str, label: str) -> str | None:
+        """The category the mapping gives `label` itself (None when not in the mapping)."""
         return self.labels[source].get(normalise_label(label))
+
+    def place(self, source: str, label: str) -> Placement:
+        """Where the rows of `label` count: the mapping's category, else (MPS) the category
+        of its major group, else (an unknown MPS major group) Total notifiable offences, or
+        Fraud and forgery when the group's name says fraud."""
+        key = normalise_label(label)
+        exact = self.labels[source].get(key)
+        if exact is not None:
+            return Placement(exact, True)
+        if source != "mps":
+            return Placement(None, False)
+        major = key.split(" / ", 1)[0]
+        if major in self.majors:
+            return Placement(self.majors[major], False)
+        if "fraud" in major.split() and FRAUD in self.parents:
+            return Placement(FRAUD, False)
+        return Placement(TOTAL if TOTAL in self.parents else None, False)
+
+    def is_strictly_below(self, name: str, ancestor: str) -> bool:
+        """Whether `ancestor` is a parent, grandparent, ... of `name`."""
+        return name != ancestor and ancestor in self.ancestors(name)
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create temp tables `label_map(source, label, category)` and
@@ -98,18 +154,20 @@ def load(override: str | Path | None = None) -> Categories:
     """The shipped mapping, with `override` (or $SAFERBOARD_CATEGORIES) laid over it."""
     parents: dict[str, str | None] = {}
     labels: dict[str, dict[str, str]] = {s: {} for s in SOURCES}
+    majors: dict[str, str] = {}
     paths = [default_mapping_path()]
     chosen = override if override is not None else os.environ.get("SAFERBOARD_CATEGORIES")
     if chosen:
         paths.append(Path(chosen))
     for path in paths:
-        _merge(path, parents, labels)
-    _validate(paths[-1], parents, labels)
-    return Categories(parents=parents, labels=labels)
+        _merge(path, parents, labels, majors)
+    _validate(paths[-1], parents, {**labels, MAJORS: majors})
+    return Categories(parents=parents, labels=labels, majors=majors)
 
 
 def _merge(
-    path: Path, parents: dict[str, str | None], labels: dict[str, dict[str, str]]
+    path: Path, parents: dict[str, str | None], labels: dict[str, dict[str, str]],
+    majors: dict[str, str],
 ) -> None:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -117,11 +175,11 @@ def _merge(
         raise InputError("category mapping file not found", path=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"not a valid TOML mapping file: {e}", path=path) from None
-    unknown = set(data) - {"categories", *SOURCES}
+    unknown = set(data) - {"categories", MAJORS, *SOURCES}
     if unknown:
         raise InputError(
-            f"unknown table(s) {sorted(unknown)}; allowed: categories, {', '.join(SOURCES)}",
-            path=path,
+            f"unknown table(s) {sorted(unknown)}; allowed: categories, "
+            f"{', '.join(SOURCES)}, {MAJORS}", path=path,
         )
     for name, parent in data.get("categories", {}).items():
         if not isinstance(parent, str):
@@ -132,6 +190,10 @@ def _merge(
             if not isinstance(category, str):
                 raise InputError(f"[{source}] {label!r}: category must be a string", path=path)
             labels[source][normalise_label(label)] = category
+    for major, category in data.get(MAJORS, {}).items():
+        if not isinstance(category, str):
+            raise InputError(f"[{MAJORS}] {major!r}: category must be a string", path=path)
+        majors[normalise_label(major)] = category
 
 
 def _validate(

@@ -6,18 +6,34 @@ source and the rest (windows, ranks, exceptions for 33 boroughs x 36 months) is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
+from saferboard import store
 from saferboard.areas import policing_force
-from saferboard.categories import SQL_NORMALISE, Categories
+from saferboard.categories import Categories, mps_label
 from saferboard.errors import InputError
-from saferboard.measures.counts import MPS_LABEL_SQL
 from saferboard.measures.windows import from_index, month_index, months_between
+
+
+@dataclass(frozen=True)
+class LabelGap:
+    """Rows of a label that is not in the mapping, inside one area and window: they count
+    under `placed_under` (None: under no category), so a category below it may lack them."""
+
+    label: str
+    placed_under: str | None
+    crimes: int
+    months: tuple[date, ...]  # months of the window with a non-zero count
+
+
+def _no_gaps() -> np.ndarray:
+    return np.zeros((0, 0, 0), dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +47,11 @@ class MonthlyCounts:
     counts: np.ndarray  # int64 [len(areas), len(leaves), len(months)]
     covered: dict[str, frozenset[date]]  # area -> months the source has data for
     present: np.ndarray  # bool [area, leaf]: the source publishes this label for the area
+    # Labels not in the mapping (placed by their MPS major group, or nowhere): their rows are
+    # in `counts` under their placement too; kept apart to say which categories lack them.
+    gap_labels: tuple[str, ...] = ()
+    gap_placed: tuple[str | None, ...] = ()  # the category each gap label counts under
+    gap_counts: np.ndarray = field(default_factory=_no_gaps)  # [area, gap label, month]
 
     @cached_property
     def _index(self) -> dict[str, int]:
@@ -82,23 +103,66 @@ class MonthlyCounts:
             raise InputError(f"no {self.source} data in the store")
         return month_index(month) - month_index(self.months[0])
 
+    def _gap_index(self, category: str, cats: Categories) -> list[int]:
+        """Gap labels whose rows might belong to `category` but are not counted in it: placed
+        nowhere, or strictly above it in the tree."""
+        return [i for i, placed in enumerate(self.gap_placed)
+                if placed is None or cats.is_strictly_below(category, placed)]
+
+    def gaps(self, area: str, category: str, cats: Categories, first: date, last: date
+             ) -> tuple[LabelGap, ...]:
+        """Labels with rows in `first`..`last` for `area` that could not be placed in
+        `category` (empty: the category's count is complete there)."""
+        idx = self._gap_index(category, cats)
+        if not idx or not self.months:
+            return ()
+        ai = self.area_index(area)
+        a = max(0, self.position(first))
+        b = min(len(self.months) - 1, self.position(last))
+        out = []
+        for i in idx:
+            values = self.gap_counts[ai, i, a:b + 1]
+            total = int(values.sum())
+            if total:
+                months = tuple(self.months[a + j] for j in np.flatnonzero(values))
+                out.append(LabelGap(self.gap_labels[i], self.gap_placed[i], total, months))
+        return tuple(sorted(out, key=lambda g: (-g.crimes, g.label)))
+
+    def incomplete_months(self, area: str, category: str, cats: Categories
+                          ) -> frozenset[date]:
+        """Months where `area`'s count of `category` lacks rows it could not place."""
+        idx = self._gap_index(category, cats)
+        if not idx or not self.has_area(area):
+            return frozenset()
+        per_month = self.gap_counts[self.area_index(area), idx, :].sum(axis=0)
+        return frozenset(self.months[j] for j in np.flatnonzero(per_month))
+
 
 def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
                  ) -> MonthlyCounts:
     """Read every monthly count of `source` from the store (MPS: borough level, newest
     release per month)."""
-    cats.register(con)
+    cats.register(con)  # callers' later queries join label_map
+    rows: list[tuple[str, str | None, date, int, str | None]]
     if source == "mps":
-        # Map the few distinct labels, not every row: normalising is a regex (2x faster).
-        rows = con.execute(f"""
-            WITH labels AS (SELECT DISTINCT major, minor FROM mps_counts s
-                            WHERE level = 'borough'),
-            mapped AS (SELECT s.major, s.minor, lm.category FROM labels s
-                       LEFT JOIN label_map lm ON lm.source = 'mps'
-                       AND lm.label = {SQL_NORMALISE.format(col=MPS_LABEL_SQL)})
-            SELECT s.area, m.category, s.month, sum(s.count)::BIGINT
-            FROM mps_current s JOIN mapped m ON m.major = s.major AND m.minor = s.minor
-            WHERE s.level = 'borough' GROUP BY ALL""").fetchall()
+        # Place the few distinct labels in Python (Categories.place: exact, else the major
+        # group), then join: one placement rule for every caller, none re-done per row.
+        distinct = con.execute("SELECT DISTINCT major, minor FROM mps_counts "
+                               "WHERE level = 'borough'").fetchall()
+        placed = [(major, minor, cats.place("mps", mps_label(major, minor)))
+                  for major, minor in distinct]
+        label_table = pa.table({
+            "major": pa.array([p[0] for p in placed], pa.string()),
+            "minor": pa.array([p[1] for p in placed], pa.string()),
+            "category": pa.array([p[2].category for p in placed], pa.string()),
+            "gap": pa.array([None if p[2].exact else mps_label(p[0], p[1]) for p in placed],
+                            pa.string()),
+        })
+        with store.registered(con, "mps_placed", label_table):
+            rows = con.execute("""
+                SELECT s.area, m.category, s.month, sum(s.count)::BIGINT, m.gap
+                FROM mps_current s JOIN mps_placed m ON m.major = s.major AND m.minor = s.minor
+                WHERE s.level = 'borough' GROUP BY ALL""").fetchall()
         cover = con.execute("""
             SELECT DISTINCT bm.month FROM batch_months bm JOIN batches b USING (batch_id)
             WHERE b.source = 'mps' AND b.kind = 'borough'""").fetchall()
@@ -118,8 +182,11 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
         main: dict[str, str] = {}
         for (area, force), _ in sorted(totals.items(), key=lambda kv: -kv[1]):
             main.setdefault(area, known.get(area.lower(), force))
-        rows = [(a, cats.category_of("policeuk", t), m, n) for a, t, m, f, n in raw
-                if main[a] == f]
+        rows = []
+        for a, t, m, f, n in raw:
+            if main[a] == f:
+                p = cats.place("policeuk", t)
+                rows.append((a, p.category, m, n, None if p.exact else t))
         force_months: dict[str, set[date]] = {}
         for force, month in con.execute("""
                 SELECT b.force, bm.month FROM batch_months bm JOIN batches b USING (batch_id)
@@ -153,4 +220,12 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
     present[a_idx, l_idx] = True
     covered = ({a: months_all for a in areas} if covered_by_area is None
                else {a: covered_by_area.get(a, frozenset()) for a in areas})
-    return MonthlyCounts(source, areas, leaves, months, arr, covered, present)
+    gap_rows = [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None]
+    where = {g: placed for _, placed, _, _, g in gap_rows}
+    gap_labels = tuple(sorted(where))
+    gi = {g: i for i, g in enumerate(gap_labels)}
+    gap_arr = np.zeros((len(areas), len(gap_labels), len(months)), dtype=np.int64)
+    for area, _, month, count, g in gap_rows:
+        gap_arr[ai[area], gi[g], month_index(month) - first_i] += int(count)
+    return MonthlyCounts(source, areas, leaves, months, arr, covered, present, gap_labels,
+                         tuple(where[g] for g in gap_labels), gap_arr)
