@@ -181,6 +181,30 @@ def test_custody_and_windows_by_hand() -> None:
     assert r2.overall.years_after == pytest.approx((184 - 91) / 365)
 
 
+def test_custody_offences_of_members_left_out_are_not_counted() -> None:
+    """Two members each offend once on a whole custody day after joining. "in" has a full
+    year either side; "short" joined 30 days before as_of, under the 90-day minimum, so is
+    left out of the rates and so must be left out of the custody count too (the old code
+    reported 2 set aside beside rates that covered only "in")."""
+    as_of = JOIN + 400 * DAY
+    late = as_of - 29 * DAY  # 30 days in the after window
+    members = [Membership("in", "IOM", JOIN), Membership("short", "IOM", late)]
+    custody = [Custody("in", JOIN + 100 * DAY, JOIN + 110 * DAY),
+               Custody("short", late + 2 * DAY, late + 10 * DAY)]
+    offences = [Offence("in", JOIN + 105 * DAY, "Theft", True),
+                Offence("short", late + 5 * DAY, "Theft", True),
+                Offence("short", late + 20 * DAY, "Theft", True)]  # in the community
+    r = cohort_measures(CohortData.from_records(members, offences, custody), as_of=as_of)
+    assert r.excluded["short_after"] == 1 and r.overall.members == 1
+    assert r.offences_in_custody == 1
+    assert (r.overall.offences_before, r.overall.offences_after) == (0, 0)
+    # With a minimum the short member meets, both are in, and both custody offences count.
+    r5 = cohort_measures(CohortData.from_records(members, offences, custody), as_of=as_of,
+                         min_days=5)
+    assert r5.overall.members == 2 and r5.offences_in_custody == 2
+    assert r5.overall.offences_after == 1
+
+
 def test_min_days_later_membership_and_not_joined() -> None:
     members = [
         Membership("a", "IOM", JOIN),
@@ -360,13 +384,14 @@ def test_bad_input() -> None:
 
 
 def brute(members: list[Membership], custody: list[Custody], offences: list[Offence],
-          as_of: date, min_days: int) -> tuple[int, int, int, int, int]:
-    """Members, offences before/after and community days before/after, day by day."""
+          as_of: date, min_days: int) -> tuple[int, int, int, int, int, int]:
+    """Members, offences before/after, community days before/after and offences on custody
+    days in either window (members in the rates only), day by day."""
     first: dict[str, Membership] = {}
     for m in sorted(members, key=lambda m: (m.offender, m.join_date)):
         if m.join_date <= as_of:
             first.setdefault(m.offender, m)
-    tot = [0, 0, 0, 0, 0]
+    tot = [0, 0, 0, 0, 0, 0]
     for off, m in first.items():
         jail: set[date] = set()
         for c in custody:
@@ -388,7 +413,10 @@ def brute(members: list[Membership], custody: list[Custody], offences: list[Offe
         tot[2] += sum(1 for o in offences if o.offender == off and o.offence_date in free_a)
         tot[3] += len(free_b)
         tot[4] += len(free_a)
-    return tot[0], tot[1], tot[2], tot[3], tot[4]
+        windows = set(before) | set(after)
+        tot[5] += sum(1 for o in offences if o.offender == off
+                      and o.offence_date in windows and o.offence_date in jail)
+    return tot[0], tot[1], tot[2], tot[3], tot[4], tot[5]
 
 
 BASE = date(2022, 1, 1)
@@ -428,9 +456,10 @@ def test_matches_brute_force_twin(case: tuple[list[Membership], list[Custody],
             cohort_measures(data, as_of=as_of, min_days=min_days)
         return
     r = cohort_measures(data, as_of=as_of, min_days=min_days)
-    n, ob, oa, db, da = brute(members, custody, offences, as_of, min_days)
+    n, ob, oa, db, da, oc = brute(members, custody, offences, as_of, min_days)
     o = r.overall
     assert (o.members, o.offences_before, o.offences_after) == (n, ob, oa)
+    assert r.offences_in_custody == oc
     assert o.years_before * 365 == pytest.approx(db)
     assert o.years_after * 365 == pytest.approx(da)
     # Invariants.

@@ -24,7 +24,8 @@ Definitions (every figure below follows them):
   who spent the year before joining in prison does not look like a low-rate offender.
 * **Offences in custody.** An offence dated on a custody day is not community offending and
   its day is not in the exposure, so it is not counted in either rate; the number set aside
-  is ``offences_in_custody``.
+  is ``offences_in_custody``, counted over the members in the rates only (a member left out
+  for short exposure contributes neither offences nor custody offences).
 * **Short exposure.** A member with fewer than ``min_days`` community days in either window
   is left out of every rate (``excluded["short_before"]`` / ``["short_after"]``): a member
   who joined last week would otherwise weigh in with a rate from a few days. Members left in
@@ -460,7 +461,7 @@ def cohort_measures(
                   else np.zeros(len(ev_m), dtype=bool))
     is_before = (ev_d >= b_a[ev_m]) & (ev_d <= b_b[ev_m])
     is_after = (ev_d >= a_a[ev_m]) & (ev_d <= a_b[ev_m])
-    custody_set_aside = int((in_custody & (is_before | is_after)).sum())
+    custody_in_window = in_custody & (is_before | is_after)
     is_before &= ~in_custody
     is_after &= ~in_custody
 
@@ -468,6 +469,9 @@ def cohort_measures(
     short_after = days_after < min_days
     included = ~short_before & ~short_after
     ev_in = included[ev_m]
+    # Set aside only for the members whose rates are reported: a left-out member's custody
+    # offences would otherwise be reported beside rates that do not include that member.
+    custody_set_aside = int((custody_in_window & ev_in).sum())
 
     def counts(mask: np.ndarray) -> np.ndarray:
         return np.bincount(ev_m[mask & ev_in], minlength=n)
