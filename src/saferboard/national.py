@@ -18,10 +18,10 @@ Two rules a user sees:
   series and could not be quoted; a published figure with its year can. This is also the rule
   saferboard already applies to the London denominators (`areas.denominator`).
 * **Areas.** An LA name, an LA code (E06/E07/E08/E09/W06) or a CSP name resolves to an `Area`
-  (`resolve_area`). Names are tried as LA names first: 282 of the 314 CSPs share their LA's
-  name and cover the same ground, and for the two that do not ("Dorset" CSP also covers
-  Christchurch; "North Devon" CSP also covers Torridge) the LA is what a user of that name
-  most likely means; those CSPs are reached by their code (E22.../W14...). An LA split
+  (`resolve_area`). Names are tried as LA names first: 280 of the 314 CSPs are exactly one
+  LA of the same name, and for the two that share an LA's name but cover more ("Dorset" CSP
+  also covers Christchurch; "North Devon" CSP also covers Torridge) the LA is what a user of
+  that name most likely means; those CSPs are reached by their code (E22.../W14...). An LA split
   across CSPs (Bournemouth, Christchurch and Poole; Buckinghamshire; North Northamptonshire
   and four others) has each LSOA in exactly one CSP: the CSP of the former district it lies
   in (see scripts/build_national_reference.py).
