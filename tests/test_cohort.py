@@ -326,7 +326,10 @@ def test_suppression_primary_and_secondary() -> None:
     # C (3) is hidden; B (6) too, or overall - A would reveal C.
     assert s.suppressed == ("B", "C")
     assert s.by_cohort["A"] == r.by_cohort["A"]
-    assert s.by_cohort["C"].members == 0 and s.by_cohort["C"].rate_before is None
+    # Hidden groups are None (suppressed), never a group of 0 members.
+    assert s.by_cohort["B"] is None and s.by_cohort["C"] is None
+    assert s.by_cohort_ho["B"] is None and s.by_cohort_ho["C"] is None
+    assert s.members_total == 29 and s.threshold == 5
     assert {p.group for p in s.projection} == {
         "A", "A: Home Office recordable", "All members", "All members: Home Office recordable"}
     assert s.overall == r.overall
@@ -337,7 +340,9 @@ def test_suppression_primary_and_secondary() -> None:
     # The whole cohort below the threshold: nothing but the names.
     tiny = cohort_measures(CohortData.from_records(members[-3:], offs), as_of=JOIN + 364 * DAY)
     t = suppress_small_cohorts(tiny, 5)
-    assert "All members" in t.suppressed and t.overall.rate_before is None and not t.by_type
+    assert "All members" in t.suppressed and not t.by_type and not t.projection
+    assert t.overall is None and t.ho_recordable is None and t.members_total is None
+    assert t.by_cohort == {"C": None}
 
 
 def test_suppression_keeps_a_published_comparison_group_out_of_secondary() -> None:
@@ -475,8 +480,9 @@ def test_matches_brute_force_twin(case: tuple[list[Membership], list[Custody],
     s = suppress_small_cohorts(r, k)
     hidden = [v for v in s.by_cohort if v in s.suppressed]
     shown = [v for v in s.by_cohort if v not in s.suppressed]
+    assert all((s.by_cohort[v] is None) == (v in s.suppressed) for v in s.by_cohort)
     if "All members" in s.suppressed:
-        assert 0 < o.members < k and s.overall.members == 0
+        assert 0 < o.members < k and s.overall is None
     else:
         assert all(r.by_cohort[v].members == 0 or r.by_cohort[v].members >= k for v in shown)
         if hidden:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from saferboard import categories, store
-from saferboard.measures.cohort import cohort_measures, load_cohort
+from saferboard.measures.cohort import cohort_measures, load_cohort, suppress_small_cohorts
 from saferboard.measures.costs import load_unit_costs
 from saferboard.pseudonym import Key
 from saferboard.sources.ingest import ingest
@@ -166,6 +166,54 @@ def test_cohort_table_names_the_caveat(partner_db: Path) -> None:
     assert csv_out.code == 0
     header = csv_out.stdout.splitlines()[0].split(",")
     assert header[:3] == ["group", "members", "before"]
+
+
+def test_suppressed_groups_are_never_shown_as_zero(partner_db: Path) -> None:
+    """Pilot (3 members) and Comparison (10, hidden to protect the Pilot) are suppressed:
+    every output shows them as suppressed, none as 0 members (the measure used to turn them
+    into 0-member groups and the web page showed "0")."""
+    from saferboard.measures.disclosure import MARK
+    from saferboard.report.cohort import section_from
+    from saferboard.web.people import sections
+
+    con = store.connect(partner_db, read_only=True)
+    try:
+        data = load_cohort(con)
+        web = {s.key: s for s in sections(con, 5)}["cohort"]
+    finally:
+        con.close()
+    shown = suppress_small_cohorts(cohort_measures(data, as_of=AS_OF, resamples=0), 5)
+    assert shown.suppressed == ("Comparison", "Pilot")
+    assert shown.by_cohort["Pilot"] is None and shown.by_cohort["Comparison"] is None
+    assert shown.by_cohort["Statutory"] is not None
+    assert shown.by_cohort["Statutory"].members == 60
+    # The pack.
+    rows = {r["group"]: r for r in section_from(shown).rows}
+    for g in ("Pilot", "Comparison", "Pilot: Home Office recordable"):
+        assert set(rows[g].values()) == {g, MARK}
+    # The web page and API: None cells (shown as the mark, null in JSON), never 0.
+    rates = web.tables[0]
+    assert rates.columns[1] == "members"
+    by_group = {row[0]: row for row in rates.rows}
+    assert by_group["Pilot"][1:] == (None,) * 6 and by_group["Comparison"][1:] == (None,) * 6
+    assert by_group["Statutory"][1] == 60
+    assert any("Pilot" in n and MARK in n for n in web.notes)
+    # The CLI table: the mark in every figure; CSV: empty figures and suppressed = yes.
+    table = run_cli("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat())
+    assert table.code == 0, table.stderr
+    checked = 0
+    for line in table.stdout.splitlines():
+        if ("Pilot" in line or "Comparison" in line) and "│" in line:
+            cells = [c.strip() for c in line.strip("│┃| ").split("│")]
+            assert cells[1:7] == [MARK] * 6 and cells[7] == "yes", line
+            checked += 1
+    assert checked == 4, table.stdout  # each group and its Home Office recordable row
+    out = run_cli("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat(), "--format",
+                  "csv")
+    csv_rows = {r["group"]: r for r in csv.DictReader(out.stdout.splitlines())}
+    assert csv_rows["Pilot"]["members"] == "" and csv_rows["Pilot"]["suppressed"] == "yes"
+    assert csv_rows["Comparison"]["rate_before"] == ""
+    assert csv_rows["Statutory"]["members"] == "60" and csv_rows["Statutory"]["suppressed"] == ""
 
 
 def test_no_raw_identifier_in_outputs(partner_db: Path) -> None:

@@ -26,7 +26,7 @@ from saferboard.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from saferboard.measures.cohort import CohortResult, GroupRates
+    from saferboard.measures.cohort import GroupRates, PublishedCohort
     from saferboard.measures.costs import CostReport
 
 
@@ -51,7 +51,8 @@ def _r(value: float | None, digits: int = 2) -> float | None:
 
 
 def group_json(g: GroupRates | None) -> dict[str, Any]:
-    """The JSON keys of one group (``None`` figures when suppressed)."""
+    """The JSON keys of one group; ``None`` is a suppressed group: ``null`` figures and
+    ``"suppressed": true``, never 0 members."""
     if g is None:
         return {"members": None, "offences_before": None, "offences_after": None,
                 "offender_years_before": None, "offender_years_after": None,
@@ -65,16 +66,12 @@ def group_json(g: GroupRates | None) -> dict[str, Any]:
             "reduction_pct": _r(g.reduction_pct, 1)}
 
 
-def cohort_json(r: CohortResult) -> dict[str, Any]:
-    hidden = set(r.suppressed)
-    small_total = "All members" in hidden
+def cohort_json(r: PublishedCohort) -> dict[str, Any]:
     body: dict[str, Any] = {
         "as_of": r.as_of.isoformat(), "date_basis": r.date_basis, "min_days": r.min_days,
-        **group_json(None if small_total else r.overall),
-        "ho_recordable": group_json(None if small_total else r.ho_recordable),
-        "by_cohort": {v: {**group_json(None if v in hidden else g),
-                          "ho_recordable": group_json(None if v in hidden
-                                                      else r.by_cohort_ho[v])}
+        **group_json(r.overall),
+        "ho_recordable": group_json(r.ho_recordable),
+        "by_cohort": {v: {**group_json(g), "ho_recordable": group_json(r.by_cohort_ho[v])}
                       for v, g in r.by_cohort.items()},
         "by_offence_type": [
             {"offence_type": t.offence_type, "offences_before": t.offences_before,
@@ -110,24 +107,27 @@ def cohort_json(r: CohortResult) -> dict[str, Any]:
     return body
 
 
-def _group_row(name: str, g: GroupRates | None) -> dict[str, Any]:
+def _group_row(name: str, g: GroupRates | None, mark: str | None = None
+               ) -> dict[str, Any]:
+    """A table/CSV row; a suppressed group (None) shows `mark` in every figure (the
+    disclosure mark in the table, an empty cell in CSV) and "yes" under suppressed."""
     j = group_json(g)
-    return {"group": name, "members": j["members"], "before": j["offences_before"],
-            "after": j["offences_after"], "rate_before": j["rate_before"],
-            "rate_after": j["rate_after"], "reduction_pct": j["reduction_pct"]}
+    row = {"group": name, "members": j["members"], "before": j["offences_before"],
+           "after": j["offences_after"], "rate_before": j["rate_before"],
+           "rate_after": j["rate_after"], "reduction_pct": j["reduction_pct"]}
+    if g is None:
+        row = {k: (v if k == "group" else mark) for k, v in row.items()}
+    return {**row, "suppressed": "yes" if g is None else ""}
 
 
-def cohort_rows(r: CohortResult) -> list[dict[str, Any]]:
-    """One row per group for the table and CSV: everyone, HO-recordable, each cohort value."""
-    hidden = set(r.suppressed)
-    small = "All members" in hidden
-    rows = [_group_row("All members", None if small else r.overall),
-            _group_row("All members: Home Office recordable",
-                       None if small else r.ho_recordable)]
+def cohort_rows(r: PublishedCohort, mark: str | None = None) -> list[dict[str, Any]]:
+    """One row per group for the table and CSV: everyone, HO-recordable, each cohort value
+    (a suppressed group's figures are `mark`, never 0)."""
+    rows = [_group_row("All members", r.overall, mark),
+            _group_row("All members: Home Office recordable", r.ho_recordable, mark)]
     for v, g in r.by_cohort.items():
-        rows.append(_group_row(v, None if v in hidden else g))
-        rows.append(_group_row(f"{v}: Home Office recordable",
-                               None if v in hidden else r.by_cohort_ho[v]))
+        rows.append(_group_row(v, g, mark))
+        rows.append(_group_row(f"{v}: Home Office recordable", r.by_cohort_ho[v], mark))
     return rows
 
 
@@ -181,14 +181,16 @@ def cohort_cmd(
     print_cohort(shown, fmt, suppress_below)
 
 
-def print_cohort(r: CohortResult, fmt: Format, threshold: int) -> None:
+def print_cohort(r: PublishedCohort, fmt: Format, threshold: int) -> None:
+    from saferboard.measures.disclosure import MARK
+
     if fmt is Format.json:
         sys.stdout.write(json.dumps(cohort_json(r), indent=2) + "\n")
         return
-    rows = cohort_rows(r)
     if fmt is Format.csv:
-        emit(rows, fmt)
+        emit(cohort_rows(r), fmt)
         return
+    rows = cohort_rows(r, MARK)
     emit(rows, fmt, title=f"Offending per offender per year, 12 months before joining vs "
                           f"after (to {r.as_of}, by {r.date_basis} date)")
     if r.projection:
@@ -227,15 +229,17 @@ def print_cohort(r: CohortResult, fmt: Format, threshold: int) -> None:
                   f"{k.offences:,} offences ({k.share_pct:.1f}%); {k.offenders_for_half:,} "
                   "offenders committed half.", highlight=False, markup=False)
     ex = r.excluded
-    out.print(f"Members: {r.members_total:,} joined by {r.as_of}; left out: "
+    joined = f"{MARK} (suppressed)" if r.members_total is None else f"{r.members_total:,}"
+    out.print(f"Members: {joined} joined by {r.as_of}; left out: "
               f"{ex['short_before'] + ex['short_after'] + ex['short_both']:,} with fewer than "
               f"{r.min_days} community days before or after joining, "
               f"{ex['later_membership']:,} later memberships of the same offenders. "
               f"Offences dated in custody, not counted: {r.offences_in_custody:,}.",
               highlight=False, markup=False)
     if r.suppressed:
-        out.print(f"Suppressed (fewer than {threshold} members, or to protect such a group): "
-                  + ", ".join(r.suppressed), highlight=False, markup=False)
+        out.print(f"Suppressed, shown as {MARK} (fewer than {threshold} members, or to "
+                  "protect such a group): " + ", ".join(r.suppressed),
+                  highlight=False, markup=False)
     for caveat in r.caveats:
         out.print(f"Caveat: {caveat}", highlight=False, markup=False)
 

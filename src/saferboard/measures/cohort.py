@@ -46,7 +46,7 @@ difference in differences, with a member-level bootstrap interval.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
@@ -303,6 +303,35 @@ class CohortResult:
     offences_in_custody: int
     caveats: tuple[str, ...] = (REGRESSION_TO_THE_MEAN, CUSTODY_NOTE)
     suppressed: tuple[str, ...] = field(default=())  # cohort values hidden by disclosure control
+
+
+@dataclass(frozen=True)
+class PublishedCohort:
+    """A `CohortResult` after disclosure control (`suppress_small_cohorts`), for output.
+
+    A suppressed group is ``None``, never a group of 0 members: every output must show it as
+    suppressed (the disclosure mark, ``null`` with ``"suppressed": true`` in JSON), because
+    a 0 would be read as "no members", which is a different and false statement. Its name is
+    in `suppressed` ("All members" when the whole cohort is too small, which also hides
+    `overall`, `ho_recordable`, `members_total`, the offence types and the projection)."""
+
+    as_of: date
+    date_basis: str
+    min_days: int
+    overall: GroupRates | None
+    ho_recordable: GroupRates | None
+    by_cohort: dict[str, GroupRates | None]
+    by_cohort_ho: dict[str, GroupRates | None]
+    by_type: tuple[TypeChange, ...]
+    projection: tuple[ProjectionRow, ...]
+    concentration: Concentration
+    comparison: Comparison | None
+    members_total: int | None
+    excluded: dict[str, int]
+    offences_in_custody: int
+    caveats: tuple[str, ...]
+    suppressed: tuple[str, ...]
+    threshold: int
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -643,17 +672,17 @@ def _boot_sums(rng: np.random.Generator, b: np.ndarray, a: np.ndarray, yb: np.nd
 
 
 def suppress_small_cohorts(result: CohortResult, threshold: int = DEFAULT_SUPPRESS_BELOW
-                           ) -> CohortResult:
+                           ) -> PublishedCohort:
     """Disclosure control for published output, with the partnership's disclosure module
     (``saferboard.measures.disclosure``): the members by cohort value and their total form a
     one-way table; a cohort value with fewer than `threshold` members is hidden (primary
     suppression), and further values are hidden until no hidden one can be worked out from
-    the total (secondary suppression). A hidden cohort value keeps its key with its figures
-    blanked (``None`` rates) and its name in ``suppressed``; a small total hides everything
-    ("All members"). The comparison is dropped when either of its groups is small; when it
-    is kept, its group is published whole, so the secondary suppression is done among the
-    other cohort values against the treated group's total. Offence types with small counts
-    are folded into one row."""
+    the total (secondary suppression). A hidden cohort value keeps its key with ``None`` as
+    its figures (not a 0-member group) and its name in ``suppressed``; a small total hides
+    everything ("All members"). The comparison is dropped when either of its groups is
+    small; when it is kept, its group is published whole, so the secondary suppression is
+    done among the other cohort values against the treated group's total. Offence types
+    with small counts are folded into one row."""
     if threshold < 1:
         raise InputError(f"suppression threshold must be at least 1, got {threshold}",
                          column="--suppress-below")
@@ -674,26 +703,27 @@ def suppress_small_cohorts(result: CohortResult, threshold: int = DEFAULT_SUPPRE
         table = dc.suppress_list([result.by_cohort[v].members for v in names],
                                  threshold=threshold)
         hidden = {v for v, cell in zip(names, table.cells, strict=True) if cell[0] is None}
-    by_cohort: dict[str, GroupRates] = {}
-    by_cohort_ho: dict[str, GroupRates] = {}
-    blank = GroupRates(0, 0, 0, 0.0, 0.0, None, None, None)
-    for v in result.by_cohort:
-        by_cohort[v] = blank if v in hidden else result.by_cohort[v]
-        by_cohort_ho[v] = blank if v in hidden else result.by_cohort_ho[v]
     small_total = table.col_totals is not None and table.col_totals[0] is None
+    by_cohort: dict[str, GroupRates | None] = {
+        v: None if v in hidden else g for v, g in result.by_cohort.items()}
+    by_cohort_ho: dict[str, GroupRates | None] = {
+        v: None if v in hidden else g for v, g in result.by_cohort_ho.items()}
     projection_rows = tuple(
         r for r in result.projection
         if not small_total and r.group.split(": Home Office")[0] not in hidden)
     by_type = () if small_total else _fold_small_types(result.by_type, result.overall,
                                                        threshold)
-    overall, ho = result.overall, result.ho_recordable
-    if small_total:
-        overall = ho = blank
-    return replace(result, overall=overall, ho_recordable=ho, by_cohort=by_cohort,
-                   by_cohort_ho=by_cohort_ho, projection=projection_rows, comparison=comp,
-                   by_type=by_type,
-                   suppressed=tuple(sorted(hidden | ({"All members"} if small_total else set()
-                                                     ))))
+    return PublishedCohort(
+        as_of=result.as_of, date_basis=result.date_basis, min_days=result.min_days,
+        overall=None if small_total else result.overall,
+        ho_recordable=None if small_total else result.ho_recordable,
+        by_cohort=by_cohort, by_cohort_ho=by_cohort_ho, by_type=by_type,
+        projection=projection_rows, concentration=result.concentration, comparison=comp,
+        members_total=None if small_total else result.members_total,
+        excluded=result.excluded, offences_in_custody=result.offences_in_custody,
+        caveats=result.caveats,
+        suppressed=tuple(sorted(hidden | ({"All members"} if small_total else set()))),
+        threshold=threshold)
 
 
 OTHER_TYPES = "Other offence types (small counts)"

@@ -19,6 +19,7 @@ from saferboard.measures.cohort import (
     DEFAULT_SUPPRESS_BELOW,
     CohortResult,
     GroupRates,
+    PublishedCohort,
     cohort_measures,
     load_cohort,
     suppress_small_cohorts,
@@ -54,8 +55,9 @@ def _rate(x: float | None) -> Cell:
     return None if x is None else round(x, 2)
 
 
-def _row(name: str, g: GroupRates, hidden: bool) -> dict[str, Cell]:
-    if hidden:
+def _row(name: str, g: GroupRates | None) -> dict[str, Cell]:
+    """A suppressed group (None) shows the disclosure mark in every figure, never 0."""
+    if g is None:
         return {"group": name, "members": MARK, "before": MARK, "after": MARK,
                 "rate_before": MARK, "rate_after": MARK, "reduction_pct": MARK}
     return {"group": name, "members": g.members, "before": g.offences_before,
@@ -64,12 +66,12 @@ def _row(name: str, g: GroupRates, hidden: bool) -> dict[str, Cell]:
             "reduction_pct": None if g.reduction_pct is None else round(g.reduction_pct)}
 
 
-def section_from(result: CohortResult) -> CohortSection:
+def section_from(result: PublishedCohort) -> CohortSection:
     """Rows of an already suppressed result (`suppress_small_cohorts`)."""
     hidden = set(result.suppressed)
-    small = "All members" in hidden
+    small = result.overall is None
     o = result.overall
-    if small or o.rate_before is None or o.rate_after is None:
+    if o is None or o.rate_before is None or o.rate_after is None:
         headline = "Too few members to publish the cohort's rates."
     else:
         word = "lower" if (o.reduction_pct or 0) >= 0 else "higher"
@@ -77,11 +79,11 @@ def section_from(result: CohortResult) -> CohortSection:
                   else f" ({abs(o.reduction_pct):.0f}% {word})")
         headline = (f"{o.rate_before:.2f} -> {o.rate_after:.2f} offences per offender per "
                     f"year{change}, {o.members} members")
-    rows = [_row("All members", o, small),
-            _row("All members: Home Office recordable", result.ho_recordable, small)]
+    rows = [_row("All members", o),
+            _row("All members: Home Office recordable", result.ho_recordable)]
     for v, g in result.by_cohort.items():
-        rows.append(_row(v, g, v in hidden))
-        rows.append(_row(f"{v}: Home Office recordable", result.by_cohort_ho[v], v in hidden))
+        rows.append(_row(v, g))
+        rows.append(_row(f"{v}: Home Office recordable", result.by_cohort_ho[v]))
     projection = tuple(
         {"group": p.group, "before_12m": p.before, "after_observed": p.after,
          "months_observed": round(p.months_observed, 1),

@@ -84,11 +84,14 @@ def _cohort(con: duckdb.DuckDBPyConnection, threshold: int) -> Section:
         return Section("cohort", title, (), (str(e),))
     groups = [("All members", r.overall), ("Home Office recordable", r.ho_recordable),
               *r.by_cohort.items()]
+    # A suppressed group (None) is a row of None cells, shown as the disclosure mark: never
+    # as 0 members, which would read as a real count.
     rates = Table(f"Offences per offender per year, 12 months before joining vs after "
                   f"(to {as_of:%d %b %Y})",
                   ("group", "members", "offences before", "offences after", "rate before",
                    "rate after", "reduction %"),
-                  tuple((name, g.members, g.offences_before, g.offences_after,
+                  tuple((name, None, None, None, None, None, None) if g is None else
+                        (name, g.members, g.offences_before, g.offences_after,
                          _r(g.rate_before), _r(g.rate_after), _r(g.reduction_pct, 1))
                         for name, g in groups))
     projection = Table("Before (12 months) vs after, predicted for 12 months",
@@ -96,8 +99,8 @@ def _cohort(con: duckdb.DuckDBPyConnection, threshold: int) -> Section:
                         "reduction %"),
                        tuple((p.group, p.members, p.before, p.after, round(p.predicted_12m),
                               _r(p.reduction_pct, 1)) for p in r.projection))
-    notes = (*r.caveats, *(f"Suppressed (fewer than {threshold} members): {s}"
-                           for s in r.suppressed))
+    notes = (*r.caveats, *(f"Suppressed, shown as {dc.MARK} (fewer than {threshold} members, "
+                           f"or to protect such a group): {s}" for s in r.suppressed))
     return Section("cohort", title, (rates, projection), notes)
 
 
