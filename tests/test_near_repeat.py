@@ -16,6 +16,8 @@ import pytest
 from saferboard.errors import InputError
 from saferboard.measures.near_repeat import (
     BLOCK,
+    ResolutionError,
+    date_resolution,
     knox,
     nrc_space_labels,
     nrc_time_labels,
@@ -26,21 +28,33 @@ from tests.conftest import SHARED, needs_shared, run_cli
 
 DAVIES = SHARED / "nearrepeat-davies"
 CHICAGO = DAVIES / "chicago_burglary_2014_2017.csv"
+NRC_DATA = Path(__file__).parent / "data" / "nrc"
+ARSON = NRC_DATA / "chicago_arson.csv"
 
 
 # ---------------------------------------------------------------- helpers
 
 
-def brute_force(x, y, days, space_edges, time_edges, distance="manhattan"):
-    """O(n^2) twin of pair_counts: every pair, its distance and day gap, binned [a, b)."""
+def brute_force(x, y, days, space_edges, time_edges, distance="manhattan", nrc=False):
+    """O(n^2) twin of pair_counts: every pair, its distance and day gap, binned [a, b).
+    With nrc: float32 coordinates and arithmetic, row 0 = distance exactly 0, then the
+    calculator's edges with (0, first edge) as the first band."""
     x, y, days = map(np.asarray, (x, y, days))
-    out = np.zeros((len(space_edges), len(time_edges)), dtype=np.int64)
+    if nrc:
+        x, y = x.astype(np.float32), y.astype(np.float32)
+    rows = len(space_edges) + (1 if nrc else 0)
+    out = np.zeros((rows, len(time_edges)), dtype=np.int64)
     se, te = np.asarray(space_edges, float), np.asarray(time_edges, float)
     for a in range(len(x) - 1):
         dx, dy = np.abs(x[a + 1:] - x[a]), np.abs(y[a + 1:] - y[a])
-        d = dx + dy if distance == "manhattan" else np.hypot(dx, dy)
+        if distance == "manhattan":
+            d = dx + dy
+        else:
+            d = np.sqrt(dx * dx + dy * dy) if nrc else np.hypot(dx, dy)
         dt = np.abs(days[a + 1:] - days[a])
         s = np.searchsorted(se, d, side="right") - 1
+        if nrc:
+            s = np.where(d == 0, 0, s + 1)
         t = np.searchsorted(te, dt, side="right") - 1
         np.add.at(out, (s, t), 1)
     return out
@@ -75,8 +89,8 @@ class NRCSummary(HTMLParser):
         self.iterations = params["Iterations requested"]
         sb, ns = params["Spatial bandwidth"], params["Number of spatial bands"]
         tb, nt = params["Temporal bandwidth"], params["Number of temporal bands"]
-        # 'same location' is [0, 1), then bands of the bandwidth, then 'more than'.
-        self.space_edges = [0, 1] + [sb * k for k in range(1, ns + 1)]
+        # The calculator's edges after 'same location' (distance 0), for knox(nrc=True).
+        self.space_edges = [0] + [sb * k for k in range(1, ns + 1)]
         self.time_edges = [0] + [tb * k for k in range(1, nt + 1)]
         self.ratio, self.space_labels, self.time_labels = self._grid(self.tables[0])
         self.p_value, _, _ = self._grid(self.tables[1])
@@ -119,21 +133,21 @@ def test_band_labels_and_edges_read_from_the_nrc_pages(year):
 
 @needs_shared
 def test_nrc_2014_knox_ratios_and_significance():
-    """The 2014 page (99 iterations, 'same location', 1-200 m, 0-7 days): with edges 0,1,200
-    and 0,7 and Manhattan distance, every Knox ratio is within 2% of the calculator's
+    """The 2014 page (99 iterations, 'same location', 1-200 m, 0-7 days): in calculator mode
+    with edges 0,200 and 0,7 and Manhattan distance, every Knox ratio is within 2% of its
     (its expected counts are means of only 99 permutations, ours of 999) and the same
     cells are significant at 0.05. The pages hold ratios and p-values only, not the observed
     counts: those are pinned against the brute-force twin below."""
     nrc = NRCSummary((DAVIES / "chicago_burglary_2014_NRsummary.htm").read_text())
-    assert (nrc.space_edges, nrc.time_edges, nrc.iterations) == ([0, 1, 200], [0, 7], 99)
+    assert (nrc.space_edges, nrc.time_edges, nrc.iterations) == ([0, 200], [0, 7], 99)
     x, y, d = chicago(2014)
     assert len(x) == 12334  # 'Number of records successfully recorded: 12334'
-    r = knox(x, y, d, nrc.space_edges, nrc.time_edges, permutations=999, seed=2014)
+    r = knox(x, y, d, nrc.space_edges, nrc.time_edges, permutations=999, seed=2014, nrc=True)
     ratio = np.array(r.knox_ratio, dtype=float)
     np.testing.assert_allclose(ratio, nrc.ratio, rtol=0.02, atol=0.005)
     assert ((np.array(r.p_value) <= 0.05) == (nrc.p_value <= 0.05)).all()
     # A [0, 7] reading of '0 to 7 days' would give 4.93 in the first cell, not 5.34.
-    r8 = knox(x, y, d, nrc.space_edges, [0, 8], permutations=99, seed=1)
+    r8 = knox(x, y, d, nrc.space_edges, [0, 8], permutations=99, seed=1, nrc=True)
     assert abs(r8.knox_ratio[0][0] - nrc.ratio[0, 0]) > 0.3
 
 
@@ -143,16 +157,17 @@ def test_nrc_2016_knox_ratios_with_euclidean_distance():
     with it, 11 of the 12 finite cells agree with the calculator's ratios within 10%, the
     spread of a mean of only 19 permutations (with Manhattan distance 1-100 m and 101-200 m
     at 0-2 days are 12-18% off). One cell does not: same location, 0-2 days (ours 18.3, the
-    page 15.60, 4 standard errors of a 19-permutation mean away). 158 of its 202 pairs are
+    page 15.60, 4 standard errors of a 19-permutation mean away; calculator mode, with
+    exact-zero same location and single precision, gives 18.45). 158 of its 202 pairs are
     identical records (same x, y and date); no reading of bands, metric, date format or
     duplicates we tried gives 15.60 while keeping the other cells (benchmarks/README.md).
     The same cells are significant; the 'more than' row and column agree within 2%."""
     nrc = NRCSummary((DAVIES / "chicago_burglary_2016_NRsummary.htm").read_text())
-    assert (nrc.space_edges, nrc.time_edges) == ([0, 1, 100, 200, 300], [0, 2, 4])
+    assert (nrc.space_edges, nrc.time_edges) == ([0, 100, 200, 300], [0, 2, 4])
     x, y, d = chicago(2016)
     assert len(x) == 11701
     r = knox(x, y, d, nrc.space_edges, nrc.time_edges, permutations=999, seed=2016,
-             distance="euclidean")
+             distance="euclidean", nrc=True)
     ratio = np.array(r.knox_ratio, dtype=float)
     np.testing.assert_allclose(ratio[:, -1], nrc.ratio[:, -1], rtol=0.02, atol=0.005)
     np.testing.assert_allclose(ratio[-1], nrc.ratio[-1], rtol=0.02, atol=0.005)
@@ -163,6 +178,109 @@ def test_nrc_2016_knox_ratios_with_euclidean_distance():
     assert ((np.array(r.p_value) <= 0.05) == (nrc.p_value <= 0.05)).all()
 
 
+# The calculator's own output on 522 Chicago arsons of 2016 (tests/data/nrc/PROVENANCE.md):
+# 200 m x 3 and 1 day x 3, Manhattan, 99 iterations. Rows: same location, 1 to 200, 201 to
+# 400, 401 to 600, more than 600 m; columns: 0 to 1, 2 to 2, 3 to 3, more than 3 days.
+ARSON_OBSERVED = [[0, 2, 0, 8], [9, 1, 1, 45], [4, 0, 0, 140], [6, 0, 0, 234],
+                  [393, 710, 770, 133658]]
+# Its 'Mean' of the 99 simulated counts per cell (the expected counts).
+ARSON_MEAN = [[0.0101010101, 0.0707070707, 0.0909090909, 9.82828282828283],
+              [0.121212121212121, 0.272727272727273, 0.252525252525253, 55.3535353535354],
+              [0.343434343434343, 0.767676767676768, 0.838383838383838, 142.050505050505],
+              [0.777777777777778, 1.16161616161616, 1.35353535353535, 236.707070707071],
+              [410.747474747475, 710.727272727273, 768.464646464646, 133641.060606061]]
+ARSON_P = [[1, 0.01, 1, 1], [0.01, 0.27, 0.23, 1], [0.01, 1, 1, 0.96], [0.01, 1, 1, 0.96],
+           [1, 0.84, 0.3, 0.01]]
+
+
+def arson_cli(*args: str) -> dict:
+    run = run_cli("near-repeat", ARSON, "--x-col", "x", "--y-col", "y", "--date-col", "date",
+                  "--time-bands", "0,1,2,3", "--permutations", "999", "--seed", "63",
+                  "--format", "json", *args)
+    assert run.code == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_nrc_mode_reproduces_the_calculators_arson_table_cell_for_cell():
+    """All 20 observed cells equal the calculator's; its expected counts (means of 99
+    permutations) agree with ours (999) within 4 Monte Carlo standard errors (Poisson
+    approximation), and the same cells are significant at 0.05."""
+    doc = arson_cli("--nrc", "--space-bands", "0,200,400,600")
+    assert doc["n_events"] == 522 and doc["nrc"] and doc["distance_precision"] == "single"
+    assert doc["observed"] == ARSON_OBSERVED
+    assert doc["space_labels"] == ["same location", "1 to 200 m", "201 to 400 m",
+                                   "401 to 600 m", "more than 600 m"]
+    assert doc["time_labels"] == ["0 to 1 days", "2 to 2 days", "3 to 3 days",
+                                  "more than 3 days"]
+    ours, theirs = np.array(doc["expected"]), np.array(ARSON_MEAN)
+    assert (np.abs(ours - theirs) <= 4 * np.sqrt(ours / 99) + 0.02).all()
+    assert ((np.array(doc["p_value"]) <= 0.05) == (np.array(ARSON_P) <= 0.05)).all()
+    # Same location is distance exactly 0: no arson follows one at the same place within
+    # 1 day, the calculator's 'no indication of repeat victimization'.
+    assert doc["observed"][0][0] == 0 and doc["knox_ratio"][0][0] == 0.0
+
+
+def test_without_nrc_the_arson_table_differs_in_four_cells():
+    """Today's edges (0,1,200,...: [0, 1) first, double precision) keep working and give
+    the table the issue reported: 4 of the 20 cells differ from the calculator's, and a
+    same-location repeat (Knox 31, p 0.03) that the calculator does not report."""
+    doc = arson_cli("--space-bands", "0,1,200,400,600")
+    observed = np.array(doc["observed"])
+    assert doc["observed"] == [[1, 2, 0, 8], [8, 1, 1, 45], [4, 0, 0, 141], [6, 0, 0, 233],
+                               [393, 710, 770, 133658]]
+    assert (observed != np.array(ARSON_OBSERVED)).sum() == 4
+    assert doc["space_labels"][0] == "under 1 m" and doc["distance_precision"] == "double"
+    assert doc["knox_ratio"][0][0] > 20 and doc["p_value"][0][0] < 0.05
+
+
+def test_nrc_arson_table_equals_single_precision_brute_force():
+    rows = list(csv.DictReader(open(ARSON, newline="")))
+    x = np.array([float(r["x"]) for r in rows])
+    y = np.array([float(r["y"]) for r in rows])
+    d = np.array([date.fromisoformat(r["date"]).toordinal() for r in rows])
+    for distance in ("manhattan", "euclidean"):
+        assert np.array_equal(
+            pair_counts(x, y, d, [0, 200, 400, 600], [0, 1, 2, 3], distance=distance, nrc=True),
+            brute_force(x, y, d, [0, 200, 400, 600], [0, 1, 2, 3], distance, nrc=True))
+
+
+def _edge_pairs() -> tuple[list[float], list[float], list[int]]:
+    """Three pairs far apart (British National Grid-sized coordinates, where float32 steps
+    are 1/16 m): 0.5 m apart, 399.96 m apart (400.0 in float32: 565000.03 and 565399.99
+    round to 565000 and 565400), and exactly 0 m apart; each pair on one day."""
+    x = [530000.0, 530000.5, 540000.0, 540000.0, 550000.0, 550000.0]
+    y = [180000.0, 180000.0, 565000.03, 565399.99, 190000.0, 190000.0]
+    return x, y, [0, 0, 10, 10, 20, 20]
+
+
+def test_half_metre_and_399_96_metre_pairs_with_and_without_nrc():
+    x, y, d = _edge_pairs()
+    assert y[3] - y[2] == pytest.approx(399.96)
+    assert float(np.float32(y[3]) - np.float32(y[2])) == 400.0
+    # Calculator: same location (0), (0, 200), [200, 400), [400, 600), more than 600.
+    r = knox(x, y, d, [0, 200, 400, 600], [0, 1], nrc=True, permutations=9, seed=0)
+    assert [row[0] for row in r.observed] == [1, 1, 0, 1, 0]
+    assert r.space_intervals() == ("= 0", "(0, 200)", "[200, 400)", "[400, 600)",
+                                   "[600, inf)")
+    # Double precision, today's edges: the 0.5 m pair is within 1 m (not 'same location')
+    # and 399.96 m is under 400.
+    r = knox(x, y, d, [0, 1, 200, 400, 600], [0, 1], permutations=9, seed=0)
+    assert [row[0] for row in r.observed] == [2, 0, 1, 0, 0]
+    assert r.space_labels[0] == "under 1 m"
+    # The repeat label is distance exactly 0 in both modes: only the last pair.
+    for nrc in (False, True):
+        edges = [0, 200, 400, 600] if nrc else [0, 1, 200, 400, 600]
+        r = knox(x, y, d, edges, [0, 1], nrc=nrc, permutations=9, seed=0, near_distance=600)
+        assert r.labels == ("originator", "near-repeat", "originator", "near-repeat",
+                            "originator", "repeat")
+
+
+def test_nrc_edges_starting_at_1_are_warned():
+    x, y, d = _edge_pairs()
+    r = knox(x, y, d, [0, 1, 200], [0, 1], nrc=True, permutations=9, seed=0)
+    assert len(r.warnings) == 1 and "(0, 1)" in r.warnings[0]
+
+
 @needs_shared
 def test_chicago_2014_observed_counts_equal_brute_force():
     """All 76 million pairs of the 12,334 burglaries of 2014, counted one by one."""
@@ -171,9 +289,15 @@ def test_chicago_2014_observed_counts_equal_brute_force():
     r = knox(x, y, d, se, te, permutations=1, seed=0)
     assert np.array_equal(np.array(r.observed), brute_force(x, y, d, se, te))
     assert sum(map(sum, r.observed)) == 12334 * 12333 // 2
-    # The calculator's 2014 bands, pinned (same brute-force check, smaller table).
+    # The calculator's 2014 bands, pinned (same brute-force check, smaller table): in
+    # double precision with [0, 1) first, and as the calculator counts them (distance
+    # exactly 0 in single precision: 1 pair fewer at the same location, and so on).
     r = knox(x, y, d, [0, 1, 200], [0, 7], permutations=1, seed=0)
     assert r.observed == ((293, 1220), (1229, 25612), (2723011, 73306246))
+    r = knox(x, y, d, [0, 200], [0, 7], permutations=1, seed=0, nrc=True)
+    assert r.observed == ((292, 1216), (1230, 25613), (2723011, 73306249))
+    assert np.array_equal(np.array(r.observed), brute_force(x, y, d, [0, 200], [0, 7],
+                                                            nrc=True))
 
 
 # ---------------------------------------------------------------- brute-force twin
@@ -329,6 +453,31 @@ def test_bad_edges(space, time, message):
         knox([0.0], [0.0], [0], space, time, permutations=1)
 
 
+@pytest.mark.parametrize(("dates", "expected"), [
+    (["2024-03-01", "2024-04-01", "2023-12-01"], "month"),
+    (["2024-01-01", "2023-01-01"], "year"),
+    (["2024-03-01", "2024-03-02"], "day"),
+    ([], "day"),
+])
+def test_date_resolution(dates, expected):
+    assert date_resolution([date.fromisoformat(v).toordinal() for v in dates]) == expected
+
+
+def test_month_only_dates_warn_and_fine_bands_are_refused_unless_forced():
+    days = [date(2024, m, 1).toordinal() for m in (1, 1, 2, 3)]
+    x, y = [0.0, 10.0, 20.0, 5000.0], [0.0] * 4
+    r = knox(x, y, days, [0, 100], [0, 31, 62], date_resolution="month", permutations=9)
+    assert len(r.warnings) == 1 and "month-only" in r.warnings[0]
+    assert r.date_resolution == "month"
+    with pytest.raises(ResolutionError, match=r"\[0, 7\), \[7, 14\) are finer"):
+        knox(x, y, days, [0, 100], [0, 7, 14, 45], date_resolution="month", permutations=9)
+    forced = knox(x, y, days, [0, 100], [0, 7, 14], date_resolution="month", force=True,
+                  permutations=9)
+    assert len(forced.warnings) == 2 and "counted anyway" in forced.warnings[1]
+    # Day-level dates: nothing to warn about, any bands.
+    assert knox(x, y, days, [0, 100], [0, 7], permutations=9).warnings == ()
+
+
 def test_time_difference_uses_whole_days_over_a_long_span():
     """Dates decades apart (int32 path) and a gap of exactly the last edge."""
     r = knox([0.0, 0.0, 10.0], [0.0, 50.0, 0.0], [0, 28, 40000], [0, 1, 100],
@@ -356,11 +505,12 @@ def test_event_labels():
 
 
 def test_labels_without_a_same_location_band():
-    """Edges 0,100,200: near is 100 m; 'same location' still means within 1 m."""
-    r = knox([0.0, 0.5, 60.0], [0.0, 0.0, 0.0], [0, 1, 2], [0, 100, 200], [0, 7],
-             permutations=9, seed=0)
+    """Edges 0,100,200: near is 100 m; 'same location' (the 'repeat' label) is distance
+    exactly 0, so an event 0.5 m away is a near repeat."""
+    r = knox([0.0, 0.5, 60.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0, 1, 2, 3], [0, 100, 200],
+             [0, 7], permutations=9, seed=0)
     assert r.near_distance == 100
-    assert r.labels == ("originator", "repeat", "near-repeat")
+    assert r.labels == ("originator", "near-repeat", "near-repeat", "repeat")
 
 
 def test_same_day_pairs_are_ordered_by_input_row():
@@ -432,7 +582,8 @@ def test_cli_json_shape(tmp_path):
     for key in ("observed", "expected", "knox_ratio", "p_value"):
         assert len(doc[key]) == 4 and all(len(row) == 3 for row in doc[key])
     assert sum(map(sum, doc["observed"])) == 120 * 119 // 2
-    assert doc["space_labels"][:2] == ["same location", "1 to 100 m"]
+    assert doc["space_labels"][:2] == ["under 1 m", "1 to 100 m"]
+    assert (doc["nrc"], doc["distance_precision"], doc["warnings"]) == (False, "double", [])
     assert sum(doc["event_labels"].values()) == 120
     with open(labels, newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -442,7 +593,7 @@ def test_cli_json_shape(tmp_path):
     table = run_cli("near-repeat", f, "--x-col", "X", "--y-col", "Y", "--date-col", "Date",
                     "--space-bands", "0,1,100,200", "--time-bands", "0,7,14",
                     "--permutations", "19", "--seed", "3")
-    assert table.code == 0 and "same location [0, 1)" in table.stdout
+    assert table.code == 0 and "under 1 m [0, 1)" in table.stdout
     assert "8 to 14 days [7, 14)" in table.stdout
     long = run_cli("near-repeat", f, "--x-col", "X", "--y-col", "Y", "--date-col", "Date",
                    "--space-bands", "0,1,100,200", "--time-bands", "0,7,14",
@@ -466,6 +617,37 @@ def test_cli_bad_edges(tmp_path):
     run = run_cli("near-repeat", f, "--x-col", "x", "--y-col", "y", "--date-col", "d",
                   "--space-bands", "0,100", "--time-bands", "0,7.5")
     assert run.code != 0 and "whole days" in run.stderr
+
+
+def test_cli_month_only_dates(tmp_path):
+    """police.uk-style months (--date-format %Y-%m): warned; 7-day bands refused with the
+    --force hint; monthly bands or --force run, and the warning is in the JSON too."""
+    f = write(tmp_path / "months.csv", "x,y,month\n" + "".join(
+        f"{530000 + 37 * k % 900},{180000 + 53 * k % 700},2024-{1 + k % 12:02d}\n"
+        for k in range(60)))
+    common = ("near-repeat", f, "--x-col", "x", "--y-col", "y", "--date-col", "month",
+              "--date-format", "%Y-%m", "--space-bands", "0,100,200", "--permutations", "19",
+              "--seed", "1")
+    refused = run_cli(*common, "--time-bands", "0,7,14")
+    assert refused.code != 0
+    assert "finer than the dates' resolution" in refused.stderr
+    assert "--force" in refused.stderr
+    ok = run_cli(*common, "--time-bands", "0,31,62", "--format", "json")
+    assert ok.code == 0, ok.stderr
+    assert "warning: dates are month-only (all 60 fall on the first day" in ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["date_resolution"] == "month" and len(doc["warnings"]) == 1
+    forced = run_cli(*common, "--time-bands", "0,7,14", "--force")
+    assert forced.code == 0 and "counted anyway" in forced.stderr
+
+
+def test_cli_nrc_table_says_single_precision():
+    run = run_cli("near-repeat", ARSON, "--x-col", "x", "--y-col", "y", "--date-col", "date",
+                  "--time-bands", "0,1,2,3", "--space-bands", "0,200,400,600", "--nrc",
+                  "--permutations", "19", "--seed", "1")
+    assert run.code == 0, run.stderr
+    assert "single-precision distances" in run.stdout.replace("\n", " ")
+    assert "same location = 0" in run.stdout and "1 to 200 m (0, 200)" in run.stdout
 
 
 def test_cli_needs_a_file_or_store_incidents(tmp_path):

@@ -157,7 +157,8 @@ def _round(value: float | None, digits: int) -> float | None:
 def near_repeat_cmd(
     space_bands: Annotated[str, typer.Option(
         "--space-bands", help="Distance edges in metres, from 0, e.g. 0,1,100,200,300: bands "
-        "[a, b) plus an open-ended last band ('same location' is [0, 1))")],
+        "[a, b) plus an open-ended last band; with --nrc the calculator's edges after 'same "
+        "location' (distance 0), e.g. 0,200,400,600")],
     time_bands: Annotated[str, typer.Option(
         "--time-bands", help="Day edges, from 0, e.g. 0,7,14,21: bands [a, b) plus an "
         "open-ended last band")],
@@ -196,11 +197,17 @@ def near_repeat_cmd(
     labels_out: Annotated[Path | None, typer.Option(
         "--labels", help="Also write each event's label (originator, near-repeat, repeat, "
         "isolated) to this CSV")] = None,
+    nrc: Annotated[bool, typer.Option(
+        "--nrc", help="Reproduce the Near Repeat Calculator: --space-bands are its edges "
+        "after 'same location' (distance exactly 0), distances in single precision")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Count time bands finer than the dates' resolution (month-only "
+        "dates) anyway")] = False,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Near-repeat Knox test: pairs of events in space x time bands against permutations of
     the dates, with Knox ratios and p-values, and a label for each event."""
-    from saferboard.measures.near_repeat import knox
+    from saferboard.measures.near_repeat import ResolutionError, date_resolution, knox
 
     s_edges = _edges(space_bands, "--space-bands")
     t_edges = _edges(time_bands, "--time-bands")
@@ -211,12 +218,18 @@ def near_repeat_cmd(
                                  param_hint="--time-bands")
     try:
         r = knox(events.x, events.y, events.days, s_edges, [int(e) for e in t_edges],
-                 distance=distance.value, permutations=permutations, seed=seed)
+                 distance=distance.value, permutations=permutations, seed=seed, nrc=nrc,
+                 date_resolution=date_resolution(events.days), force=force)
+    except ResolutionError as e:  # one line naming the option, with the way out
+        raise ResolutionError(f"{e.detail}, or --force to count them anyway",
+                              column="--time-bands") from None
     except ValueError as e:  # edges not from 0 or not increasing
         raise typer.BadParameter(str(e)) from None
     if events.skipped_no_coordinates:
         err.print(f"note: {events.skipped_no_coordinates:,} row(s) without coordinates "
                   "skipped", markup=False, highlight=False)
+    for warning in r.warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     if labels_out is not None:
         with open(labels_out, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
@@ -232,18 +245,20 @@ def near_repeat_cmd(
                "p_value": r.p_value, "distance": r.distance, "seed": r.seed,
                "space_labels": r.space_labels, "time_labels": r.time_labels,
                "near_distance": r.near_distance, "near_days": r.near_days,
-               "event_labels": r.label_counts()}
+               "event_labels": r.label_counts(), "nrc": r.nrc,
+               "distance_precision": r.precision, "date_resolution": r.date_resolution,
+               "warnings": r.warnings}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
 
-    def band(lo: float, hi: float | None) -> str:
-        return f"[{lo:g}, {'inf' if hi is None else f'{hi:g}'})"
-
-    s_names = [f"{lab} {band(*b)}" for lab, b in zip(r.space_labels, r.space_bands,
-                                                     strict=True)]
-    t_names = [f"{lab} {band(*b)}" for lab, b in zip(r.time_labels, r.time_bands,
-                                                     strict=True)]
+    s_names = [f"{lab} {iv}" for lab, iv in zip(r.space_labels, r.space_intervals(),
+                                                strict=True)]
+    t_names = [f"{lab} {iv}" for lab, iv in zip(r.time_labels, r.time_intervals(),
+                                                strict=True)]
     if fmt is Format.csv:
+        if r.nrc:  # the CSV rows cannot say it, and its numbers depend on it
+            err.print("note: Near Repeat Calculator mode: 'same location' is distance 0 and "
+                      "distances are single precision", markup=False, highlight=False)
         emit([{"space_band": s_names[s], "time_band": t_names[t],
                "observed": r.observed[s][t], "expected": round(r.expected[s][t], 4),
                "knox_ratio": _round(r.knox_ratio[s][t], 4),
@@ -259,8 +274,10 @@ def near_repeat_cmd(
             row[tname] = (f"{r.observed[s][t]:,} / {shown} / "
                           f"{r.p_value[s][t]:.3f}")
         rows.append(row)
+    mode = (f"{r.distance}, Near Repeat Calculator bands, single-precision distances"
+            if r.nrc else r.distance)
     emit(rows, fmt, title=f"Knox test, {r.n_events:,} events, {r.permutations} permutations "
-                          f"({r.distance}); cells: observed pairs / Knox ratio / p")
+                          f"({mode}); cells: observed pairs / Knox ratio / p")
     counts = ", ".join(f"{k} {v:,}" for k, v in r.label_counts().items())
     out.print(f"Events within {r.near_distance:g} m and {r.near_days} days: {counts}.",
               highlight=False, markup=False)
