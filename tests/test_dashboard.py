@@ -178,12 +178,12 @@ def exception_flags(series: dict[date, int], ref: date, method: str
 
 
 def expected_signs(q_pct: float | None, r_pct: float | None, flags: list[str], rank: int,
-                   of: int) -> list[int]:
-    """Factor signs under the shipped rules (threshold 0, all changes count, best/worst third
-    of London boroughs)."""
+                   of: int, q_p: float, r_p: float) -> list[int]:
+    """Factor signs under the shipped rules (threshold 0, only significant changes count:
+    p < 0.05 exactly, best/worst third of London boroughs)."""
     signs = []
-    for change in (q_pct, r_pct):
-        if change is not None and change != 0:
+    for change, p in ((q_pct, q_p), (r_pct, r_p)):
+        if change is not None and change != 0 and p < 0.05:
             signs.append(+1 if change < 0 else -1)
     signs += [-1 if f == "high" else +1 for f in flags if f in ("high", "low")]
     band = math.ceil(of * 0.3334)
@@ -360,13 +360,15 @@ def test_rag_follows_factors(boards, category, method):
     lb = row.ranks["London boroughs"]
     assert lb.rank is not None
     signs = expected_signs(row.quarter_change_pct, row.rolling12_change_pct,
-                           [e.flag for e in row.exceptions], lb.rank, lb.of)
+                           [e.flag for e in row.exceptions], lb.rank, lb.of,
+                           row.quarter_p_value, row.p_value)
     assert sorted(f.sign for f in row.factors) == signs
     assert row.rag == expected_rag(signs)
     texts = [f.text for f in row.factors]
     for change in (row.quarter_change_pct, row.rolling12_change_pct):
-        if change:  # a non-zero change is a factor, and its text states the change
-            assert any(f"{change:+.1f}%" in t for t in texts), (change, texts)
+        if change:  # a non-zero change is a factor or "no clear change"; both state it
+            assert any(f"{change:+.1f}%" in t for t in texts + list(row.no_clear_change)), \
+                (change, texts, row.no_clear_change)
     for e in row.exceptions:
         if e.flag in ("high", "low"):
             assert any(f"{e.month:%b %Y}" in t and e.flag in t for t in texts)
@@ -549,12 +551,30 @@ def gappy(tmp_path_factory, cats):
 
 @needs_shared
 def test_missing_month_is_named(gappy, cats):
+    """A gap inside the windows leaves the indicator null with the reason (issue 14, item 3),
+    not a refusal of the whole dashboard; --allow-partial computes it from the months
+    present, marked incomplete, RAG withheld."""
     db, sources = gappy
-    with pytest.raises(InputError) as e:
-        dashboard(sources, cats, load_config(), "Barnet", date(2025, 6, 1), ["Robbery"])
-    assert "missing" in str(e.value) and "2023-07" in str(e.value)
-    r = run_cli("dashboard", "--db", db, "--area", "Barnet", "--month", "2025-06")
-    one_line_error(r, "missing", "2023-07")
+    ref = date(2025, 6, 1)
+    row = dashboard(sources, cats, load_config(), "Barnet", ref, ["Robbery"]).rows[0]
+    assert row.source is None and row.rag is None and row.rolling12_volume is None
+    assert not row.complete
+    assert "missing" in row.caveats[0] and "2023-07" in row.caveats[0]
+    r = run_cli("dashboard", "--db", db, "--area", "Barnet", "--month", "2025-06",
+                "--category", "Robbery", "--format", "json")
+    assert r.code == 0, r.stderr
+    assert "2023-07" in r.stderr
+    (j,) = json.loads(r.stdout)
+    assert j["complete"] is False and j["rag"] is None and "2023-07" in j["caveats"][0]
+    part = dashboard(sources, cats, load_config(), "Barnet", ref, ["Robbery"],
+                     allow_partial=True).rows[0]
+    # Present months only: the previous 12 months (2023-07..2024-06) lack 2023-07..2023-12.
+    series = monthly(raw_mps([HISTORICAL, RECENT_1225]), "Barnet", "Robbery")
+    previous = sum(series.get(date(y, m, 1), 0) for y, m in
+                   [(2023, k) for k in range(7, 13)] + [(2024, k) for k in range(1, 7)])
+    assert part.rolling12_previous == previous
+    assert part.source == "mps" and not part.complete and part.rag is None
+    assert "2023-07" in part.caveats[0] and "--allow-partial" in part.caveats[0]
 
 
 @needs_shared

@@ -7,7 +7,7 @@ from typing import Any
 
 from saferboard.measures.dashboard import Dashboard, Indicator
 
-RAG_LETTER = {"Green": "G", "Amber": "A", "Red": "R"}
+RAG_LETTER: dict[str | None, str] = {"Green": "G", "Amber": "A", "Red": "R", None: "-"}
 FLAG_MARK = {"high": "▲", "low": "▼", "normal": "•", "insufficient data": "?"}
 
 
@@ -40,6 +40,9 @@ def indicator_json(row: Indicator) -> dict[str, Any]:
         "positive_factors": [f.text for f in row.factors if f.sign > 0],
         "negative_factors": [f.text for f in row.factors if f.sign < 0],
         "note": row.note,
+        "complete": row.complete,
+        "caveats": list(row.caveats),
+        "no_clear_change": list(row.no_clear_change),
     }
 
 
@@ -99,6 +102,8 @@ def indicator_csv(row: Indicator, groups: list[str]) -> dict[str, Any]:
     out["positive_factors"] = "; ".join(j["positive_factors"])
     out["negative_factors"] = "; ".join(j["negative_factors"])
     out["note"] = row.note
+    out["complete"] = row.complete
+    out["caveats"] = " ".join(row.caveats)
     return out
 
 

@@ -62,7 +62,23 @@ def run_ingest(db: Path | None, paths: list[Path], mapping: Path | None) -> Inge
     return IngestReport(report.files, tuple(found.ignored))
 
 
-def print_ingest_report(report: IngestReport) -> None:
+def month_ranges(months: set[date] | tuple[date, ...]) -> str:
+    """Months as compact YYYY-MM ranges ("2019-01..2019-12, 2021-03"); "no non-zero month"."""
+    from saferboard.measures.windows import month_index
+
+    ordered = sorted(months)
+    if not ordered:
+        return "no month with a non-zero count"
+    runs: list[list[date]] = [[ordered[0], ordered[0]]]
+    for m in ordered[1:]:
+        if month_index(m) == month_index(runs[-1][1]) + 1:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    return ", ".join(f"{a:%Y-%m}" if a == b else f"{a:%Y-%m}..{b:%Y-%m}" for a, b in runs)
+
+
+def print_ingest_report(report: IngestReport, mapping: Path | None = None) -> None:
     rows = [_file_row(f) for f in report.files]
     emit(rows, Format.table, title="Imported batches")
     loaded = [f for f in report.files if not f.status.startswith("skipped")]
@@ -83,13 +99,27 @@ def print_ingest_report(report: IngestReport) -> None:
         if f.wards_not_in_lookup:
             out.print(f"{f.path}: {f.wards_not_in_lookup} row(s) have ward codes not in the "
                       "ONS lookup; the file's borough name is used for them.")
-    unmapped: dict[str, int] = {}
+    unmapped: dict[tuple[str, str], int] = {}
+    touched: dict[tuple[str, str], set[date]] = {}
     for f in loaded:
         for label, n in f.unmapped.items():
-            unmapped[label] = unmapped.get(label, 0) + n
-    for label, n in sorted(unmapped.items()):
-        err.print(f"warning: label {label!r} ({n:,} rows) maps to no category; it is stored "
-                  "and shown as unmapped. Add it to a --categories file.")
+            key = (f.source, label)
+            unmapped[key] = unmapped.get(key, 0) + n
+            touched.setdefault(key, set()).update(f.unmapped_months.get(label, ()))
+            if f.source == "policeuk":  # one file is one month
+                touched[key].add(f.first_month)
+    cats = categories.load(mapping) if unmapped else None
+    for (source, label), n in sorted(unmapped.items()):
+        assert cats is not None
+        placed = cats.place(source, label).category
+        where = (f"its rows count under {placed} (its major group), not in the categories "
+                 "below it, which are marked incomplete" if placed else
+                 "its rows count under no category; indicators whose windows hold them are "
+                 "marked incomplete")
+        span = month_ranges(touched[(source, label)])
+        err.print(f"warning: label {label!r} ({n:,} rows; {span}) "
+                  f"is not in the category mapping: {where}. Add it to a --categories file.",
+                  markup=False, highlight=False, soft_wrap=True)
     for path in report.ignored:
         err.print(f"note: ignored {path} (not a .csv, .csv.gz or .zip file)")
 
@@ -113,7 +143,7 @@ def ingest_cmd(
 ) -> None:
     """Import police.uk and MPS files; each file is a batch, the whole command is atomic."""
     report = run_ingest(db, paths, mapping)
-    print_ingest_report(report)
+    print_ingest_report(report, mapping)
 
 
 def run_fetch(db: Path | None, force: str, start: date, end: date, base_url: str,
@@ -178,7 +208,7 @@ def fetch_cmd(
     """Download police.uk monthly archives and import one force's files for --from..--to."""
     start, end = parse_month(from_, "--from"), parse_month(to, "--to")
     assert start is not None and end is not None  # parse_month only returns None for None
-    print_ingest_report(run_fetch(db, force, start, end, base_url, cache, mapping))
+    print_ingest_report(run_fetch(db, force, start, end, base_url, cache, mapping), mapping)
 
 
 @app.command("counts")
@@ -234,7 +264,18 @@ def quality_cmd(
             d["months_missing"] = ", ".join(q.months_missing) or "none"
             d["lsoa_vintage"] = ", ".join(f"{k}: {v:,}" for k, v in q.lsoa_vintage.items())
             d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
+            d.pop("unmapped_labels", None)  # listed in full below the table
         rows.append(d)
     emit(rows, fmt, title="Data quality")
+    if fmt is Format.table:
+        for q in result:
+            for u in q.unmapped_labels:
+                span = ("no month with a non-zero count" if u.first_month is None else
+                        f"{u.months} month(s) {u.first_month:%Y-%m}..{u.last_month:%Y-%m}")
+                where = (f"counted under {u.placed_under}" if u.placed_under
+                         else "counted under no category")
+                out.print(f"unmapped label ({q.source} {q.kind}): {u.label!r}: {u.rows:,} rows, "
+                          f"{u.crimes:,} crimes, {span}; {where}", markup=False,
+                          highlight=False, soft_wrap=True)
 
 

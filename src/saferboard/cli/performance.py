@@ -135,6 +135,9 @@ def dashboard_cmd(
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
     mapping: CategoriesOption = None,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Compute an indicator whose windows miss a month from the "
+        "months present (marked incomplete, no RAG) instead of leaving it empty")] = False,
 ) -> None:
     """The performance dashboard: quarter and rolling 12 months vs a year earlier, rate,
     peer ranks, monthly exceptions, significance, RAG with its factors."""
@@ -146,7 +149,8 @@ def dashboard_cmd(
         from saferboard.measures.dashboard import canonical_area
 
         ref = latest_month(sources, canonical_area(sources, chosen_area))
-    result = dashboard(sources, cats, cfg, chosen_area, ref, category or None)
+    result = dashboard(sources, cats, cfg, chosen_area, ref, category or None,
+                       allow_partial=allow_partial)
     print_dashboard(result, fmt)
 
 
@@ -154,8 +158,11 @@ def print_dashboard(result: Dashboard, fmt: Format) -> None:
     from saferboard.present import dashboard_csv, dashboard_table, indicator_json
 
     for row in result.rows:
-        if row.note:
+        if row.note and not row.caveats:
             err.print(f"note: {row.category}: {row.note}", markup=False, highlight=False)
+        for caveat in row.caveats:
+            err.print(f"warning: {row.category}: {caveat}", markup=False, highlight=False,
+                      soft_wrap=True)
     if fmt is Format.json:
         emit([indicator_json(r) for r in result.rows], fmt)
         return
@@ -164,6 +171,9 @@ def print_dashboard(result: Dashboard, fmt: Format) -> None:
         return
     rows = dashboard_table(result)
     # On screen the factors are too long for a column: a list under the table instead.
+    # The caveat stands beside the figure: a marked column, the words under the table.
+    for r, row in zip(rows, result.rows, strict=True):
+        r["complete"] = "yes" if row.complete else "NO (see caveat)"
     emit([{k: v for k, v in r.items() if k not in ("factors", "rate_base")} for r in rows],
          fmt, title=f"{result.area}: quarter {result.quarter.label()}, rolling 12 months "
                     f"{result.rolling12.label()}, each vs a year earlier")
@@ -173,11 +183,15 @@ def print_dashboard(result: Dashboard, fmt: Format) -> None:
             out.print(f"{group}: no data or population for {', '.join(rank.without_data)}; "
                       f"ranked among the {rank.of} others.", highlight=False, markup=False)
     for row in result.rows:
-        if row.factors:
-            out.print(f"[bold]{row.category}[/bold] ({row.rag}):", highlight=False)
+        if row.factors or row.caveats or row.no_clear_change:
+            out.print(f"[bold]{row.category}[/bold] ({row.rag or '-'}):", highlight=False)
             for f in row.factors:
                 out.print(f"  {'+' if f.sign > 0 else '-'} {f.text}", highlight=False,
                           markup=False)
+            for text in row.no_clear_change:
+                out.print(f"  = {text}", highlight=False, markup=False)
+            for caveat in row.caveats:
+                out.print(f"  ! {caveat}", highlight=False, markup=False)
     out.print()
     for term, text in result.glossary.items():
         out.print(f"[bold]{term}[/bold]: {text}", highlight=False)

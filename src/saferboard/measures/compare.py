@@ -19,6 +19,8 @@ from saferboard.errors import InputError
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.windows import rolling12, shift
 
+ALPHA = 0.05  # two-sided, as the 95% funnel limits
+
 METHOD = (
     "Rate per 1,000 over the rolling 12 months with Garwood's exact 95% Poisson interval. "
     "Funnel limits (Spiegelhalter 2005): exact Poisson 95% and 99.8% limits around the pooled "
@@ -116,8 +118,9 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
         p = poisson_p(count, expected)
         f95 = _funnel(n, pooled, 0.95)
         rate = count / n * 1000
-        verdict = ("similar" if f95[0] <= rate <= f95[1] else
-                   "higher" if rate > f95[1] else "lower")
+        # The verdict is the exact test, never the limits rounded for display: a count on a
+        # rounded limit (Barking and Dagenham, criminal damage, p = 0.051) is not "higher".
+        verdict = ("similar" if p >= ALPHA else "higher" if count > expected else "lower")
         rows.append(PeerRate(name, count, n, round(rate, 3), round(lo / n * 1000, 3),
                              round(hi / n * 1000, 3), round(expected, 1), p, f95,
                              _funnel(n, pooled, 0.998), verdict, 0))

@@ -18,7 +18,7 @@ from saferboard.categories import Categories
 from saferboard.config import Config, RagRules
 from saferboard.errors import InputError
 from saferboard.measures import exceptions as exc
-from saferboard.measures.series import MonthlyCounts, load_monthly
+from saferboard.measures.series import LabelGap, MonthlyCounts, load_monthly
 from saferboard.measures.significance import METHOD, pct_change, poisson_change
 from saferboard.measures.windows import Window, quarter, rolling12, shift
 
@@ -60,9 +60,14 @@ class Indicator:
     denominator_year: int | None = None
     ranks: dict[str, Rank] = field(default_factory=dict)
     exceptions: tuple[exc.Exception_, ...] = ()
-    rag: str | None = None
+    rag: str | None = None  # None: withheld (no data, or the figures are incomplete)
     factors: tuple[Factor, ...] = ()
     note: str | None = None
+    # False when a window holds rows whose labels could not be placed in this category, or
+    # (with allow_partial) months are missing: the figures are lower bounds, RAG withheld.
+    complete: bool = True
+    caveats: tuple[str, ...] = ()  # why the figures are incomplete or missing, in words
+    no_clear_change: tuple[str, ...] = ()  # changes that are not significant: neutral
 
 
 @dataclass(frozen=True)
@@ -116,43 +121,59 @@ def dashboard(
     area: str,
     month: date,
     categories: Sequence[str] | None = None,
+    *,
+    allow_partial: bool = False,
 ) -> Dashboard:
-    """The dashboard for `area` with reference month `month` (the last month included)."""
+    """The dashboard for `area` with reference month `month` (the last month included).
+
+    A window with a missing month makes the indicator null, with the reason, unless
+    `allow_partial`: then it is computed from the months present, marked incomplete.
+    """
     area = canonical_area(sources, area)
     names = list(categories or config.dashboard.categories)
     for name in names:
         cats.descendants(name)  # an unknown category is an error naming the allowed ones
-    rows = [_indicator(sources, cats, config, area, month, name) for name in names]
-    if all(r.source is None for r in rows):
+    rows = [_indicator(sources, cats, config, area, month, name, allow_partial)
+            for name in names]
+    # Refuse only when the month itself is out of range; a gap inside the windows leaves the
+    # affected indicators null with the reason instead of refusing the whole dashboard.
+    if all(r.source is None and not r.caveats for r in rows):
         raise InputError(f"{area}: no indicator can be computed for {month:%Y-%m}: "
                          + (rows[0].note or "no data"), column="--month")
     return Dashboard(area, month, quarter(month), rolling12(month), tuple(rows),
                      glossary(config))
 
 
-def _coverage_problem(table: MonthlyCounts, area: str, month: date) -> str | None:
+def _coverage_problem(table: MonthlyCounts, area: str, month: date
+                      ) -> tuple[str, list[date]] | None:
+    """None when all 24 months are present; else the reason and the missing months (empty
+    when the reference month lies outside the data, which no option can compute)."""
     covered = table.covered.get(area, frozenset())
     needed = rolling12(month).year_earlier().months + rolling12(month).months
     missing = [m for m in needed if m not in covered]
     if not missing:
         return None
     if not covered:
-        return f"{table.source} has no months for {area}"
+        return f"{table.source} has no months for {area}", []
     first, last = min(covered), max(covered)
     if month > last:
         return (f"{table.source} data for {area} ends {last:%Y-%m}; the reference month "
-                f"{month:%Y-%m} is after it")
+                f"{month:%Y-%m} is after it"), []
     if needed[0] < first:
         return (f"{table.source} data for {area} starts {first:%Y-%m}; reference month "
                 f"{month:%Y-%m} needs {NEEDED_MONTHS} months from {needed[0]:%Y-%m} "
-                f"(choose {shift(first, NEEDED_MONTHS - 1):%Y-%m} or later)")
-    shown = ", ".join(f"{m:%Y-%m}" for m in missing[:6])
-    return f"{table.source} data for {area} is missing month(s) {shown}; import them first"
+                f"(choose {shift(first, NEEDED_MONTHS - 1):%Y-%m} or later)"), []
+    shown = ", ".join(f"{m:%Y-%m}" for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
+    return (f"{table.source} data for {area} is missing {len(missing)} of the "
+            f"{NEEDED_MONTHS} months ({shown}); import them, or use --allow-partial to "
+            "compute from the months present"), missing
 
 
 def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Config,
-               area: str, month: date, category: str) -> Indicator:
+               area: str, month: date, category: str, allow_partial: bool = False
+               ) -> Indicator:
     reasons = []
+    gap_reasons = []
     base = ("households" if category in config.dashboard.household_categories
             else "population")
     for source in SOURCE_ORDER:
@@ -164,30 +185,58 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
             continue
         series = table.category_series(area, category, cats)
         problem = _coverage_problem(table, area, month)
+        if problem and problem[1] and allow_partial:
+            return _compute(table, cats, config, area, month, category, series, base,
+                            problem[1])
         if problem:
-            reasons.append(problem)
+            reasons.append(problem[0])
+            if problem[1]:
+                gap_reasons.append(problem[0])
             continue
         return _compute(table, cats, config, area, month, category, series, base)
     note = "; ".join(reasons) or f"no data for {category} in {area}"
-    return Indicator(category, None, area, month, rate_base=base, note=note)
+    return Indicator(category, None, area, month, rate_base=base, note=note,
+                     complete=not gap_reasons, caveats=tuple(gap_reasons))
 
 
 def _window_sum(table: MonthlyCounts, series: np.ndarray, w: Window) -> int:
-    a, b = table.position(w.first), table.position(w.last)
-    return int(series[a:b + 1].sum())
+    # Months outside the table's range have no data (allow_partial); they add nothing.
+    a = max(0, table.position(w.first))
+    b = min(len(table.months) - 1, table.position(w.last))
+    return int(series[a:b + 1].sum()) if a <= b else 0
 
 
-def _rate(table: MonthlyCounts, volume: int, area: str, base: str, month: date
-          ) -> tuple[float | None, int | None]:
+def _rate(table: MonthlyCounts, volume: int, area: str, base: str, month: date,
+          *, exact: bool = False) -> tuple[float | None, int | None]:
+    """Rate per 1,000 (rounded to 0.01 for display; `exact` for comparisons and ranks)."""
     try:
         d = denominator(area, base, shift(month, -5).year)  # mid-year nearest the window
     except InputError:
         return None, None
-    return round(volume / d.value * 1000, 2), d.year
+    rate = volume / d.value * 1000
+    return (rate if exact else round(rate, 2)), d.year
+
+
+def _describe_gaps(category: str, gaps: Sequence[LabelGap]) -> str:
+    """The caveat naming the labels and crimes that could not be placed in `category`."""
+    total = sum(g.crimes for g in gaps)
+    parts = []
+    for g in gaps[:5]:
+        where = (f"counted under {g.placed_under}" if g.placed_under
+                 else "counted under no category")
+        span = (f"{g.months[0]:%Y-%m}" if len(g.months) == 1
+                else f"{g.months[0]:%Y-%m}..{g.months[-1]:%Y-%m}, {len(g.months)} months")
+        parts.append(f"'{g.label}' ({g.crimes:,} crimes, {span}; {where})")
+    more = f" and {len(gaps) - 5} more label(s)" if len(gaps) > 5 else ""
+    return (f"Incomplete: {total:,} crimes in these windows carry {len(gaps)} label(s) not "
+            f"in the category mapping, so they may belong to {category} but are not counted "
+            f"in it: {'; '.join(parts)}{more}. RAG withheld; add the labels to a "
+            "--categories file.")
 
 
 def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
-             category: str, series: np.ndarray, base: str) -> Indicator:
+             category: str, series: np.ndarray, base: str,
+             missing: Sequence[date] = ()) -> Indicator:
     q, r = quarter(month), rolling12(month)
     qv, qp = _window_sum(table, series, q), _window_sum(table, series, q.year_earlier())
     rv, rp = _window_sum(table, series, r), _window_sum(table, series, r.year_earlier())
@@ -197,18 +246,49 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
     ranks = _ranks(table, cats, config, area, month, category, base)
     end = table.position(month)
     covered = table.covered.get(area, frozenset())
-    history = [(m, int(series[i])) for i, m in enumerate(table.months[:end + 1]) if m in covered]
+    # A month lacking rows it could not place is a lower bound: it is neither tested nor
+    # used as a baseline (it would read as a false "unusually low" month, or lower limits).
+    bad = table.incomplete_months(area, category, cats)
+    history = [(m, int(series[i])) for i, m in enumerate(table.months[:end + 1])
+               if m in covered and m not in bad]
     # Only the flagged months and their baselines matter; the rest of the history since 2010
     # would be scanned for nothing (a quarter of the all-borough dashboard's time).
-    history = history[-(3 + exc.BASELINE_MONTHS):]
-    flags = tuple(exc.last_months(history, 3, method=config.dashboard.exception_method))
+    history = [(m, v) for m, v in history
+               if m >= shift(month, -(2 + exc.BASELINE_MONTHS))]
+    flags = tuple(_flag(table, series, m, bad, covered, history,
+                        config.dashboard.exception_method) for m in reversed(q.months))
+    gaps = table.gaps(area, category, cats, r.year_earlier().first, month)
+    caveats = []
+    if missing:
+        shown = ", ".join(f"{m:%Y-%m}" for m in missing[:6])
+        caveats.append(f"Incomplete: {len(missing)} of the {NEEDED_MONTHS} months are "
+                       f"missing from the {table.source} data ({shown}"
+                       f"{' ...' if len(missing) > 6 else ''}); figures are computed from the "
+                       "months present (--allow-partial). RAG withheld.")
+    if gaps:
+        caveats.append(_describe_gaps(category, gaps))
     ind = Indicator(
         category, table.source, area, month, qv, qp, pct_change(qv, qp), q_test.p_value,
         rv, rp, pct_change(rv, rp), r_test.p_value, r_test.significant, rate, base, year,
-        ranks, flags,
+        ranks, flags, complete=not caveats, caveats=tuple(caveats),
     )
-    factors = _factors(ind, q_test.significant, config.rag)
-    return Indicator(**{**ind.__dict__, "rag": rag(factors, config.rag), "factors": factors})
+    factors, neutral = _factors(ind, q_test.significant, config.rag)
+    if caveats:  # a RAG from an incomplete count would be a guess presented as a verdict
+        return Indicator(**{**ind.__dict__, "rag": None, "factors": (),
+                            "no_clear_change": neutral})
+    return Indicator(**{**ind.__dict__, "rag": rag(factors, config.rag), "factors": factors,
+                        "no_clear_change": neutral})
+
+
+def _flag(table: MonthlyCounts, series: np.ndarray, m: date, bad: frozenset[date],
+          covered: frozenset[date], history: list[tuple[date, int]], method: str
+          ) -> exc.Exception_:
+    """The exception test of month `m`; none for a month that is missing or incomplete."""
+    i = table.position(m)
+    count = int(series[i]) if 0 <= i < len(table.months) else 0
+    if m in bad or m not in covered:
+        return exc.Exception_(m, count, "insufficient data", None, None, None, 0)
+    return exc.flag_month(m, count, [(h, v) for h, v in history if h < m], method=method)
 
 
 def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
@@ -226,7 +306,9 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
                     table.areas[table.area_index(member)], frozenset()) >= set(r.months):
                 missing.append(member)
                 continue
-            value, _ = _rate(table, int(totals[table.area_index(member)]), member, base, month)
+            # Unrounded: a rank must not turn on the display rounding of two close rates.
+            value, _ = _rate(table, int(totals[table.area_index(member)]), member, base, month,
+                             exact=True)
             if value is None:
                 missing.append(member)
             else:
@@ -237,31 +319,55 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
     return out
 
 
+def _clear(current: int, previous: int, significant: bool, rules: RagRules) -> bool:
+    """Whether a change is clear enough to be a factor: significant (exact p, never a rounded
+    one), or, when `significant_changes_only` is off and a minimum effect is configured,
+    beyond that effect. Both ways it must exceed `change_threshold_pct`."""
+    if previous == 0:
+        effect = math.inf if current > 0 else 0.0
+    else:
+        effect = abs(current - previous) / previous * 100
+    if effect <= rules.change_threshold_pct:
+        return False
+    if significant:
+        return True
+    return not rules.significant_changes_only and rules.change_threshold_pct > 0
+
+
 def _change_factor(change: float | None, current: int, previous: int, significant: bool,
-                   rules: RagRules, down: str, up: str) -> Factor | None:
-    if rules.significant_changes_only and not significant:
+                   p_value: float | None, rules: RagRules, down: str, up: str, what: str
+                   ) -> Factor | str | None:
+    """A factor (+1 down, -1 up) for a clear change; the words "no clear change" otherwise."""
+    if current == previous == 0:
         return None
+    shown = "from 0" if change is None else f"{change:+.1f}%"
+    if not _clear(current, previous, significant, rules):
+        p = "" if p_value is None else f", p = {p_value:.2f}"
+        return f"{what}: no clear change ({shown}{p})"
     suffix = ", significant" if significant else ""
     if change is None:
-        return Factor(f"{up} (from 0 to {current}{suffix})", -1) if current > 0 else None
-    if change < -rules.change_threshold_pct:
+        return Factor(f"{up} (from 0 to {current}{suffix})", -1)
+    if current < previous:
         return Factor(f"{down} ({change:+.1f}%{suffix})", +1)
-    if change > rules.change_threshold_pct:
-        return Factor(f"{up} ({change:+.1f}%{suffix})", -1)
-    return None
+    return Factor(f"{up} ({change:+.1f}%{suffix})", -1)
 
 
-def _factors(ind: Indicator, quarter_significant: bool, rules: RagRules) -> tuple[Factor, ...]:
+def _factors(ind: Indicator, quarter_significant: bool, rules: RagRules
+             ) -> tuple[tuple[Factor, ...], tuple[str, ...]]:
+    """The positive and negative factors, and the changes that are not clear (neutral)."""
     assert ind.quarter_volume is not None and ind.rolling12_volume is not None
-    out = [
+    changes = [
         _change_factor(ind.quarter_change_pct, ind.quarter_volume, ind.quarter_previous or 0,
-                       quarter_significant, rules,
+                       quarter_significant, ind.quarter_p_value, rules,
                        "Last quarter reduction vs. one year ago",
-                       "Last quarter increase vs. one year ago"),
+                       "Last quarter increase vs. one year ago", "Last quarter"),
         _change_factor(ind.rolling12_change_pct, ind.rolling12_volume,
-                       ind.rolling12_previous or 0, bool(ind.significant), rules,
-                       "Decrease in rolling 12 months", "Increase in rolling 12 months"),
+                       ind.rolling12_previous or 0, bool(ind.significant), ind.p_value, rules,
+                       "Decrease in rolling 12 months", "Increase in rolling 12 months",
+                       "Rolling 12 months"),
     ]
+    neutral = tuple(c for c in changes if isinstance(c, str))
+    out: list[Factor | None] = [c for c in changes if isinstance(c, Factor)]
     for e in ind.exceptions:
         if e.flag in ("high", "low"):
             word = "high" if e.flag == "high" else "low"
@@ -276,7 +382,7 @@ def _factors(ind: Indicator, quarter_significant: bool, rules: RagRules) -> tupl
         elif rank.rank > rank.of - band:
             out.append(Factor(f"Rate among the highest in {rank.group} "
                               f"({rank.rank}/{rank.of})", -1))
-    return tuple(f for f in out if f is not None)
+    return tuple(f for f in out if f is not None), neutral
 
 
 def rag(factors: Sequence[Factor], rules: RagRules) -> str:
@@ -293,17 +399,23 @@ def rag(factors: Sequence[Factor], rules: RagRules) -> str:
 def glossary(config: Config) -> dict[str, str]:
     """Definitions of the methods actually used, in the board's words (seed 001 glossary)."""
     r, d = config.rag, config.dashboard
-    sig_rule = (" Only statistically significant changes count." if r.significant_changes_only
-                else "")
+    if r.significant_changes_only or r.change_threshold_pct <= 0:
+        change_rule = ("a change counts only when it is statistically significant"
+                       + (f" and larger than {r.change_threshold_pct:g}%"
+                          if r.change_threshold_pct > 0 else ""))
+    else:
+        change_rule = (f"a change counts when it is statistically significant or larger "
+                       f"than the minimum effect of {r.change_threshold_pct:g}%")
     return {
         "RAG": (f"Green - all factors positive; Amber - mixed, or no factor clearly positive "
                 f"or negative; Red - all or nearly all (at least {r.red_share:.0%}) "
                 f"negative. Factors: change in the latest quarter and in the rolling 12 "
-                f"months vs a year earlier (changes within "
-                f"+/-{r.change_threshold_pct:g}% are neutral), unusually high or low months, "
+                f"months vs a year earlier ({change_rule}; any other change is \"no clear "
+                f"change\" and neutral), unusually high or low months, "
                 f"and the rank in {r.rank_group or 'no group'} (best "
-                f"{r.rank_fraction:.0%} positive, worst {r.rank_fraction:.0%} negative)."
-                + sig_rule),
+                f"{r.rank_fraction:.0%} positive, worst {r.rank_fraction:.0%} negative). "
+                "No RAG (shown as -) when the figures are incomplete: labels that could not "
+                "be placed in the category, or missing months."),
         "Latest quarter": "The three months ending at the reference month, compared with the "
                           "same three months one year earlier.",
         "Rolling 12 months": "The twelve months ending at the reference month, compared with "

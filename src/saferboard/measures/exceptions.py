@@ -25,6 +25,9 @@ from datetime import date
 from itertools import pairwise
 
 BASELINE_MONTHS = 24
+# Fewer baseline months than this (a gap in the data, incomplete months left out, the start
+# of the series): no exception test ("insufficient data"); the mean and SD of under a year
+# would flag ordinary seasonal months.
 MIN_BASELINE = 12
 WIDTH = 3.0  # standard deviations
 XMR_FACTOR = 2.66  # 3 / d2, d2 = 1.128 for moving ranges of two
@@ -47,6 +50,7 @@ class Exception_:
     expected: float | None  # centre line, on the month's own scale
     lower: float | None
     upper: float | None
+    baseline_months: int = 0  # months of the 24 before it that the limits were built from
 
 
 def limits(months: Sequence[date], values: Sequence[float], month: date, method: str
@@ -92,12 +96,14 @@ def flag_month(
     baseline = [(m, v) for m, v in history
                 if 0 < (month.year - m.year) * 12 + month.month - m.month <= BASELINE_MONTHS]
     if len(baseline) < MIN_BASELINE:
-        return Exception_(month, count, "insufficient data", None, None, None)
+        return Exception_(month, count, "insufficient data", None, None, None, len(baseline))
     centre, lower, upper = limits([m for m, _ in baseline], [float(v) for _, v in baseline],
                                   month, method)
     lower = max(0.0, lower)
+    # The verdict uses the exact limits; only the reported limits are rounded.
     flag = "high" if count > upper else "low" if count < lower else "normal"
-    return Exception_(month, count, flag, round(centre, 1), round(lower, 1), round(upper, 1))
+    return Exception_(month, count, flag, round(centre, 1), round(lower, 1), round(upper, 1),
+                      len(baseline))
 
 
 def last_months(series: Sequence[tuple[date, int]], n: int = 3, *, method: str = "sd"

@@ -9,8 +9,20 @@ import duckdb
 import pyarrow as pa
 
 from saferboard.areas import lsoa_vintages
-from saferboard.categories import SQL_NORMALISE, Categories
-from saferboard.measures.counts import MPS_LABEL_SQL
+from saferboard.categories import Categories, mps_label
+
+
+@dataclass(frozen=True)
+class UnmappedLabel:
+    """A raw label that is not in the category mapping, and where its rows went."""
+
+    label: str
+    rows: int  # police.uk: crimes; MPS: data cells (label x area x month)
+    crimes: int
+    placed_under: str | None  # the category its rows count under (MPS major group), or None
+    first_month: date | None  # first and last month with a non-zero count
+    last_month: date | None
+    months: int  # months with a non-zero count
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,7 @@ class SourceQuality:
     lsoa_vintage: dict[str, int]  # rows by LSOA code vintage: 2011, 2021, both, unknown
     revised_months: int  # months covered by more than one release (newest wins)
     unmapped: dict[str, int]  # raw label -> rows (MPS: data rows x months)
+    unmapped_labels: tuple[UnmappedLabel, ...] = ()  # the same labels in detail
 
 
 def _month_range(first: date, last: date) -> list[date]:
@@ -69,28 +82,45 @@ def quality(con: duckdb.DuckDBPyConnection, categories: Categories) -> tuple[Sou
                 LEFT JOIN lsoa_vintage v ON v.lsoa_code = t.lsoa_code
                 WHERE b.force = ? AND t.lsoa_code IS NOT NULL GROUP BY ALL ORDER BY 1""",
                 [force]).fetchall())
+        detail: list[UnmappedLabel] = []
         if source == "policeuk" and kind == "street":
-            unmapped = dict(con.execute(
-                f"""SELECT s.crime_type, count(*) FROM street s JOIN batches b USING (batch_id)
-                LEFT JOIN label_map lm ON lm.source = 'policeuk'
-                  AND lm.label = {SQL_NORMALISE.format(col='s.crime_type')}
-                WHERE b.force = ? AND lm.category IS NULL GROUP BY ALL ORDER BY 1""",
-                [force]).fetchall())
+            # Group by raw label in SQL, place each label in Python (Categories.place).
+            labelled = con.execute(
+                """SELECT s.crime_type, count(*), count(*), min(s.month), max(s.month),
+                count(DISTINCT s.month) FROM street s JOIN batches b USING (batch_id)
+                WHERE b.force = ? GROUP BY ALL ORDER BY 1""", [force]).fetchall()
+            detail = _unmapped(categories, "policeuk", labelled)
         if source == "mps":
-            unmapped = dict(con.execute(
-                f"""SELECT {MPS_LABEL_SQL}, count(*) FROM mps_counts s
-                JOIN batches b USING (batch_id)
-                LEFT JOIN label_map lm ON lm.source = 'mps'
-                  AND lm.label = {SQL_NORMALISE.format(col=MPS_LABEL_SQL)}
-                WHERE b.kind = ? AND lm.category IS NULL GROUP BY ALL ORDER BY 1""",
-                [kind]).fetchall())
+            labelled = [(mps_label(major, minor), *rest) for major, minor, *rest in con.execute(
+                """SELECT s.major, s.minor, count(*), sum(s.count)::BIGINT,
+                min(s.month) FILTER (WHERE s.count > 0), max(s.month) FILTER (WHERE s.count > 0),
+                count(DISTINCT s.month) FILTER (WHERE s.count > 0)
+                FROM mps_counts s JOIN batches b USING (batch_id)
+                WHERE b.kind = ? GROUP BY ALL ORDER BY 1, 2""", [kind]).fetchall()]
+            detail = _unmapped(categories, "mps", labelled)
+        unmapped = {u.label: u.rows for u in detail}
         out.append(SourceQuality(
             source, force, kind, months[0], months[-1], len(months), missing, int(n_batches),
             int(rows), int(no_coords), int(no_lsoa), {str(k): int(v) for k, v in vintage.items()},
             int(revised_row[0]) if revised_row else 0,
-            {str(k): int(v) for k, v in unmapped.items()},
+            {str(k): int(v) for k, v in unmapped.items()}, tuple(detail),
         ))
     return tuple(out)
+
+
+def _unmapped(categories: Categories, source: str, labelled: list[tuple[object, ...]]
+              ) -> list[UnmappedLabel]:
+    """The labels of (label, rows, crimes, first, last, months) rows not in the mapping."""
+    out = []
+    for label, rows, crimes, first, last, months in labelled:
+        placed = categories.place(source, str(label))
+        if placed.exact:
+            continue
+        out.append(UnmappedLabel(
+            str(label), int(str(rows)), int(str(crimes or 0)), placed.category,
+            first if isinstance(first, date) else None,
+            last if isinstance(last, date) else None, int(str(months or 0))))
+    return out
 
 
 def _register_vintages(con: duckdb.DuckDBPyConnection) -> None:

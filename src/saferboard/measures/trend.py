@@ -21,7 +21,7 @@ class TrendPoint:
     expected: float | None  # control chart centre from the 24 months before
     lower: float | None
     upper: float | None
-    flag: str  # high | low | normal | insufficient data | no data
+    flag: str  # high | low | normal | insufficient data | no data | incomplete data
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,14 @@ def trend(table: MonthlyCounts, cats: Categories, area: str, category: str, mont
     name = table.areas[table.area_index(area)]
     series = table.category_series(name, category, cats)
     covered = table.covered.get(name, frozenset())
+    # Months lacking rows the mapping could not place are left out (count None, flagged),
+    # not plotted as a cliff nor used as a baseline.
+    incomplete = table.incomplete_months(name, category, cats)
 
     def value(m: date) -> int | None:
         if m not in covered or not table.months or not table.months[0] <= m <= table.months[-1]:
+            return None
+        if m in incomplete:
             return None
         return int(series[table.position(m)])
 
@@ -54,7 +59,7 @@ def trend(table: MonthlyCounts, cats: Categories, area: str, category: str, mont
                    if (v := value(h)) is not None]
         if count is None:
             points.append(TrendPoint(m, None, value(shift(m, -12)), None, None, None,
-                                     "no data"))
+                                     "incomplete data" if m in incomplete else "no data"))
             continue
         e = exc.flag_month(m, count, history, method=method)
         points.append(TrendPoint(m, count, value(shift(m, -12)), e.expected, e.lower, e.upper,

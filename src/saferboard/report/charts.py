@@ -68,6 +68,12 @@ def trend_chart(t: Trend) -> Spec:
         color=alt.Color("flag:N", scale=alt.Scale(domain=["high", "low"],
                                                   range=[VERMILLION, GREEN]), legend=None),
         tooltip=[alt.Tooltip("month:T", format="%b %Y"), "count:Q", "flag:N"])
+    # Months whose count lacks rows the mapping could not place: a hatched-grey column, no
+    # point (a lower bound would read as a cliff).
+    incomplete = base.transform_filter("datum.flag == 'incomplete data'").mark_rule(
+        color=GREY, strokeDash=[2, 2], strokeWidth=6, opacity=0.5).encode(
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "flag:N"])
+    gaps = [f"{p.month:%b %Y}" for p in t.points if p.flag == "incomplete data"]
     highs = [f"{p.month:%b %Y}" for p in t.points if p.flag == "high"]
     lows = [f"{p.month:%b %Y}" for p in t.points if p.flag == "low"]
     last = next((p for p in reversed(t.points) if p.count is not None), None)
@@ -76,9 +82,11 @@ def trend_chart(t: Trend) -> Spec:
         f"({t.source} data), with the same months a year earlier and a grey band of control "
         f"limits. " + (f"Latest month {last.month:%b %Y}: {last.count}. " if last else "")
         + (f"Unusually high: {', '.join(highs)}. " if highs else "No unusually high month. ")
-        + (f"Unusually low: {', '.join(lows)}." if lows else "No unusually low month."))
+        + (f"Unusually low: {', '.join(lows)}." if lows else "No unusually low month.")
+        + (f" Incomplete data (labels not in the mapping), not plotted: {', '.join(gaps)}."
+           if gaps else ""))
     # Separate scales: the exception markers must not join the lines' legend.
-    chart = alt.layer(band, lines, flagged).resolve_scale(
+    chart = alt.layer(band, incomplete, lines, flagged).resolve_scale(
         color="independent", shape="independent").properties(
         title=f"{t.category}, {t.area}: monthly crimes", width=WIDTH, height=HEIGHT)
     return _finish(chart, description)

@@ -39,6 +39,7 @@ class FileReport:
     rows_without_area: int = 0  # no LSOA: they count for the force, not a local authority
     rows_without_coords: int = 0
     unmapped: dict[str, int] = field(default_factory=dict)
+    unmapped_months: dict[str, tuple[date, ...]] = field(default_factory=dict)  # MPS
     revised_months: int = 0  # MPS: months of older releases this newer one now replaces
     superseded_months: int = 0  # MPS: months where a newer release already loaded wins
     wards_not_in_lookup: int = 0
@@ -290,6 +291,7 @@ def _mps(
     return FileReport(
         source.display, "mps", layout.level, "metropolitan", layout.first, layout.last,
         "replaced" if existing else "loaded", parsed.rows, unmapped=parsed.unmapped,
+        unmapped_months=parsed.unmapped_months,
         revised_months=revised, superseded_months=superseded,
         wards_not_in_lookup=parsed.wards_not_in_lookup,
     )

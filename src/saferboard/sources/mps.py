@@ -11,7 +11,7 @@ import csv
 import gzip
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -97,6 +97,8 @@ class Parsed:
     rows: int  # data rows in the file
     unmapped: dict[str, int]  # 'MAJOR / MINOR' -> rows
     wards_not_in_lookup: int
+    # 'MAJOR / MINOR' -> months with a non-zero count (an unmapped label's reach in time)
+    unmapped_months: dict[str, tuple[date, ...]] = field(default_factory=dict)
 
 
 def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> Parsed:
@@ -108,6 +110,7 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
     width = layout.first_month_column + len(layout.months)
     wards = ward_lookup() if layout.level == "ward" else {}
     unmapped: Counter[str] = Counter()
+    unmapped_months: dict[str, set[date]] = {}
     missing_wards = 0
     rows = 0
     r = layout.roles
@@ -140,8 +143,10 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
                 if not area:
                     raise InputError("empty area (borough) name", path=display, line=line)
                 label = mps_label(major, minor)
+                touched = None
                 if normalise_label(label) not in mapped_labels:
                     unmapped[label] += 1
+                    touched = unmapped_months.setdefault(label, set())
                 for j, month in enumerate(layout.months):
                     cell = record[layout.first_month_column + j].strip()
                     if cell == "":
@@ -161,6 +166,8 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
                     cols["minor"].append(minor)
                     cols["month"].append(month)
                     cols["count"].append(value)
+                    if touched is not None and value:
+                        touched.add(month)
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", path=display) from None
     except csv.Error as e:
@@ -176,7 +183,8 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
         "month": pa.array(cols["month"], pa.date32()),
         "count": pa.array(cols["count"], pa.int64()),
     })
-    return Parsed(table, rows, dict(unmapped), missing_wards)
+    return Parsed(table, rows, dict(unmapped), missing_wards,
+                  {k: tuple(sorted(v)) for k, v in unmapped_months.items()})
 
 
 def _integral_float(cell: str, display: str, line: int, j: int, layout: Layout) -> int:
