@@ -229,7 +229,8 @@ def test_no_raw_identifier_in_outputs(partner_db: Path) -> None:
 
 def test_costs_include_cohort_cost_avoided(partner_db: Path) -> None:
     r = run_cli("costs", "--db", partner_db, "--area", "Barnet", "--month", "2025-12",
-                "--cohort-as-of", AS_OF.isoformat(), "--format", "json")
+                "--cohort-as-of", AS_OF.isoformat(), "--format", "json",
+                "--include-unverified")
     assert r.code == 0, r.stderr
     body = json.loads(r.stdout)
     cohort = body["cohort"]
@@ -249,12 +250,28 @@ def test_costs_include_cohort_cost_avoided(partner_db: Path) -> None:
         robbery)
     assert cohort["cost_avoided_per_year"] == round(burglary + theft + robbery)
     assert "regression to the mean" in cohort["caveat"]
+    # By default the unverified domestic burglary cost is not used: burglary is left out of
+    # the cohort's cost avoided and named.
+    d = run_cli("costs", "--db", partner_db, "--area", "Barnet", "--month", "2025-12",
+                "--cohort-as-of", AS_OF.isoformat(), "--format", "json")
+    assert d.code == 0, d.stderr
+    dc = json.loads(d.stdout)["cohort"]
+    assert dc["unverified_types"] == ["Burglary dwelling"]
+    assert dc["unverified_small_types"] == 0
+    dtypes = {t["offence_type"]: t for t in dc["by_offence_type"]}
+    assert dtypes["Burglary dwelling"]["cost_avoided_per_year"] is None
+    assert dc["cost_avoided_per_year"] == round(theft + robbery)
+    table = run_cli("costs", "--db", partner_db, "--area", "Barnet", "--month", "2025-12",
+                    "--cohort-as-of", AS_OF.isoformat())
+    assert "Left out of the cohort's cost avoided (unit cost not yet verified" in " ".join(
+        table.stdout.split())
 
 
 def test_costs_cohort_filter(partner_db: Path) -> None:
     args = ("costs", "--db", partner_db, "--area", "Barnet", "--month", "2025-12",
             "--cohort-as-of", AS_OF.isoformat(), "--format", "json")
-    r = run_cli(*args, "--cohort", "Statutory", "--cohort", "non-statutory")
+    r = run_cli(*args, "--cohort", "Statutory", "--cohort", "non-statutory",
+                "--include-unverified")
     assert r.code == 0, r.stderr
     cohort = json.loads(r.stdout)["cohort"]
     assert cohort["members"] == 100
@@ -316,13 +333,29 @@ def test_pack_sections(partner_db: Path) -> None:
     assert section.concentration.startswith("The top 110 of 110 offenders committed 100%")
     costs = load_unit_costs()
     cs, cnotes = cost_section(sources, categories.load(), costs, "Barnet", date(2025, 12, 1),
-                              cohort=cohort)
+                              cohort=cohort, include_unverified=True)
     assert cs is not None and cnotes == []
     total = sum(int(str(r["cost"])) for r in cs.rows)
     assert abs(total - 89_073_580) <= len(cs.rows)
     assert cs.total.startswith("£89.1M at 2015/16 prices")
-    saved = cohort_costs(cohort, costs).cost_avoided_per_year
+    saved = cohort_costs(cohort, costs, include_unverified=True).cost_avoided_per_year
     assert cs.cohort is not None and f"£{abs(saved):,.0f}" in cs.cohort
+    assert any(n.startswith("Unit costs still to verify") for n in cs.notes)
+    # The pack's default: verified unit costs only, and the notes say what is left out.
+    vs, _ = cost_section(sources, categories.load(), costs, "Barnet", date(2025, 12, 1),
+                         cohort=cohort)
+    assert vs is not None and vs.total.startswith("£52.7M at 2015/16 prices")
+    assert "4 categories are not included" in vs.total
+    assert {str(r["category"]) for r in vs.rows}.isdisjoint(
+        {"Residential burglary", "Violence without injury", "Theft from the person",
+         "Homicide"})
+    assert ("Not included because their unit costs are not yet verified against the report: "
+            "Violence without injury (3,710 crimes), Residential burglary (1,636 crimes), "
+            "Theft from the person (1,047 crimes), Homicide (1 crime).") in vs.notes
+    assert any("leaves out 1 offence type(s)" in n for n in vs.notes)
+    assert not any(n.startswith("Unit costs still to verify") for n in vs.notes)
+    vsaved = cohort_costs(cohort, costs).cost_avoided_per_year
+    assert vs.cohort is not None and f"£{abs(vsaved):,.0f}" in vs.cohort
     alone, _ = cost_section(sources, categories.load(), costs, "Barnet", date(2024, 12, 1))
     assert alone is not None and "no comparison" in alone.total
     missing, why = cost_section(sources, categories.load(), costs, "Barnet",

@@ -115,12 +115,20 @@ def test_seed002_burglary_cost_avoided(costs: UnitCosts, tmp_path: Path) -> None
     override = tmp_path / "old.toml"
     override.write_text('[unit_costs."Domestic burglary"]\ncost = 3917\nverified = false\n'
                         'source = "implied by seed 002"\ncovers = "-"\n')
-    old = cohort_costs(r, load_unit_costs(override))
+    old = cohort_costs(r, load_unit_costs(override), include_unverified=True)
     assert round(old.cost_avoided_per_year, -4) == 470_000
-    heeks = cohort_costs(r, costs)
+    # Heeks et al.'s domestic burglary cost is not verified: used only when asked for.
+    heeks = cohort_costs(r, costs, include_unverified=True)
     assert heeks.cost_avoided_per_year == pytest.approx(
         120 * costs.units["Domestic burglary"].cost)
     assert heeks.rows[0].heeks == "Domestic burglary" and not heeks.unpriced
+    assert heeks.unverified == ()
+    default = cohort_costs(r, costs)
+    assert not costs.units["Domestic burglary"].verified
+    assert default.cost_avoided_per_year == 0.0
+    assert default.unverified == ("Burglary dwelling",) and default.unverified_small == 0
+    (row,) = default.rows
+    assert row.cost_avoided_per_year is None and row.avoided_per_year == pytest.approx(120)
 
 
 def test_cohort_costs_small_and_unpriced_types(costs: UnitCosts) -> None:
@@ -149,14 +157,17 @@ def test_cohort_costs_small_and_unpriced_types(costs: UnitCosts) -> None:
 # --------------------------------------------------------------------------- store path
 
 
-def independent_costs(area: str, ref: date) -> tuple[dict[str, tuple[int, int]], float, float]:
-    """Per category (count in the 12 months to `ref`, in the 12 before) and the priced totals,
-    read with the csv module from the example release and the two TOML files directly."""
+def independent_costs(area: str, ref: date, verified_only: bool = False
+                      ) -> tuple[dict[str, tuple[int, int]], float, float]:
+    """Per category (count in the 12 months to `ref`, in the 12 before) and the priced totals
+    (with `verified_only`, of the categories whose unit cost says verified = true), read with
+    the csv module from the example release and the two TOML files directly."""
     mapping = tomllib.loads((DATA / "categories.toml").read_text())["mps"]
     norm = {" ".join(k.split()).upper(): v for k, v in mapping.items()}
     units = tomllib.loads((DATA / "crime_costs.toml").read_text())
     cost_of = {c: units["unit_costs"][v["heeks"]]["cost"]
-               for c, v in units["categories"].items()}
+               for c, v in units["categories"].items()
+               if units["unit_costs"][v["heeks"]]["verified"] or not verified_only}
     cur_m = {f"{m:%Y%m}" for m in months_between(shift(ref, -11), ref)}
     prev_m = {f"{int(m[:4]) - 1}{m[4:]}" for m in cur_m}
     out: dict[str, tuple[int, int]] = {}
@@ -194,23 +205,34 @@ def sources(example_db: Path) -> dict[str, MonthlyCounts]:
         con.close()
 
 
+@pytest.mark.parametrize("include_unverified", [False, True])
 @pytest.mark.parametrize(("area", "ref"), [("Barnet", date(2025, 12, 1)),
                                             ("Camden", date(2025, 12, 1))])
 def test_cost_report_matches_csv_reading(sources: dict[str, MonthlyCounts], costs: UnitCosts,
-                                         area: str, ref: date) -> None:
-    rep = cost_report(sources, categories.load(), costs, area, ref)
-    counts, total, before = independent_costs(area, ref)
+                                         area: str, ref: date, include_unverified: bool
+                                         ) -> None:
+    rep = cost_report(sources, categories.load(), costs, area, ref,
+                      include_unverified=include_unverified)
+    counts, total, before = independent_costs(area, ref, verified_only=not include_unverified)
     assert rep.source == "mps" and rep.price_factor == 1.0
+    assert rep.include_unverified is include_unverified
     for row in rep.rows:
         assert (row.count, row.previous_count) == counts[row.category]
         assert row.cost == row.count * costs.units[row.heeks].cost
+        assert row.verified or include_unverified
     for u in rep.unmapped:
         assert (u.count, u.previous_count) == counts[u.category] and u.reason
-    assert {r.category for r in rep.rows} | {u.category for u in rep.unmapped} == set(counts)
+    for lo in rep.left_out:  # every category priced, not priced or left out: nothing lost
+        assert (lo.count, lo.previous_count) == counts[lo.category]
+        assert not costs.units[lo.heeks].verified
+    assert ({r.category for r in rep.rows} | {u.category for u in rep.unmapped}
+            | {u.category for u in rep.left_out}) == set(counts)
     assert rep.total_cost == pytest.approx(total)
     assert rep.previous_cost == pytest.approx(before)
     assert rep.avoided_by_volume == pytest.approx(before - total)
     assert set(rep.unverified) == {r.heeks for r in rep.rows if not costs.units[r.heeks].verified}
+    assert bool(rep.unverified) is include_unverified
+    assert bool(rep.left_out) is not include_unverified
 
 
 def test_barnet_pinned(sources: dict[str, MonthlyCounts], costs: UnitCosts) -> None:
@@ -221,10 +243,23 @@ def test_barnet_pinned(sources: dict[str, MonthlyCounts], costs: UnitCosts) -> N
     unconnected = [31, 18, 36, 27, 27, 20, 23, 31, 29, 41, 28, 30]
     residential = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
     assert sum(home) + sum(unconnected) + sum(residential) == 1636
-    rep = cost_report(sources, categories.load(), costs, "Barnet", date(2025, 12, 1))
+    rep = cost_report(sources, categories.load(), costs, "Barnet", date(2025, 12, 1),
+                      include_unverified=True)
     row = next(r for r in rep.rows if r.category == "Residential burglary")
     assert (row.count, row.previous_count) == (1636, 1839)
     assert row.cost_avoided == (1839 - 1636) * costs.units["Domestic burglary"].cost
+    # By default its unverified unit cost is not used: left out, with its crimes, and in
+    # no total. The totals are those of the verified categories (csv module reading).
+    default = cost_report(sources, categories.load(), costs, "Barnet", date(2025, 12, 1))
+    assert [(u.category, u.count, u.previous_count) for u in default.left_out
+            if u.category == "Residential burglary"] == [("Residential burglary", 1636, 1839)]
+    assert "Residential burglary" not in {r.category for r in default.rows}
+    assert [u.category for u in default.left_out] == [
+        "Violence without injury", "Residential burglary", "Theft from the person", "Homicide"]
+    assert [u.count for u in default.left_out] == [3710, 1636, 1047, 1]
+    assert round(default.total_cost) == 52_709_200 and round(rep.total_cost) == 89_073_580
+    assert default.total_cost == pytest.approx(
+        independent_costs("Barnet", date(2025, 12, 1), verified_only=True)[1])
 
 
 def deflator_factor(year: str) -> float:
@@ -316,7 +351,8 @@ def test_no_deflator_series(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_report_without_the_year_before(sources: dict[str, MonthlyCounts],
                                         costs: UnitCosts) -> None:
     """The example release starts 2024-01: the 12 months to 2024-12 are costed alone."""
-    rep = cost_report(sources, categories.load(), costs, "Barnet", date(2024, 12, 1))
+    rep = cost_report(sources, categories.load(), costs, "Barnet", date(2024, 12, 1),
+                      include_unverified=True)
     counts, total, _ = independent_costs("Barnet", date(2024, 12, 1))
     assert rep.total_cost == pytest.approx(total)
     assert {r.category: r.count for r in rep.rows} == {
@@ -351,8 +387,17 @@ def test_policeuk_area_matches_csv_reading(tmp_path: Path, costs: UnitCosts) -> 
             for row in csv.DictReader(f):
                 if (row["LSOA name"] or "").startswith("City of London "):
                     by_type[row["Crime type"]] = by_type.get(row["Crime type"], 0) + 1
-    rep = cost_report(srcs, cats, costs, "City of London", date(2020, 11, 1))
+    rep = cost_report(srcs, cats, costs, "City of London", date(2020, 11, 1),
+                      include_unverified=True)
     assert rep.source == "policeuk" and rep.avoided_by_volume is None
+    # Burglary (domestic burglary) and theft from the person have unverified unit costs: by
+    # default they are left out and the total is the verified categories' only.
+    default = cost_report(srcs, cats, costs, "City of London", date(2020, 11, 1))
+    assert {u.category: u.count for u in default.left_out} == {
+        "Burglary": by_type["Burglary"], "Theft from the person": by_type["Theft from the person"]}
+    assert default.total_cost == pytest.approx(
+        by_type["Robbery"] * costs.units["Robbery"].cost
+        + by_type["Criminal damage and arson"] * costs.units["Other criminal damage"].cost)
     got = {r.category: r.count for r in rep.rows}
     priced = {"Burglary": "Domestic burglary", "Robbery": "Robbery",
               "Theft from the person": "Theft from the person",
@@ -385,9 +430,15 @@ def test_report_invariants(pairs: list[tuple[int, int]], factor: float) -> None:
     c = load_unit_costs()
     c2 = UnitCosts(c.citation, c.price_year, c.units, c.categories, c.unmapped, c.aggregates,
                    c.offence_types, {"2015/16": 100.0, "2030/31": 100.0 * factor}, c.notes)
-    a = cost_report({"mps": table}, cats, c2, "Barnet", date(2025, 12, 1))
+    a = cost_report({"mps": table}, cats, c2, "Barnet", date(2025, 12, 1),
+                    include_unverified=True)
     b = cost_report({"mps": table}, cats, c2, "Barnet", date(2025, 12, 1),
-                    price_year="2030/31")
+                    price_year="2030/31", include_unverified=True)
+    v = cost_report({"mps": table}, cats, c2, "Barnet", date(2025, 12, 1))
+    # Verified only: the unverified categories move to left_out, whole, and nothing else.
+    assert [r.category for r in v.rows] == [r.category for r in a.rows if r.verified]
+    assert sum(u.count for u in v.left_out) == sum(r.count for r in a.rows if not r.verified)
+    assert v.total_cost == pytest.approx(sum(r.cost for r in a.rows if r.verified))
     assert a.total_cost == pytest.approx(sum(r.cost for r in a.rows))
     assert b.total_cost == pytest.approx(a.total_cost * factor)
     assert b.avoided_by_volume == pytest.approx(a.avoided_by_volume * factor)
@@ -407,18 +458,44 @@ def test_cli_costs_json_and_price_year(example_db: Path) -> None:
                 "--format", "json")
     assert r.code == 0, r.stderr
     body = json.loads(r.stdout)
-    _, total, before = independent_costs("Barnet", date(2025, 12, 1))
-    assert body["total_cost"] == round(total)
+    _, total, before = independent_costs("Barnet", date(2025, 12, 1), verified_only=True)
+    assert body["total_cost"] == round(total) == 52_709_200
     assert body["cost_avoided_by_volume"] == round(before - total)
     assert body["cohort"] is None and "partner_cohort" in r.stderr
     assert body["price_year"] == "2015/16"
+    assert body["include_unverified"] is False and body["unverified_unit_costs"] == []
+    assert {u["category"]: u["count"] for u in body["left_out_unverified"]} == {
+        "Violence without injury": 3710, "Residential burglary": 1636,
+        "Theft from the person": 1047, "Homicide": 1}
+    every = run_cli("costs", "--db", example_db, "--area", "barnet", "--month", "2025-12",
+                    "--include-unverified", "--format", "json")
+    assert every.code == 0, every.stderr
+    all_body = json.loads(every.stdout)
+    _, total_all, _ = independent_costs("Barnet", date(2025, 12, 1))
+    assert all_body["total_cost"] == round(total_all) == 89_073_580
+    assert all_body["left_out_unverified"] == []
+    assert all_body["unverified_unit_costs"] == [
+        "Domestic burglary", "Homicide", "Theft from the person", "Violence without injury"]
     up = run_cli("costs", "--db", example_db, "--area", "Barnet", "--month", "2025-12",
                  "--price-year", "2023/24", "--format", "json")
     assert up.code == 0, up.stderr
     assert json.loads(up.stdout)["total_cost"] == round(total * deflator_factor("2023-24"))
     table = run_cli("costs", "--db", example_db, "--area", "Barnet", "--month", "2025-12")
-    assert table.code == 0 and "Residential burglary" in table.stdout
+    assert table.code == 0 and "Violence with injury" in table.stdout
     assert "Not priced" in table.stdout and "Heeks" in table.stdout
+    said = " ".join(table.stdout.split())
+    assert "Left out (unit cost not yet verified against the report" in said
+    assert "Residential burglary (1,636 crimes; Domestic burglary, unverified £5,930)" in said
+    assert "--include-unverified" in said
+    table_all = run_cli("costs", "--db", example_db, "--area", "Barnet", "--month", "2025-12",
+                        "--include-unverified")
+    assert "Warning: priced with unit costs not yet verified" in " ".join(
+        table_all.stdout.split())
+    csv_out = run_cli("costs", "--db", example_db, "--area", "Barnet", "--month", "2025-12",
+                      "--format", "csv")
+    assert csv_out.code == 0 and "Residential burglary" not in csv_out.stdout
+    assert "left out (unit cost not yet verified" in csv_out.stderr
+    assert "Residential burglary" in csv_out.stderr
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -268,6 +268,10 @@ def costs_cmd(
     cohort_values: Annotated[list[str] | None, typer.Option(
         "--cohort", help="Cost avoided by members with this cohort value only (repeatable; "
         "default: all members, e.g. leave out a comparison group)")] = None,
+    include_unverified: Annotated[bool, typer.Option(
+        "--include-unverified", help="Also price categories whose unit cost is not yet "
+        "verified against the report (default: they are left out of every total and "
+        "listed)")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
@@ -311,7 +315,8 @@ def costs_cmd(
         raise typer.BadParameter(f"expected at least 1, got {suppress_below}",
                                  param_hint="--suppress-below")
     report = cost_report(sources, cats, costs, chosen, ref, price_year=price_year,
-                         cohort=cohort, suppress_below=suppress_below)
+                         cohort=cohort, suppress_below=suppress_below,
+                         include_unverified=include_unverified)
     print_costs(report, fmt, cohort_note)
 
 
@@ -335,6 +340,9 @@ def costs_json(r: CostReport) -> dict[str, Any]:
                         "cost": _money(c.cost), "previous_cost": _money(c.previous_cost),
                         "cost_avoided": _money(c.cost_avoided)} for c in r.rows],
         "unmapped": [asdict(u) for u in r.unmapped],
+        "include_unverified": r.include_unverified,
+        "left_out_unverified": [{**asdict(u), "unit_cost": _money(u.unit_cost)}
+                                for u in r.left_out],
         "cohort": None if r.cohort is None else {
             "as_of": r.cohort.as_of.isoformat(), "members": r.cohort.members,
             "cost_avoided_per_year": _money(r.cohort.cost_avoided_per_year),
@@ -343,6 +351,8 @@ def costs_json(r: CostReport) -> dict[str, Any]:
                                  "cost_avoided_per_year": _money(t.cost_avoided_per_year)}
                                 for t in r.cohort.rows],
             "unpriced_types": list(r.cohort.unpriced),
+            "unverified_types": list(r.cohort.unverified),
+            "unverified_small_types": r.cohort.unverified_small,
             "caveat": COHORT_COST_CAVEAT,
         },
         "unverified_unit_costs": list(r.unverified),
@@ -372,6 +382,10 @@ def print_costs(r: CostReport, fmt: Format, cohort_note: str | None) -> None:
                  "cost_avoided": _money(r.avoided_by_volume)})
     if fmt is Format.csv:
         emit(rows, fmt)
+        if r.left_out:  # CSV has no room for it: say on stderr what the totals leave out
+            err.print("note: left out (unit cost not yet verified; --include-unverified to "
+                      "price them): " + ", ".join(u.category for u in r.left_out),
+                      markup=False, highlight=False, soft_wrap=True)
         return
     against = "" if r.previous_cost is None else f" against {r.previous_window}"
     emit(rows, fmt, title=f"{r.area}: cost of recorded crime, {r.window}{against} "
@@ -391,9 +405,24 @@ def print_costs(r: CostReport, fmt: Format, cohort_note: str | None) -> None:
         if r.cohort.unpriced:
             out.print("Cohort offence types without a unit cost: "
                       + ", ".join(r.cohort.unpriced), highlight=False, markup=False)
+        if r.cohort.unverified or r.cohort.unverified_small:
+            small = (f"{r.cohort.unverified_small} small offence type(s)"
+                     if r.cohort.unverified_small else "")
+            out.print("Left out of the cohort's cost avoided (unit cost not yet verified; "
+                      "--include-unverified to price them): "
+                      + ", ".join([*r.cohort.unverified, *([small] if small else [])]),
+                      highlight=False, markup=False)
         out.print(f"Caveat: {COHORT_COST_CAVEAT}", highlight=False, markup=False)
+    if r.left_out:
+        out.print("Left out (unit cost not yet verified against the report; "
+                  "--include-unverified to price them): " + "; ".join(
+                      f"{u.category} ({u.count:,} crime{'' if u.count == 1 else 's'}; "
+                      f"{u.heeks}, unverified "
+                      f"£{u.unit_cost:,.0f})" for u in r.left_out),
+                  highlight=False, markup=False)
     if r.unverified:
-        out.print("Unit costs not yet verified against the report: " + ", ".join(r.unverified),
+        out.print("Warning: priced with unit costs not yet verified against the report "
+                  "(check them before publishing): " + ", ".join(r.unverified),
                   highlight=False, markup=False)
     for note in r.notes:
         out.print(f"Note: {note}", highlight=False, markup=False)

@@ -12,9 +12,13 @@ burglary reduction at "around £470,000 annually"; seed 001 prices burglaries at
   rate after, per offender-year, x members) x the type's unit cost.
 
 Unit costs apply to the rows mapped to a category itself (the leaves of the count arrays), so
-a parent is never costed twice. Categories without a unit cost are listed with the reason
-(``crime_costs.toml``, ``[unmapped]``) and their crimes left out of the totals. Costs can be
-rebased to another financial year's prices with a GDP deflator series.
+a parent is never costed twice. A unit cost not yet verified against the report
+(``verified = false``) is not used unless asked for (``include_unverified``): its category
+(or cohort offence type) is left out of every total and listed in ``left_out`` with its
+crimes, so a board figure never rests silently on a recalled number. Categories without a
+unit cost are listed with the reason (``crime_costs.toml``, ``[unmapped]``) and their crimes
+left out of the totals. Costs can be rebased to another financial year's prices with a GDP
+deflator series.
 """
 
 from __future__ import annotations
@@ -243,6 +247,17 @@ class Unmapped:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A category not costed because its unit cost is not yet verified."""
+
+    category: str
+    heeks: str
+    unit_cost: float  # the unverified figure, at the report's price year (not used)
+    count: int
+    previous_count: int | None
+
+
+@dataclass(frozen=True)
 class TypeCost:
     offence_type: str
     heeks: str | None
@@ -258,6 +273,10 @@ class CohortCost:
     rows: tuple[TypeCost, ...]
     cost_avoided_per_year: float
     unpriced: tuple[str, ...]
+    # Offence types left out because their unit cost is not verified (named when not small;
+    # small ones are only counted, as their names sit inside the combined small-counts row).
+    unverified: tuple[str, ...] = ()
+    unverified_small: int = 0
 
 
 @dataclass(frozen=True)
@@ -275,9 +294,11 @@ class CostReport:
     previous_cost: float | None  # None: the source lacks the 12 months before
     avoided_by_volume: float | None
     cohort: CohortCost | None
-    unverified: tuple[str, ...]
+    unverified: tuple[str, ...]  # unverified unit costs used (only with include_unverified)
     citation: str
     notes: tuple[str, ...]
+    include_unverified: bool = False
+    left_out: tuple[LeftOut, ...] = ()  # categories with an unverified unit cost, not costed
 
 
 def crime_cost(count: float, unit_cost: float) -> float:
@@ -318,10 +339,13 @@ def _choose_source(sources: dict[str, MonthlyCounts], area: str, month: date
 
 def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: UnitCosts,
                 area: str, month: date, *, price_year: str | None = None,
-                cohort: CohortResult | None = None, suppress_below: int = 5) -> CostReport:
+                cohort: CohortResult | None = None, suppress_below: int = 5,
+                include_unverified: bool = False) -> CostReport:
     """Cost of recorded crime in `area` over the rolling 12 months to `month` and the 12
     before, by category (MPS first, as the dashboard), plus the cohort's cost avoided. When no
-    source has the 12 months before, the costs stand alone (previous figures None)."""
+    source has the 12 months before, the costs stand alone (previous figures None). Unit costs
+    not yet verified are used only with `include_unverified`; otherwise their categories are
+    in `left_out` and in no total."""
     factor = costs.factor(price_year)
     table, compared = _choose_source(sources, area, month)
     r12 = rolling12(month)
@@ -329,7 +353,7 @@ def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: Unit
     ai = table.area_index(area)
     a, b = table.position(r12.first), table.position(r12.last)
     pa, pb = table.position(prev.first), table.position(prev.last)
-    rows, unmapped = [], []
+    rows, unmapped, left_out = [], [], []
     for li, leaf in enumerate(table.leaves):
         if not table.present[ai, li]:
             continue
@@ -343,18 +367,24 @@ def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: Unit
             unmapped.append(Unmapped(name, cur, old, reason))
             continue
         u = unit.cost * factor
+        if not unit.verified and not include_unverified:
+            left_out.append(LeftOut(name, unit.heeks, u, cur, old))
+            continue
         note = costs.categories[name].note
         rows.append(CostRow(name, unit.heeks, u, unit.verified, cur, old, crime_cost(cur, u),
                             None if old is None else crime_cost(old, u),
                             None if old is None else cost_avoided(old, cur, u), note))
     rows.sort(key=lambda r: -r.cost)
     unmapped.sort(key=lambda r: -r.count)
+    left_out.sort(key=lambda r: -r.count)
     unverified = {r.heeks for r in rows if not r.verified}
     cohort_cost = None
     if cohort is not None:
-        cohort_cost = cohort_costs(cohort, costs, factor, suppress_below)
-        unverified |= {t.heeks for t in cohort_cost.rows
-                       if t.heeks in costs.units and not costs.units[t.heeks].verified}
+        cohort_cost = cohort_costs(cohort, costs, factor, suppress_below,
+                                   include_unverified=include_unverified)
+        unverified |= {t.heeks for t in cohort_cost.rows  # used: priced (unit_cost set)
+                       if t.heeks in costs.units and t.unit_cost is not None
+                       and not costs.units[t.heeks].verified}
     notes = tuple(costs.notes) + tuple(f"{r.category}: {r.note}" for r in rows if r.note)
     if not compared:
         notes += (f"{table.source} data for {table.areas[ai]} does not cover all of "
@@ -368,26 +398,38 @@ def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: Unit
         tuple(rows), tuple(unmapped), sum(r.cost for r in rows),
         sum(r.previous_cost or 0.0 for r in rows) if compared else None,
         sum(r.cost_avoided or 0.0 for r in rows) if compared else None, cohort_cost,
-        tuple(sorted(unverified)), costs.citation, notes)
+        tuple(sorted(unverified)), costs.citation, notes, include_unverified,
+        tuple(left_out))
 
 
 def cohort_costs(cohort: CohortResult, costs: UnitCosts, factor: float = 1.0,
-                 suppress_below: int = 5) -> CohortCost:
+                 suppress_below: int = 5, *, include_unverified: bool = False) -> CohortCost:
     """Cost avoided a year by the cohort's reduction, by offence type. Types with a non-zero
     count below `suppress_below` before or after are shown only inside one combined row (the
-    total is unchanged)."""
+    total is unchanged). A type whose unit cost is not verified is not priced unless
+    `include_unverified` (its cost is None, and it is listed in `unverified`)."""
     rows: list[TypeCost] = []
     small_rows: list[TypeCost] = []
     unpriced = []
+    unverified: list[str] = []
+    unverified_small = 0
     for t in cohort.by_type:
         heeks = costs.heeks_for_type(t.offence_type)
+        small = any(0 < n < suppress_below for n in (t.offences_before, t.offences_after))
+        if (heeks is not None and not costs.units[heeks].verified
+                and not include_unverified):
+            if small:
+                unverified_small += 1
+            else:
+                unverified.append(t.offence_type)
+                rows.append(TypeCost(t.offence_type, heeks, None, t.avoided_per_year, None))
+            continue
         unit = None if heeks is None else costs.units[heeks].cost * factor
         value = (None if unit is None or t.avoided_per_year is None
                  else t.avoided_per_year * unit)
         row = TypeCost(t.offence_type, heeks, unit, t.avoided_per_year, value)
         if heeks is None:
             unpriced.append(t.offence_type)
-        small = any(0 < n < suppress_below for n in (t.offences_before, t.offences_after))
         (small_rows if small else rows).append(row)
     if small_rows:
         avoided = [r.cost_avoided_per_year for r in small_rows
@@ -396,4 +438,4 @@ def cohort_costs(cohort: CohortResult, costs: UnitCosts, factor: float = 1.0,
         unpriced = [u for u in unpriced if u not in {r.offence_type for r in small_rows}]
     total = sum(r.cost_avoided_per_year or 0.0 for r in rows)
     return CohortCost(cohort.as_of, cohort.overall.members, tuple(rows), total,
-                      tuple(unpriced))
+                      tuple(unpriced), tuple(unverified), unverified_small)

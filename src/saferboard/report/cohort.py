@@ -131,12 +131,14 @@ def cohort_section(con: duckdb.DuckDBPyConnection, as_of: date, *,
 
 def cost_section(sources: dict[str, MonthlyCounts], cats: Categories, costs: UnitCosts,
                  area: str, month: date, *, cohort: CohortResult | None = None,
-                 price_year: str | None = None) -> tuple[CostSection | None, list[str]]:
+                 price_year: str | None = None, include_unverified: bool = False
+                 ) -> tuple[CostSection | None, list[str]]:
     """The cost of crime lines for the pack, or None and a note when they cannot be
-    computed (e.g. fewer than 24 months of data)."""
+    computed (e.g. fewer than 24 months of data). Only verified unit costs are used unless
+    `include_unverified`; the notes name the categories left out."""
     try:
         r = cost_report(sources, cats, costs, area, month, price_year=price_year,
-                        cohort=cohort)
+                        cohort=cohort, include_unverified=include_unverified)
     except InputError as e:
         return None, [f"Cost of crime: {e}"]
     rows: tuple[dict[str, Cell], ...] = tuple(
@@ -151,6 +153,9 @@ def cost_section(sources: dict[str, MonthlyCounts], cats: Categories, costs: Uni
     else:
         total += (f"; £{abs(saved) / 1e6:.1f}M {'avoided' if saved >= 0 else 'added'} by the "
                   f"change in volume against {r.previous_window}.")
+    if r.left_out:
+        total += (f" Verified unit costs only: {len(r.left_out)} categor"
+                  f"{'y is' if len(r.left_out) == 1 else 'ies are'} not included (see notes).")
     cohort_line = None
     if r.cohort is not None:
         saved = r.cohort.cost_avoided_per_year
@@ -159,6 +164,15 @@ def cost_section(sources: dict[str, MonthlyCounts], cats: Categories, costs: Uni
                        f"costs a year ({r.cohort.members} members, to "
                        f"{r.cohort.as_of:%d %b %Y}).")
     notes = [f"Not priced: {', '.join(u.category for u in r.unmapped)}."] if r.unmapped else []
+    if r.left_out:
+        notes.append("Not included because their unit costs are not yet verified against "
+                     "the report: " + ", ".join(
+                         f"{u.category} ({u.count:,} crime{'' if u.count == 1 else 's'})"
+                         for u in r.left_out) + ".")
+    if r.cohort is not None and (r.cohort.unverified or r.cohort.unverified_small):
+        n = len(r.cohort.unverified) + r.cohort.unverified_small
+        notes.append(f"The offender cohort's cost avoided leaves out {n} offence type(s) "
+                     "whose unit costs are not yet verified.")
     if r.unverified:
         notes.append("Unit costs still to verify against the report: "
                      + ", ".join(r.unverified) + ".")
