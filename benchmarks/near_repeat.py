@@ -1,9 +1,14 @@
 """Near-repeat Knox test speed: `saferboard near-repeat` as a whole command against a
-straightforward implementation and a brute-force baseline, in the same run.
+straightforward KD-tree + bincount implementation and a brute-force baseline, in the same run.
 
-Workload (issue): the 12,334 Chicago burglaries of 2014 from
-../shared/data/nearrepeat-davies/chicago_burglary_2014_2017.csv, 999 permutations, space edges
-0,1,100,200,300,400 m (Manhattan) and time edges 0,7,14,21,28 days.
+Workloads (--workload, default both), from
+../shared/data/nearrepeat-davies/chicago_burglary_2014_2017.csv (day-level dates), each with
+999 permutations, space edges 0,1,100,200,300,400 m (Manhattan) and time edges
+0,7,14,21,28 days:
+
+* 2014: the 12,334 burglaries of 2014;
+* city: all 45,319 burglaries of 2014-2017 (goal: faster than the baseline, under 15 s and
+  under 1.5 GB peak memory on this machine).
 
 Methods, each a fresh child process timed from start to exit (imports, reading the CSV,
 computing, printing JSON):
@@ -14,12 +19,13 @@ computing, printing JSON):
   with searchsorted and one np.bincount over (space band, time band); the open-ended row from
   the all-pairs total, as saferboard (it would not be a fair baseline otherwise);
 * brute force (a): every pair and every permutation, numpy-vectorised per event, on a random
-  subsample of events with a few permutations, extrapolated by pairs x permutations.
+  subsample of 2014 with a few permutations, extrapolated by pairs x permutations.
 
 Runs are interleaved and the medians reported; the observed tables of saferboard and (b)
 must be equal, and the brute force's must equal saferboard's on its subsample. Peak memory is
 the child's maximum resident set size (wait4). The figures are recorded by hand in
-benchmarks/README.md. Run: `.venv/bin/python benchmarks/near_repeat.py [--repeat 3]`.
+benchmarks/README.md. Run: `.venv/bin/python benchmarks/near_repeat.py [--repeat 3]
+[--workload 2014|city|both]`.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,9 +153,60 @@ def brute_force(path: Path, sample: int, perms: int) -> tuple[float, int, np.nda
     return time.perf_counter() - start, sample, observed, np.column_stack([x, y, days])
 
 
+def compare(path: Path, repeat: int, script: Path) -> dict[str, Any]:
+    """Interleaved runs of saferboard and (b) on one CSV: times, peak RSS, outputs checked."""
+    ours_cmd = [sys.executable, "-c", "from saferboard.cli import main; main()",
+                "near-repeat", str(path), "--x-col", "x", "--y-col", "y", "--date-col",
+                "date_single", "--space-bands", SPACE, "--time-bands", TIME,
+                "--permutations", str(PERMUTATIONS), "--seed", "1", "--format", "json"]
+    base_cmd = [sys.executable, str(script), str(path), SPACE, TIME, str(PERMUTATIONS)]
+    times: dict[str, list[float]] = {"saferboard": [], "straightforward": []}
+    rss: dict[str, float] = {"saferboard": 0.0, "straightforward": 0.0}
+    outputs: dict[str, str] = {}
+    for k in range(repeat):
+        order = ["straightforward", "saferboard"] if k % 2 == 0 else [
+            "saferboard", "straightforward"]
+        for name in order:
+            s, mb, out = timed(ours_cmd if name == "saferboard" else base_cmd)
+            times[name].append(s)
+            rss[name] = max(rss[name], mb)
+            outputs[name] = out
+    ours = json.loads(outputs["saferboard"])
+    base = json.loads(outputs["straightforward"])
+    assert ours["observed"] == base["observed"], "observed tables differ"
+    worst = max(abs(a - b) / max(b, 1) for ra, rb in zip(ours["expected"], base["expected"],
+                                                           strict=True)
+                for a, b in zip(ra, rb, strict=True))
+    return {"n": ours["n_events"], "times": times, "rss": rss, "worst": worst,
+            "med": {k: statistics.median(v) for k, v in times.items()}}
+
+
+def report(label: str, r: dict[str, Any], brute_s: float, m: int, brute_perms: int) -> None:
+    n = r["n"]
+    med, times, rss = r["med"], r["times"], r["rss"]
+    scale = (n * (n - 1)) / (m * (m - 1)) * (PERMUTATIONS + 1) / (brute_perms + 1)
+    brute_full = brute_s * scale
+    print(f"[{label}] events {n:,}, permutations {PERMUTATIONS}, space {SPACE} m "
+          f"(Manhattan), time {TIME} days; {len(times['saferboard'])} interleaved runs, "
+          "medians")
+    print(f"saferboard near-repeat (whole command): {med['saferboard']:.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in times['saferboard'])}), "
+          f"peak RSS {rss['saferboard']:.0f} MB")
+    print(f"(b) straightforward KD-tree + bincount: {med['straightforward']:.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in times['straightforward'])}), "
+          f"peak RSS {rss['straightforward']:.0f} MB")
+    print(f"(a) brute force: {brute_s:.2f} s for {m:,} events x {brute_perms + 1} tables "
+          f"-> extrapolated {brute_full:,.0f} s ({brute_full / 3600:.1f} h) for the full run")
+    print(f"speed-up vs (b): {med['straightforward'] / med['saferboard']:.2f}x; "
+          f"vs (a): {brute_full / med['saferboard']:,.0f}x")
+    print(f"observed tables equal; expected counts (different random streams) differ by at "
+          f"most {r['worst']:.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workload", choices=["2014", "city", "both"], default="both")
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--brute-perms", type=int, default=4)
     args = parser.parse_args()
@@ -157,28 +215,13 @@ def main() -> None:
         path = write_2014(folder)
         script = folder / "straightforward.py"
         script.write_text(STRAIGHTFORWARD)
-        ours_cmd = [sys.executable, "-c", "from saferboard.cli import main; main()",
-                    "near-repeat", str(path), "--x-col", "x", "--y-col", "y", "--date-col",
-                    "date_single", "--space-bands", SPACE, "--time-bands", TIME,
-                    "--permutations", str(PERMUTATIONS), "--seed", "1", "--format", "json"]
-        base_cmd = [sys.executable, str(script), str(path), SPACE, TIME, str(PERMUTATIONS)]
-        times: dict[str, list[float]] = {"saferboard": [], "straightforward": []}
-        rss: dict[str, float] = {"saferboard": 0.0, "straightforward": 0.0}
-        outputs: dict[str, str] = {}
-        for k in range(args.repeat):
-            order = ["straightforward", "saferboard"] if k % 2 == 0 else [
-                "saferboard", "straightforward"]
-            for name in order:
-                s, mb, out = timed(ours_cmd if name == "saferboard" else base_cmd)
-                times[name].append(s)
-                rss[name] = max(rss[name], mb)
-                outputs[name] = out
-        ours = json.loads(outputs["saferboard"])
-        base = json.loads(outputs["straightforward"])
-        assert ours["observed"] == base["observed"], "observed tables differ"
-        worst = max(abs(a - b) / max(b, 1) for ra, rb in zip(ours["expected"], base["expected"],
-                                                               strict=True)
-                    for a, b in zip(ra, rb, strict=True))
+        # The city run first: the parent is smallest then (its size can show in a child's
+        # ru_maxrss).
+        results = {}
+        if args.workload in ("city", "both"):
+            results["city"] = compare(DATA, args.repeat, script)
+        if args.workload in ("2014", "both"):
+            results["2014"] = compare(path, args.repeat, script)
 
         brute_s, m, brute_obs, sample = brute_force(path, args.sample, args.brute_perms)
         from saferboard.measures.near_repeat import pair_counts
@@ -187,25 +230,9 @@ def main() -> None:
                             [float(v) for v in SPACE.split(",")],
                             [int(v) for v in TIME.split(",")])
         assert np.array_equal(check, brute_obs), "brute force disagrees on the subsample"
-        n = ours["n_events"]
-        scale = (n * (n - 1)) / (m * (m - 1)) * (PERMUTATIONS + 1) / (args.brute_perms + 1)
-        brute_full = brute_s * scale
 
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"events {n:,}, permutations {PERMUTATIONS}, space {SPACE} m (Manhattan), "
-          f"time {TIME} days; {args.repeat} interleaved runs, medians")
-    print(f"saferboard near-repeat (whole command): {med['saferboard']:.2f} s "
-          f"(runs {', '.join(f'{t:.2f}' for t in times['saferboard'])}), "
-          f"peak RSS {rss['saferboard']:.0f} MB")
-    print(f"(b) straightforward KD-tree + bincount: {med['straightforward']:.2f} s "
-          f"(runs {', '.join(f'{t:.2f}' for t in times['straightforward'])}), "
-          f"peak RSS {rss['straightforward']:.0f} MB")
-    print(f"(a) brute force: {brute_s:.2f} s for {m:,} events x {args.brute_perms + 1} tables "
-          f"-> extrapolated {brute_full:,.0f} s ({brute_full / 3600:.1f} h) for the full run")
-    print(f"speed-up vs (b): {med['straightforward'] / med['saferboard']:.2f}x; "
-          f"vs (a): {brute_full / med['saferboard']:,.0f}x")
-    print(f"observed tables equal; expected counts (different random streams) differ by at "
-          f"most {worst:.1%}")
+    for label, r in results.items():
+        report(label, r, brute_s, m, args.brute_perms)
 
 
 if __name__ == "__main__":
