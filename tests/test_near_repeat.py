@@ -234,7 +234,8 @@ def test_without_nrc_the_arson_table_differs_in_four_cells():
 
 
 def test_nrc_arson_table_equals_single_precision_brute_force():
-    rows = list(csv.DictReader(open(ARSON, newline="")))
+    with open(ARSON, newline="") as f:
+        rows = list(csv.DictReader(f))
     x = np.array([float(r["x"]) for r in rows])
     y = np.array([float(r["y"]) for r in rows])
     d = np.array([date.fromisoformat(r["date"]).toordinal() for r in rows])
