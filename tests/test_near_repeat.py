@@ -198,6 +198,7 @@ def arson_cli(*args: str) -> dict:
                   "--time-bands", "0,1,2,3", "--permutations", "999", "--seed", "63",
                   "--format", "json", *args)
     assert run.code == 0, run.stderr
+    assert run.stderr == ""  # piped JSON: no progress bar, and day-level dates: no warning
     return json.loads(run.stdout)
 
 
@@ -359,6 +360,15 @@ def test_same_seed_same_result_and_ratio_is_observed_over_expected():
     for o_row, e_row, k_row in zip(a.observed, a.expected, a.knox_ratio, strict=True):
         for o, e, k in zip(o_row, e_row, k_row, strict=True):
             assert k is None if e == 0 else k == pytest.approx(o / e)
+
+
+def test_progress_callback_reports_finished_blocks_and_changes_nothing():
+    x, y, d = clustered(200, seed=4)
+    calls: list[tuple[int, int]] = []
+    r = knox(x, y, d, [0, 1, 100], [0, 7], permutations=120, seed=9,
+             progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(BLOCK, 120), (2 * BLOCK, 120), (120, 120)]
+    assert r == knox(x, y, d, [0, 1, 100], [0, 7], permutations=120, seed=9)
 
 
 # ---------------------------------------------------------------- calibration

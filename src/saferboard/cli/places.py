@@ -216,10 +216,20 @@ def near_repeat_cmd(
     if any(e != int(e) for e in t_edges):
         raise typer.BadParameter(f"time edges must be whole days, got {time_bands!r}",
                                  param_hint="--time-bands")
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    # On a terminal only: nothing extra when piped or for machines (--format json).
+    bar = Progress(TextColumn("[bold]permutations"), BarColumn(),
+                   TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                   console=err, transient=True,
+                   disable=not err.is_terminal or fmt is Format.json)
     try:
-        r = knox(events.x, events.y, events.days, s_edges, [int(e) for e in t_edges],
-                 distance=distance.value, permutations=permutations, seed=seed, nrc=nrc,
-                 date_resolution=date_resolution(events.days), force=force)
+        with bar:
+            task = bar.add_task("", total=permutations)
+            r = knox(events.x, events.y, events.days, s_edges, [int(e) for e in t_edges],
+                     distance=distance.value, permutations=permutations, seed=seed, nrc=nrc,
+                     date_resolution=date_resolution(events.days), force=force,
+                     progress=lambda done, _total: bar.update(task, completed=done))
     except ResolutionError as e:  # one line naming the option, with the way out
         raise ResolutionError(f"{e.detail}, or --force to count them anyway",
                               column="--time-bands") from None
