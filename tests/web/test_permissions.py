@@ -4,11 +4,13 @@ gets exactly the expected status. A route missing from the file fails the test."
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
+from openpyxl import load_workbook
 from starlette.routing import Mount, Route
 
 from saferboard.web.app import app_routes
@@ -87,4 +89,48 @@ def test_permission_matrix(make_web: Callable[..., Web], role: str) -> None:
         if response.status_code != int(r["status"]):
             failures.append(f"{r['method']} {r['path']}: expected {r['status']}, got "
                             f"{response.status_code}")
+        elif r.get("contains"):
+            failures += [f"{r['path']}: {f}" for f in _wrong_contents(response.content,
+                                                                       r["path"],
+                                                                       r["contains"])]
     assert not failures, f"{role}:\n" + "\n".join(failures)
+
+
+PEOPLE_SHEETS = {"Repeat victimisation", "MARAC", "Offender cohort"}
+EVERY_AGENCY = {"Police", "Probation", "Barnet Council"}  # at least these, in the examples
+
+
+def _tables(body: bytes, path: str) -> tuple[set[str], set[str] | None]:
+    """(people tables present, agencies of the projects and actions, None without any)."""
+    if path.endswith(".xlsx"):
+        wb = load_workbook(io.BytesIO(body), read_only=True)
+        agencies: set[str] | None = None
+        for title in ("Action plan", "Funded projects"):
+            if title in wb.sheetnames:
+                values = list(wb[title].iter_rows(values_only=True))
+                if "agency" in values[0]:
+                    i = values[0].index("agency")
+                    agencies = (agencies or set()) | {str(v[i]) for v in values[1:]}
+        return set(wb.sheetnames) & PEOPLE_SHEETS, agencies
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8"), newline="")))
+    people = {"people"} if rows and "section" in rows[0] else set()
+    if rows and "agency" in rows[0]:
+        return people, {r["agency"] for r in rows}
+    return people, None
+
+
+def _wrong_contents(body: bytes, path: str, contains: str) -> list[str]:
+    """What the download holds that its 'contains' cell says it must not (or lacks)."""
+    people, agencies = _tables(body, path)
+    wrong = []
+    for rule in contains.split(";"):
+        if rule == "people" and not people:
+            wrong.append("no people tables")
+        elif rule == "no-people" and people:
+            wrong.append(f"people tables {sorted(people)}")
+        elif rule == "agencies=all" and not (agencies and agencies >= EVERY_AGENCY):
+            wrong.append(f"agencies {agencies}, expected every agency")
+        elif rule.startswith("agencies=") and rule != "agencies=all" and \
+                agencies != {rule.removeprefix("agencies=")}:
+            wrong.append(f"agencies {agencies}, expected only {rule.removeprefix('agencies=')}")
+    return wrong

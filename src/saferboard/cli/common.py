@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sys
@@ -16,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from saferboard.core.text import csv_text
 
 app = typer.Typer(
     help="saferboard: crime and partner data to board-ready analysis for Community Safety "
@@ -91,11 +91,7 @@ def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
         return
     columns = columns or (list(rows[0]) if rows else [])
     if fmt is Format.csv:
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([["" if r[c] is None else r[c] for c in columns] for r in rows])
-        sys.stdout.write(buf.getvalue())
+        sys.stdout.write(csv_text(rows, columns))
         return
     table = Table(title=title, show_lines=False)
     for c in columns:

@@ -13,6 +13,7 @@ import duckdb
 
 from saferboard.appraisal_model import load_appraisal
 from saferboard.cba_model import load_deflator, load_model, load_unit_costs
+from saferboard.core.audience import EVERYONE, Audience
 from saferboard.errors import InputError
 from saferboard.measures import actions as actions_mod
 from saferboard.measures import appraisal as appraisal_mod
@@ -109,17 +110,17 @@ def write_cba_xlsx(models: Sequence[tuple[cba_mod.CbaModel, cba_mod.CbaResult]],
                    path: Path) -> None:
     from openpyxl import Workbook
 
-    from saferboard.report.xlsx import _sheet
+    from saferboard.report.workbook import add_sheet
 
     wb = Workbook()
     wb.remove(wb.active)
     if len(models) > 1:
-        _sheet(wb, "All", cba_partner_rows(cba_mod.combine([r for _, r in models])))
-    _sheet(wb, "Summary", [cba_summary(r) for _, r in models])
+        add_sheet(wb, "All", cba_partner_rows(cba_mod.combine([r for _, r in models])))
+    add_sheet(wb, "Summary", [cba_summary(r) for _, r in models])
     for i, (m, r) in enumerate(models, start=1):
-        _sheet(wb, f"{i} {m.name}"[:31], cba_partner_rows((*r.partners, r.total)))
-    _sheet(wb, "Flows", [row for _, r in models for row in cba_flow_rows(r)])
-    _sheet(wb, "Sensitivity", [row for m, _ in models
+        add_sheet(wb, f"{i} {m.name}"[:31], cba_partner_rows((*r.partners, r.total)))
+    add_sheet(wb, "Flows", [row for _, r in models for row in cba_flow_rows(r)])
+    add_sheet(wb, "Sensitivity", [row for m, _ in models
                                for row in sensitivity_rows(cba_mod.sensitivity(m))])
     wb.save(path)
 
@@ -190,18 +191,24 @@ def _latest_not_after(quarters: Sequence[str], limit: Quarter) -> Quarter | None
     return max((q for q in parsed if q <= limit), default=None)
 
 
-def governance_context(con: duckdb.DuckDBPyConnection, month: date
-                       ) -> tuple[dict[str, Any], list[str]]:
-    """The pack's three sections (each None when its data is absent) and notes on what was
-    skipped. Projects and actions are shown for the latest quarter with data up to the
-    pack's month."""
+def governance_context(con: duckdb.DuckDBPyConnection, month: date,
+                       audience: Audience = EVERYONE) -> tuple[dict[str, Any], list[str]]:
+    """The pack's three sections (each None when its data is absent or the audience may not
+    see it) and notes on what was skipped. Projects and actions are shown for the latest
+    quarter with data up to the pack's month, only the audience's agency's when it has one;
+    value for money (every partner's costs and savings) only to audiences that see every
+    agency."""
+    if not audience.governance:
+        return {"vfm": None, "projects": None, "actions": None}, []
     notes: list[str] = []
     limit = quarter_of(month)
     # Value for money
     vfm: dict[str, Any] | None = None
     cba_saved = saved_models(con, "cba")
     appraisals_saved = saved_models(con, "appraisal")
-    if cba_saved or appraisals_saved:
+    if audience.agency is not None:
+        pass  # every partner's money: not for one agency's copy (the cover says so)
+    elif cba_saved or appraisals_saved:
         units, deflator = load_unit_costs(), load_deflator()
         interventions = []
         results = []
@@ -248,7 +255,7 @@ def governance_context(con: duckdb.DuckDBPyConnection, month: date
     q = _latest_not_after([str(r[0]) for r in con.execute(
         "SELECT DISTINCT quarter FROM gov_returns").fetchall()], limit)
     if q is not None:
-        report = projects_mod.projects_report(con, q)
+        report = projects_mod.projects_report(con, q, agency=audience.agency)
         projects = {"report": report, "rows": project_rows(report),
                     "method": projects_mod.METHOD}
     else:
@@ -259,7 +266,7 @@ def governance_context(con: duckdb.DuckDBPyConnection, month: date
     q = _latest_not_after([str(r[0]) for r in con.execute(
         "SELECT DISTINCT quarter FROM gov_action_updates").fetchall()], limit)
     if q is not None:
-        areport = actions_mod.actions_report(con, q)
+        areport = actions_mod.actions_report(con, q, agency=audience.agency)
         actions = {"report": areport, "rows": action_rows(areport),
                    "counts": dict(areport.counts), "method": actions_mod.METHOD}
     else:

@@ -23,6 +23,8 @@ import jinja2
 
 from saferboard.categories import Categories
 from saferboard.config import Config
+from saferboard.core.audience import EVERYONE, Audience
+from saferboard.core.text import finalize
 from saferboard.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
@@ -42,9 +44,9 @@ from saferboard.report.places import place_pages
 @dataclass(frozen=True)
 class PackResult:
     html: Path
-    pdf: Path
+    pdf: Path | None  # None when not asked for (the web's HTML and XLSX downloads)
     xlsx: Path | None
-    pages: int
+    pages: int  # of the PDF; 0 without one
     notes: tuple[str, ...]  # sections skipped or trimmed, and why
     seconds: dict[str, float] = field(default_factory=dict)  # where the time went
 
@@ -86,7 +88,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("saferboard.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,  # a missing value is an error, never "None"
-        trim_blocks=True, lstrip_blocks=True,
+        trim_blocks=True, lstrip_blocks=True, finalize=finalize,
     )
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
@@ -138,21 +140,29 @@ def _figure(chart_id: str, spec: dict[str, Any], timer: _Timer) -> dict[str, Any
 
 
 def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
-            sources: dict[str, MonthlyCounts], area: str, month: date
+            sources: dict[str, MonthlyCounts], area: str, month: date, audience: Audience
             ) -> tuple[dict[str, Any], list[str]]:
-    """The victims and offenders pages and the cost of crime (partner data, suppressed)."""
+    """The victims and offenders pages and the cost of crime (partner data, suppressed).
+    Without audience.people: no victims and offenders pages, and the cost of crime without
+    the offender cohort's part."""
     from saferboard.measures.costs import load_unit_costs
     from saferboard.measures.windows import shift
     from saferboard.report.cohort import cost_section, section_from
-    from saferboard.report.people import people_section
+    from saferboard.report.people import PEOPLE_TABLES, people_section
 
     threshold = config.suppress_below
-    people = people_section(con, month, threshold)
-    notes = [f"Victims and offenders: {n}" for n in people.pop("notes")]
-    result, cohort_notes = cohort_result(con, shift(month, 1) - timedelta(days=1))
-    notes += cohort_notes
-    cohort = None if result is None else section_from(
-        suppress_small_cohorts(result, threshold))
+    notes: list[str] = []
+    result, cohort = None, None
+    if audience.people:
+        people = people_section(con, month, threshold)
+        notes += [f"Victims and offenders: {n}" for n in people.pop("notes")]
+        result, cohort_notes = cohort_result(con, shift(month, 1) - timedelta(days=1))
+        notes += cohort_notes
+        if result is not None:
+            cohort = section_from(suppress_small_cohorts(result, threshold))
+    else:
+        people = {"month": f"{month:%b %Y}", "threshold": threshold,
+                  **dict.fromkeys(PEOPLE_TABLES)}
     costs, cost_notes = cost_section(sources, cats, load_unit_costs(), area, month,
                                      cohort=result)
     notes += cost_notes
@@ -160,8 +170,11 @@ def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
 
 
 def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
-                  area: str, month: date, timer: _Timer | None = None) -> dict[str, Any]:
-    """Everything the template shows, computed from the measures."""
+                  area: str, month: date, timer: _Timer | None = None,
+                  audience: Audience = EVERYONE) -> dict[str, Any]:
+    """Everything the template shows, computed from the measures, for `audience`: the pack
+    holds only what its reader may see (every section of HTML, PDF and XLSX comes from
+    this context)."""
     timer = timer or _Timer()
     with timer("measures"):
         sources = load_sources(con, cats)
@@ -211,10 +224,11 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         {"page": pl, "chart": _figure(f"place-{i}", pl.map_spec, timer)}
               for i, pl in enumerate(place_list)]
     with timer("measures"):
-        people, people_notes = _people(con, cats, config, sources, board.area, month)
+        people, people_notes = _people(con, cats, config, sources, board.area, month,
+                                       audience)
     notes += people_notes
     with timer("measures"):  # value for money, funded projects, action plan (when in store)
-        governance, governance_notes = governance_context(con, month)
+        governance, governance_notes = governance_context(con, month, audience)
     notes += governance_notes
     coverage = [{"name": f"{q.source} {q.kind}", "force": q.force,
                  "first": q.first_month, "last": q.last_month, "rows": q.rows}
@@ -231,16 +245,19 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         "places": places, **people, "governance": governance,
         "coverage": coverage, "quality_notes": _quality_notes(dq), "notes": notes,
         "glossary": glossary, "groups": groups, "css": _css(),
+        "audience_note": audience.describe(),
     }
 
 
 def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config, area: str,
-               month: date, out_dir: Path, *, xlsx: bool = False) -> PackResult:
-    """Write out_dir/pack.html and out_dir/pack.pdf (and pack.xlsx with `xlsx`)."""
+               month: date, out_dir: Path, *, xlsx: bool = False, pdf: bool = True,
+               audience: Audience = EVERYONE) -> PackResult:
+    """Write out_dir/pack.html, out_dir/pack.pdf (unless not `pdf`: rendering it is most of
+    the time) and pack.xlsx (with `xlsx`), holding only what `audience` may see."""
     import weasyprint
 
     timer = _Timer()
-    context = build_context(con, cats, config, area, month, timer)
+    context = build_context(con, cats, config, area, month, timer, audience)
     env = _environment()
     template = env.get_template("pack.html.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -259,10 +276,14 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
 
     with timer("html"):
         html_path.write_text(html_variant(), encoding="utf-8")
-        pdf_html = template.render(**context, interactive=False, vega_js="", specs_json="{}")
-    with timer("pdf"):
-        document = weasyprint.HTML(string=pdf_html, base_url=str(out_dir)).render()
-        document.write_pdf(pdf_path)
+    pages = 0
+    if pdf:
+        with timer("pdf"):
+            pdf_html = template.render(**context, interactive=False, vega_js="",
+                                       specs_json="{}")
+            document = weasyprint.HTML(string=pdf_html, base_url=str(out_dir)).render()
+            document.write_pdf(pdf_path)
+            pages = len(document.pages)
     xlsx_path = None
     if xlsx:
         from saferboard.report.xlsx import write_xlsx
@@ -270,5 +291,5 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
         xlsx_path = out_dir / "pack.xlsx"
         with timer("xlsx"):
             write_xlsx(context, xlsx_path)
-    return PackResult(html_path, pdf_path, xlsx_path, len(document.pages),
+    return PackResult(html_path, pdf_path if pdf else None, xlsx_path, pages,
                       tuple(context["notes"]), timer.spent)

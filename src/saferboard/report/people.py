@@ -19,6 +19,8 @@ from saferboard.measures import repeats as rp
 from saferboard.measures.windows import shift
 
 # Incident types (as stored, lower case) each section reads; override with `types`.
+# The sections people_section fills (each None when its data are absent).
+PEOPLE_TABLES = ("domestic_abuse", "asb_callers", "burglary", "marac")
 DEFAULT_TYPES = {"domestic_abuse": "domestic abuse", "asb": "asb call",
                  "burglary": "residential burglary"}
 

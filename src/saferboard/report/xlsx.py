@@ -8,29 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from saferboard.present import dashboard_csv
 from saferboard.report.governance import governance_sheets
-
-
-def _sheet(wb: Workbook, title: str, rows: list[dict[str, Any]]) -> None:
-    ws = wb.create_sheet(title)
-    if not rows:
-        ws.append(["(no rows)"])
-        return
-    # Rows of several tables share a sheet: the header is every key, in order of first use.
-    header = list(dict.fromkeys(k for r in rows for k in r))
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for r in rows:
-        ws.append([r.get(h) for h in header])
-    ws.freeze_panes = "B2"
-    for i, h in enumerate(header, start=1):
-        width = max([len(str(h)), *(len(str(r[h])) for r in rows if r.get(h) is not None)])
-        ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, width + 2))
+from saferboard.report.workbook import add_sheet
 
 
 def _people_sheets(wb: Workbook, context: dict[str, Any]) -> None:
@@ -45,25 +26,25 @@ def _people_sheets(wb: Workbook, context: dict[str, Any]) -> None:
         if people.get(name):
             rows += [{"table": people[name]["title"], **r} for r in people[name]["rows"]]
     if rows:
-        _sheet(wb, "Repeat victimisation", rows)
+        add_sheet(wb, "Repeat victimisation", rows)
     if people.get("marac"):
         m = people["marac"]
-        _sheet(wb, "MARAC", [{"table": t, **r} for t in ("summary", "quarters", "sources",
+        add_sheet(wb, "MARAC", [{"table": t, **r} for t in ("summary", "quarters", "sources",
                                                           "profile") for r in m[t]])
     if context.get("cohort"):
         c = context["cohort"]
-        _sheet(wb, "Offender cohort", [*({"table": "rates", **r} for r in c.rows),
+        add_sheet(wb, "Offender cohort", [*({"table": "rates", **r} for r in c.rows),
                                        *({"table": "predicted for 12 months", **r}
                                          for r in c.projection)])
     if context.get("costs"):
-        _sheet(wb, "Cost of crime", list(context["costs"].rows))
+        add_sheet(wb, "Cost of crime", list(context["costs"].rows))
 
 
 def write_xlsx(context: dict[str, Any], path: Path) -> None:
     board = context["board"]
     wb = Workbook()
     wb.remove(wb.active)
-    _sheet(wb, "Dashboard", dashboard_csv(board))
+    add_sheet(wb, "Dashboard", dashboard_csv(board))
     peers = []
     for p in context["pages"]:
         if p["peer"] is None:
@@ -75,8 +56,8 @@ def write_xlsx(context: dict[str, Any], path: Path) -> None:
                    "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
                    "pooled_rate": c.pooled_rate, "expected": r.expected,
                    "p_value": r.p_value, "vs_peer_average": r.verdict} for r in c.rows]
-    _sheet(wb, "Peer comparison", peers)
-    _sheet(wb, "Targets", [
+    add_sheet(wb, "Peer comparison", peers)
+    add_sheet(wb, "Targets", [
         {"target": t["status"].target.name, "area": t["status"].area,
          "category": t["status"].target.category,
          "start": f"{t['status'].target.start:%Y-%m}", "end": f"{t['status'].target.end:%Y-%m}",
@@ -84,7 +65,7 @@ def write_xlsx(context: dict[str, Any], path: Path) -> None:
          "on_trajectory_now": t["status"].expected_now, "actual_rolling12": t["status"].actual,
          "projected_end": t["status"].projected_end, "status": t["status"].status}
         for t in context["targets"]])
-    _sheet(wb, "Places (LSOA rates)", [
+    add_sheet(wb, "Places (LSOA rates)", [
         {"category": g.category, "from": f"{g.start:%Y-%m}", "to": f"{g.end:%Y-%m}",
          "rank": a.rank, "lsoa": a.code, "name": a.name, "count": a.count,
          "population": a.population, "rate_per_1000": a.rate, "ci95_lower": a.lower,
@@ -92,7 +73,7 @@ def write_xlsx(context: dict[str, Any], path: Path) -> None:
         for g in (pl["page"] for pl in context["places"]) for a in g.top])
     _people_sheets(wb, context)
     for title, rows in governance_sheets(context.get("governance") or {}):
-        _sheet(wb, title, rows)
-    _sheet(wb, "Glossary", [{"term": k, "definition": v}
+        add_sheet(wb, title, rows)
+    add_sheet(wb, "Glossary", [{"term": k, "definition": v}
                             for k, v in context["glossary"].items()])
     wb.save(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from saferboard import store
+from saferboard.core.text import check_text
 from saferboard.errors import InputError
 from saferboard.quarters import Quarter, parse_quarter
 from saferboard.sources.locks import check_open, check_rows_open
@@ -502,6 +503,8 @@ def record_action_update(con: duckdb.DuckDBPyConnection, update: ActionUpdate, *
                          column="action_id")
     if update.rag not in (None, "R", "A", "G"):
         raise InputError(f"RAG must be R, A, G or empty, got {update.rag!r}", column="rag")
+    check_text(update.plan, column="plan")
+    check_text(update.update, column="update")
     with store.transaction(con):
         check_open(con, update.quarter)
         return _write_update(con, update, source, submitted_by, _now())

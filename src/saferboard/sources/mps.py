@@ -21,6 +21,7 @@ import pyarrow as pa
 from saferboard import store
 from saferboard.areas import ward_lookup
 from saferboard.categories import mps_label, normalise_label
+from saferboard.core.text import check_text
 from saferboard.errors import InputError
 
 MONTH_HEADER = re.compile(r"^(\d{4})(\d{2})$")
@@ -117,7 +118,7 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
             reader = csv.reader(f)
-            next(reader)
+            header = next(reader)
             for record in reader:
                 line = reader.line_num
                 if not record:
@@ -127,6 +128,8 @@ def parse(path: Path, display: str, layout: Layout, mapped_labels: set[str]) -> 
                         f"expected {width} columns, found {len(record)} "
                         "(a truncated or malformed row)", path=display, line=line)
                 rows += 1
+                for j in (r["major"], r["minor"], r["area"]):
+                    check_text(record[j], path=display, line=line, column=header[j])
                 major, minor = record[r["major"]].strip(), record[r["minor"]].strip()
                 if not major or not minor:
                     raise InputError("empty major or minor category", path=display, line=line)

@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
+from saferboard.core.text import check_text
 from saferboard.errors import InputError
 from saferboard.pseudonym import Key, pseudonym
 
@@ -384,8 +385,11 @@ def parse(kind_name: str, path: Path, key: Key, *, data: bytes | None = None,
                              line=line)
         values: dict[str, object] = {}
         for f in fields:
+            cell = row[index[f.column]]
+            if isinstance(cell, str):
+                check_text(cell, path=display, line=line, column=written[f.column])
             try:
-                v = _convert(f, row[index[f.column]], key)
+                v = _convert(f, cell, key)
             except _Bad as e:
                 raise InputError(str(e), path=display, line=line,
                                  column=written[f.column]) from None

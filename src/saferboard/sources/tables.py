@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from saferboard.core.text import check_text
 from saferboard.errors import InputError
 
 
@@ -92,5 +93,7 @@ def read_table(path: Path, *, sheet: str | None = None) -> Table:
             raise InputError(f"more cells than header columns ({len(columns)})", path=path,
                              line=n)
         padded = cells + [""] * (len(columns) - len(cells))
+        for column, cell in zip(columns, padded, strict=False):
+            check_text(cell, path=str(path), line=n, column=column)
         rows.append(Row(n, dict(zip(columns, padded[:len(columns)], strict=True))))
     return Table(str(path), columns, tuple(rows))

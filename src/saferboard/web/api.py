@@ -250,12 +250,14 @@ def projects(request: Request, p: Annotated[Principal, Depends(Need(Perm.governa
 
 
 @router.get("/records/incidents")
-def incidents(request: Request, p: Annotated[Principal, Depends(Need(Perm.records))],
+def incidents(request: Request,
+              p: Annotated[Principal, Depends(Need(Perm.records, Perm.export))],
               incident_type: Annotated[str, Query(alias="type", max_length=64)] =
               "domestic abuse",
               limit: Annotated[int, Query(ge=1, le=records.MAX_ROWS)] = 100
               ) -> list[dict[str, Any]]:
-    """Pseudonymised partner incidents (record level; every call is audited)."""
+    """Pseudonymised partner incidents (record level, in bulk: needs the export right, as
+    the CSV download does; every call is audited)."""
     st = state(request)
     with st.db.connect() as con:
         rows = records.incident_rows(con, incident_type, limit=limit)

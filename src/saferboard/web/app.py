@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saferboard.core.text import finalize
 from saferboard.errors import SaferboardError, StoreError
 from saferboard.web import audit
 from saferboard.web.db import Database
@@ -103,7 +104,8 @@ def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("saferboard.web", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        finalize=finalize)
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
     env.filters["month"] = lambda d: f"{d:%b %Y}"

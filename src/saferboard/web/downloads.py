@@ -4,20 +4,19 @@ record-level data are audited."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from saferboard.core.text import csv_text
 from saferboard.errors import InputError
 from saferboard.present import dashboard_csv
 from saferboard.web import audit, governance, people, records
 from saferboard.web.app import render
 from saferboard.web.deps import Need, Principal, state
-from saferboard.web.permissions import Perm, check
+from saferboard.web.permissions import Perm, audience, check
 
 router = APIRouter(include_in_schema=False)
 Exporter = Annotated[Principal, Depends(Need(Perm.export))]
@@ -41,18 +40,6 @@ TABLES: dict[str, tuple[str, Perm]] = {
 }
 PACK_TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
-
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    writer = csv.DictWriter(buf, columns, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: "" if v is None else v for k, v in r.items()})
-    return buf.getvalue()
 
 
 def _attachment(body: str | bytes, name: str, media_type: str) -> Response:
@@ -88,8 +75,9 @@ def pack(request: Request, kind: str, p: Exporter, area: AreaQ = None, month: Mo
     st = state(request)
     with st.db.connect() as con:
         chosen, ref = st.measures.resolve(con, area, month)
-        files = st.measures.pack(con, chosen, ref)
-    return _attachment(files[kind], f"pack-{chosen}-{ref:%Y-%m}.{kind}", PACK_TYPES[kind])
+        assert p.user is not None  # Exporter: signed in
+        body = st.measures.pack(con, chosen, ref, audience(p.user), kind)
+    return _attachment(body, f"pack-{chosen}-{ref:%Y-%m}.{kind}", PACK_TYPES[kind])
 
 
 @router.get("/downloads/csv/{table}")
@@ -113,7 +101,7 @@ def table_csv(request: Request, table: str, p: Exporter, area: AreaQ = None,
         else:
             chosen, ref = ms.resolve(con, area, month)
             rows = _measure_rows(con, st, table, chosen, ref, category, period)
-    return _attachment(to_csv(rows), f"{table}.csv", "text/csv; charset=utf-8")
+    return _attachment(csv_text(rows), f"{table}.csv", "text/csv; charset=utf-8")
 
 
 def _measure_rows(con: Any, st: Any, table: str, area: str, ref: Any, category: str | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from saferboard.core.audience import Audience
 from saferboard.errors import SaferboardError
 
 
@@ -116,3 +117,15 @@ def can_see_agency(user: User, agency: str) -> bool:
         return True
     return (allowed(user, Perm.governance) and user.agency is not None
             and user.agency.strip().lower() == agency.strip().lower())
+
+
+def audience(user: User) -> Audience:
+    """What this user's downloads may contain: the same rule as their pages (people pages
+    with Perm.people; projects and actions with Perm.governance, every agency's only with
+    Perm.all_agencies). Every download (pack HTML, PDF, XLSX and CSV) is built for it."""
+    governance = allowed(user, Perm.governance)
+    all_agencies = allowed(user, Perm.all_agencies)
+    if governance and not all_agencies and user.agency is None:
+        governance = False  # an officer with no agency has no projects or actions to see
+    return Audience(people=allowed(user, Perm.people), governance=governance,
+                    agency=None if all_agencies else user.agency)

@@ -17,6 +17,7 @@ import shapely
 
 from saferboard import categories as categories_mod
 from saferboard.config import Config, load_config
+from saferboard.core.audience import Audience
 from saferboard.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
@@ -224,19 +225,25 @@ class Measures:
     def quality(self, con: duckdb.DuckDBPyConnection) -> tuple[SourceQuality, ...]:
         return self.cache.get(self._key(con, "quality"), lambda: quality(con, self.cats))
 
-    def pack(self, con: duckdb.DuckDBPyConnection, area: str, month: date) -> dict[str, bytes]:
-        """The board pack's pack.html, pack.pdf and pack.xlsx (slow: cached)."""
+    def pack(self, con: duckdb.DuckDBPyConnection, area: str, month: date, audience: Audience,
+             kind: str) -> bytes:
+        """The board pack as `kind` (html, pdf or xlsx) for `audience`: slow, so cached. The
+        PDF is rendered only when asked for; HTML and XLSX are built together."""
         from saferboard.report.pack import write_pack
+
+        pdf = kind == "pdf"
 
         def make() -> dict[str, bytes]:
             with tempfile.TemporaryDirectory() as tmp:
                 result = write_pack(con, self.cats, self.config, area, month, Path(tmp),
-                                    xlsx=True)
+                                    xlsx=not pdf, pdf=pdf, audience=audience)
                 paths = {"html": result.html, "pdf": result.pdf, "xlsx": result.xlsx}
                 return {k: p.read_bytes() for k, p in paths.items() if p is not None}
         # The pack also shows the governance tables, which the web itself changes (returns,
         # updates, confirmed RAG, locks) while the connection stays open: key on their state.
-        return self.cache.get(self._key(con, "pack", area, month, governance_state(con)), make)
+        files = self.cache.get(self._key(con, "pack", area, month, governance_state(con),
+                                         audience, pdf), make)
+        return files[kind]
 
 
 def boundary_wgs84(geom: Any) -> dict[str, Any]:
