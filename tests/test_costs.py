@@ -517,3 +517,22 @@ def test_cli_costs_bad_input(example_db: Path, args: tuple[str, ...], needle: st
     assert r.code != 0
     assert needle in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_pack_costs_follow_include_unverified(example_db: Path) -> None:
+    # `pack --include-unverified` reaches the pack's cost of crime section: the default
+    # leaves the unverified categories out and says so; the flag prices them and says which.
+    from saferboard.config import load_config
+    from saferboard.report.pack import build_context
+
+    cats, config = categories.load(), load_config(None)
+    con = store.connect(example_db, read_only=True)
+    try:
+        default = build_context(con, cats, config, "Barnet", date(2025, 12, 1))
+        wider = build_context(con, cats, config, "Barnet", date(2025, 12, 1),
+                              include_unverified=True)
+    finally:
+        con.close()
+    assert default["costs"].total != wider["costs"].total
+    assert len(wider["costs"].rows) > len(default["costs"].rows)
+    assert any("Homicide" in n for n in [*default["costs"].notes, default["costs"].total])

@@ -288,6 +288,9 @@ def pack_cmd(
     month: Annotated[str | None, typer.Option(
         help="Reference month YYYY-MM (default: end of the latest complete quarter)")] = None,
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write pack.xlsx")] = False,
+    include_unverified: Annotated[bool, typer.Option(
+        "--include-unverified", help="Cost of crime: also use unit costs not yet checked "
+        "against the report (the pack then says which)")] = False,
     config: ConfigOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
@@ -307,7 +310,8 @@ def pack_cmd(
             sources = load_sources(con, cats)
             ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
         with err.status("writing the pack (charts, PDF)..."):
-            result = write_pack(con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx)
+            result = write_pack(con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx,
+                                include_unverified=include_unverified)
     finally:
         con.close()
     print_pack_result(result)

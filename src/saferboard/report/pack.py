@@ -140,8 +140,8 @@ def _figure(chart_id: str, spec: dict[str, Any], timer: _Timer) -> dict[str, Any
 
 
 def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
-            sources: dict[str, MonthlyCounts], area: str, month: date, audience: Audience
-            ) -> tuple[dict[str, Any], list[str]]:
+            sources: dict[str, MonthlyCounts], area: str, month: date, audience: Audience,
+            include_unverified: bool) -> tuple[dict[str, Any], list[str]]:
     """The victims and offenders pages and the cost of crime (partner data, suppressed).
     Without audience.people: no victims and offenders pages, and the cost of crime without
     the offender cohort's part."""
@@ -164,14 +164,15 @@ def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
         people = {"month": f"{month:%b %Y}", "threshold": threshold,
                   **dict.fromkeys(PEOPLE_TABLES)}
     costs, cost_notes = cost_section(sources, cats, load_unit_costs(), area, month,
-                                     cohort=result)
+                                     cohort=result, include_unverified=include_unverified)
     notes += cost_notes
     return {"people": people, "cohort": cohort, "costs": costs}, notes
 
 
 def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
                   area: str, month: date, timer: _Timer | None = None,
-                  audience: Audience = EVERYONE) -> dict[str, Any]:
+                  audience: Audience = EVERYONE, include_unverified: bool = False
+                  ) -> dict[str, Any]:
     """Everything the template shows, computed from the measures, for `audience`: the pack
     holds only what its reader may see (every section of HTML, PDF and XLSX comes from
     this context)."""
@@ -225,7 +226,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
               for i, pl in enumerate(place_list)]
     with timer("measures"):
         people, people_notes = _people(con, cats, config, sources, board.area, month,
-                                       audience)
+                                       audience, include_unverified)
     notes += people_notes
     with timer("measures"):  # value for money, funded projects, action plan (when in store)
         governance, governance_notes = governance_context(con, month, audience)
@@ -251,13 +252,15 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
 
 def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config, area: str,
                month: date, out_dir: Path, *, xlsx: bool = False, pdf: bool = True,
-               audience: Audience = EVERYONE) -> PackResult:
+               audience: Audience = EVERYONE, include_unverified: bool = False
+               ) -> PackResult:
     """Write out_dir/pack.html, out_dir/pack.pdf (unless not `pdf`: rendering it is most of
     the time) and pack.xlsx (with `xlsx`), holding only what `audience` may see."""
     import weasyprint
 
     timer = _Timer()
-    context = build_context(con, cats, config, area, month, timer, audience)
+    context = build_context(con, cats, config, area, month, timer, audience,
+                            include_unverified)
     env = _environment()
     template = env.get_template("pack.html.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
