@@ -83,7 +83,8 @@ def test_dashboard_api_equals_the_measures(web: Web, base_db: Path) -> None:
     for got, row in zip(body["rows"], board.rows, strict=True):  # type: ignore[attr-defined]
         want = indicator_json(row)
         for key in ("category", "rag", "quarter_volume", "rolling12_volume",
-                    "rolling12_change_pct", "rate_per_1000", "factors"):
+                    "rolling12_change_pct", "rate_per_1000", "factors", "complete",
+                    "caveats"):
             assert got[key] == want[key], key
 
 

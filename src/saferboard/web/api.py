@@ -69,6 +69,11 @@ class Indicator(BaseModel):
     exceptions: list[dict[str, Any]]
     ranks: dict[str, dict[str, Any]]
     note: str | None
+    # False: a window holds rows whose labels could not be placed here, or months are
+    # missing; the caveats say which, and the RAG is withheld (null).
+    complete: bool = True
+    caveats: list[str] = []
+    no_clear_change: list[str] = []
 
 
 class PeriodRow(BaseModel):
