@@ -241,3 +241,17 @@ def test_nothing_is_lost(tmp_path_factory, labels, seed):
                                   if (ma, mi) == k and bb == b)}
         assert gaps == below_burglary
     assert np.all(table.counts >= 0)
+
+
+def test_compare_warns_of_incomplete_counts(shed, cats):
+    from saferboard.measures.compare import compare
+
+    _, cells, sources = shed
+    c = compare(sources["mps"], cats, "Residential burglary", REF, "peers", BOROUGHS,
+                rate_base="households")
+    shed_12 = {b: raw_sum(cells, b, {SHED}, date(2025, 1, 1), REF) for b in BOROUGHS}
+    assert c.caveats == tuple(
+        f"{b}: {shed_12[b]:,} crimes under labels not in the category mapping may belong to "
+        f"Residential burglary but are not counted: 'Burglary / Burglary of a Shed' "
+        f"({shed_12[b]:,})" for b in BOROUGHS)
+    assert compare(sources["mps"], cats, "Burglary", REF, "peers", BOROUGHS).caveats == ()

@@ -239,6 +239,9 @@ def compare_cmd(
     emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
                           f"(source {table.source}; pooled rate {result.pooled_rate} per "
                           f"1,000 {base})")
+    for caveat in result.caveats:
+        err.print(f"warning: incomplete: {caveat}", markup=False, highlight=False,
+                  soft_wrap=True)
     if fmt is Format.table:
         if result.without_data:
             err.print("note: no data or denominator for " + ", ".join(result.without_data),

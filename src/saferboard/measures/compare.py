@@ -55,6 +55,9 @@ class Comparison:
     rows: tuple[PeerRate, ...]  # sorted by rate, lowest first
     without_data: tuple[str, ...]
     method: str = METHOD
+    # Areas whose count lacks rows with labels the mapping could not place in the category
+    # (their rates are lower bounds, so their verdicts are too).
+    caveats: tuple[str, ...] = ()
 
 
 def exact_interval(count: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -107,6 +110,14 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
             missing.append(member)
             continue
         counted.append((name, int(matrix[table.area_index(name), a:b + 1].sum()), d.value))
+    caveats = []
+    for name, _, _ in counted:
+        gaps = table.gaps(name, category, cats, window.first, window.last)
+        if gaps:
+            labels = ", ".join(f"'{g.label}' ({g.crimes:,})" for g in gaps[:3])
+            caveats.append(f"{name}: {sum(g.crimes for g in gaps):,} crimes under labels not "
+                           f"in the category mapping may belong to {category} but are not "
+                           f"counted: {labels}")
     if not counted:
         raise InputError(f"no member of {group!r} has {table.source} data and a {rate_base} "
                          "figure", column="--peers")
@@ -132,4 +143,4 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
         for r in rows
     )
     return Comparison(category, group, month, rate_base, round(pooled * 1000, 3), ranked,
-                      tuple(missing))
+                      tuple(missing), caveats=tuple(caveats))
