@@ -8,7 +8,7 @@ The store is built once (not timed) from the MPS borough releases 2025-02 and 20
 ../shared/data/mps_borough_crime with saferboard's own ingest. Then:
 
 * areas: the 33 London local authorities with shipped denominators
-  (saferboard.areas.denominator_areas()). City of London has no MPS data (it has its own
+  (saferboard.core.areas.denominator_areas()). City of London has no MPS data (it has its own
   police force), so saferboard refuses it: those (area, month) errors are counted, and the
   baseline must refuse the same ones;
 * reference months: the 36 months 2023-01 .. 2025-12;
@@ -116,7 +116,8 @@ def mps_files(root: Path) -> list[Path]:
 
 def build_store(db: Path) -> tuple[list[str], int]:
     """Ingest the MPS releases into `db` (not timed); the categories the MPS data supports."""
-    from saferboard import categories, store
+    from saferboard import store
+    from saferboard.core import categories
     from saferboard.measures.dashboard import load_sources
     from saferboard.sources.ingest import ingest
 
@@ -241,8 +242,8 @@ def pandas_dashboard(df: Any, cats: Any, config: Any, area: str, month: date,
     import pandas as pd
     from scipy.stats import binomtest
 
-    from saferboard.areas import denominator
-    from saferboard.errors import InputError
+    from saferboard.core.areas import denominator
+    from saferboard.core.errors import InputError
 
     if area not in set(df["area"]):
         raise LookupError(f"{area} is not in the data")
@@ -359,9 +360,10 @@ def pandas_dashboard(df: Any, cats: Any, config: Any, area: str, month: date,
 
 def child_full(method: str, plan: Plan, out: Path | None) -> dict[str, Any]:
     """Every area x month: load timed apart from compute. Figures are extracted afterwards."""
-    from saferboard import categories, store
-    from saferboard.config import load_config
-    from saferboard.errors import InputError
+    from saferboard import store
+    from saferboard.core import categories
+    from saferboard.core.config import load_config
+    from saferboard.core.errors import InputError
     from saferboard.measures.dashboard import dashboard, load_sources
 
     cats, config = categories.load(), load_config()
@@ -485,8 +487,9 @@ def profile_text(profile: cProfile.Profile) -> str:
 
 def child_one(method: str, plan: Plan) -> dict[str, Any]:
     """One borough's dashboard in a fresh process: load, the first (cold) call, warm calls."""
-    from saferboard import categories, store
-    from saferboard.config import load_config
+    from saferboard import store
+    from saferboard.core import categories
+    from saferboard.core.config import load_config
     from saferboard.measures.dashboard import dashboard, load_sources
 
     cats, config = categories.load(), load_config()
@@ -671,7 +674,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not SHARED_DATA.is_dir():
         raise SystemExit(f"{SHARED_DATA}: not found; this benchmark needs the shared data "
                          "next to the repository (../shared/data)")
-    from saferboard.areas import denominator_areas
+    from saferboard.core.areas import denominator_areas
 
     temporary = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="saferboard-dash-")) if temporary \

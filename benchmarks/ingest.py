@@ -202,7 +202,8 @@ def bare_files_typed(files: Sequence[Path], db: Path) -> None:
 
 
 def saferboard_ingest(files: Sequence[Path], db: Path) -> None:
-    from saferboard import categories, store
+    from saferboard import store
+    from saferboard.core import categories
     from saferboard.sources.ingest import ingest
 
     cats = categories.load()
@@ -267,7 +268,8 @@ class TimedConnection:
 
 def saferboard_profiled(files: Sequence[Path], db: Path, clock: Clock) -> None:
     """saferboard's ingest with its phases timed (the source is patched in this child only)."""
-    from saferboard import categories, store
+    from saferboard import store
+    from saferboard.core import categories
     from saferboard.sources import ingest as ingest_mod
 
     real_materialise, real_header = ingest_mod.materialise, ingest_mod.read_header

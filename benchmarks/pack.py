@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def child(db: Path, out: Path, area: str) -> None:
     start = time.perf_counter()
-    from saferboard import categories, store
-    from saferboard.config import load_config
+    from saferboard import store
+    from saferboard.core import categories
+    from saferboard.core.config import load_config
     from saferboard.measures.dashboard import latest_month, load_sources
     from saferboard.measures.windows import latest_quarter_end
     from saferboard.report.pack import write_pack
@@ -52,7 +53,8 @@ def main() -> None:
     if args.child:
         child(Path(args.child[0]), Path(args.child[1]), args.area)
         return
-    from saferboard import categories, store
+    from saferboard import store
+    from saferboard.core import categories
     from saferboard.sources.ingest import ingest
 
     with tempfile.TemporaryDirectory() as d:

@@ -39,7 +39,8 @@ PAGES = ("/overview", "/category/Burglary")
 
 
 def build(workdir: Path) -> Path:
-    from saferboard import categories, store
+    from saferboard import store
+    from saferboard.core import categories
     from saferboard.sources.ingest import ingest
     from saferboard.web.auth import add_user
 

@@ -37,7 +37,7 @@ LA_TOLERANCE_M = 25.0
 GRID_M = 1.0
 
 # Population releases, keyed by the short tag stored in national_la_population.csv.gz; the
-# loader (saferboard.national) holds the same descriptions.
+# loader (saferboard.core.national) holds the same descriptions.
 MYE2020 = "mye2020"  # mid-2001..mid-2020, pre-Census-2021 series
 MYE2021 = "mye2021"  # mid-2021, Census-2021-based
 MYE2022 = "mye2022"  # mid-2022 (published March 2024)
@@ -213,7 +213,7 @@ _LA_PREFIXES = ("E06", "E07", "E08", "E09", "W06")
 
 def population(g: Geography, shared: Path) -> None:
     """national_la_population.csv.gz: lad24_code,year,population,release for 2001-2022 and
-    2024 (mid-2023 is not in the shared data; see saferboard.national.la_population)."""
+    2024 (mid-2023 is not in the shared data; see saferboard.core.national.la_population)."""
     import openpyxl
     import xlrd  # only the build reads the two .xls workbooks
 

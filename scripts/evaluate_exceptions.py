@@ -15,8 +15,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from saferboard import categories, store
-from saferboard.config import load_config
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
 from saferboard.measures.exceptions import METHODS, flag_month, limits
 from saferboard.measures.series import load_monthly
 from saferboard.sources.ingest import ingest

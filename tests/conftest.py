@@ -11,7 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saferboard import categories, store
+from saferboard import store
+from saferboard.core import categories
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

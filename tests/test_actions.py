@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter
 from saferboard.measures.actions import actions_report
-from saferboard.quarters import Quarter
 from saferboard.sources.governance import (
     ActionUpdate,
     action_agency,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from saferboard.appraisal_model import load_appraisal
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.appraisal import Appraisal, Criterion, Option, appraise, rank
+from saferboard.sources.appraisal_model import load_appraisal
 from tests.conftest import EXAMPLES, run_cli
 
 TABLE4 = EXAMPLES / "appraisal" / "obc_table4.toml"

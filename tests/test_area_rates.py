@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from scipy.stats import chi2, poisson
 
-from saferboard import categories
 from saferboard import store as st
-from saferboard.areas import SmallArea, lsoas_of, read_populations
-from saferboard.errors import InputError
+from saferboard.core import categories
+from saferboard.core.areas import SmallArea, lsoas_of, read_populations
+from saferboard.core.errors import InputError
 from saferboard.measures.area_rates import area_rates, rank_rates
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli
 from tests.csvcount import rows

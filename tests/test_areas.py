@@ -6,14 +6,14 @@ import csv
 
 import pytest
 
-from saferboard.areas import (
+from saferboard.core.areas import (
     denominator,
     denominator_areas,
     local_authority_from_lsoa_name,
     lsoa_vintages,
     ward_lookup,
 )
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from tests.conftest import SHARED, needs_shared
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from saferboard import categories
-from saferboard.errors import InputError
+from saferboard.core import categories
+from saferboard.core.errors import InputError
 
 REQUIRED = {
     "Total notifiable offences": None,

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from saferboard.cba_model import load_deflator, load_model, load_unit_costs
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.cba import (
     Additionality,
     CbaModel,
@@ -28,6 +27,7 @@ from saferboard.measures.cba import (
     switching_value,
     with_assumption,
 )
+from saferboard.sources.cba_model import load_deflator, load_model, load_unit_costs
 from tests.conftest import EXAMPLES, run_cli
 
 CBA = EXAMPLES / "cba"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.cohort import (
     OTHER_TYPES,
     REGRESSION_TO_THE_MEAN,

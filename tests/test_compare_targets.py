@@ -9,9 +9,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from saferboard import categories
-from saferboard.config import Target
-from saferboard.errors import InputError
+from saferboard.core import categories
+from saferboard.core.config import Target
+from saferboard.core.errors import InputError
 from saferboard.measures.compare import compare, exact_interval, poisson_p
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.targets import target_status

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saferboard import categories, store
-from saferboard.config import load_config
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
 from saferboard.measures import exceptions as exc
 from saferboard.measures.dashboard import dashboard, load_sources
 from saferboard.measures.quality import quality

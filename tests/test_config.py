@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from saferboard.config import default_config_path, load_config
-from saferboard.errors import InputError
+from saferboard.core.config import default_config_path, load_config
+from saferboard.core.errors import InputError
 
 
 def test_shipped_default() -> None:

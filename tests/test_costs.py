@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saferboard import categories, store
-from saferboard.errors import InputError
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.errors import InputError
 from saferboard.measures.cohort import CohortData, Membership, Offence, cohort_measures
 from saferboard.measures.costs import (
     UnitCosts,
@@ -522,7 +523,7 @@ def test_cli_costs_bad_input(example_db: Path, args: tuple[str, ...], needle: st
 def test_pack_costs_follow_include_unverified(example_db: Path) -> None:
     # `pack --include-unverified` reaches the pack's cost of crime section: the default
     # leaves the unverified categories out and says so; the flag prices them and says which.
-    from saferboard.config import load_config
+    from saferboard.core.config import load_config
     from saferboard.report.pack import build_context
 
     cats, config = categories.load(), load_config(None)

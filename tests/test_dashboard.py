@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from saferboard import store
-from saferboard.config import load_config
-from saferboard.errors import InputError
+from saferboard.core.config import load_config
+from saferboard.core.errors import InputError
 from saferboard.measures.dashboard import dashboard, load_sources
 from saferboard.sources.ingest import ingest
 from tests.conftest import ROOT, SHARED, needs_shared, run_cli

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saferboard.config import RagRules
+from saferboard.core.config import RagRules
 from saferboard.measures import exceptions as exc
 from saferboard.measures.dashboard import Factor, rag
 from saferboard.measures.significance import pct_change, poisson_change

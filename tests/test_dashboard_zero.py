@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from saferboard.config import load_config
+from saferboard.core.config import load_config
 from saferboard.measures.dashboard import dashboard, load_sources
 from saferboard.sources.ingest import ingest
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import shapely
 
-from saferboard import categories
 from saferboard import store as st
-from saferboard.errors import InputError
+from saferboard.core import categories
+from saferboard.core.errors import InputError
 from saferboard.measures import density as d
 from saferboard.measures import hotspot_change as hc
 from saferboard.measures import hotspots as h

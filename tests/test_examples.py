@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from datetime import date
 
-from saferboard.demo import run_demo
+from saferboard.cli.demo import run_demo
 from saferboard.measures.counts import counts
 from saferboard.measures.windows import shift
 from saferboard.sources.ingest import ingest

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from saferboard import store
+from saferboard.core.errors import InputError
 from saferboard.core.text import check_text, csv_text, safe_cell
-from saferboard.errors import InputError
 from tests.conftest import EXAMPLES, run_cli, table_dump
 
 PAYLOADS = ['=HYPERLINK("http://attacker.example/","x")', "+1+cmd|' /C calc'!A0",

@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saferboard.categories import Categories
-from saferboard.errors import FetchError, InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import FetchError, InputError
 from saferboard.sources.fetch import FetchProgress, archives_for, download, fetch
 from tests.conftest import EXAMPLES, run_cli
 

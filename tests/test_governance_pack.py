@@ -113,7 +113,7 @@ def test_layering_of_governance_modules() -> None:
     src = ROOT / "src" / "saferboard"
     for f in ("measures/cba.py", "measures/appraisal.py", "measures/projects.py",
               "measures/actions.py", "sources/governance.py", "sources/tables.py",
-              "cba_model.py", "appraisal_model.py", "quarters.py"):
+              "sources/cba_model.py", "sources/appraisal_model.py", "core/quarters.py"):
         tree = ast.parse((src / f).read_text())
         names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert not any(n.startswith(("saferboard.report", "saferboard.cli", "typer", "jinja2"))
@@ -150,7 +150,7 @@ def test_demo_pack_has_the_sections_and_sheets(tmp_path: Path) -> None:
 
     from openpyxl import load_workbook
 
-    from saferboard.demo import run_demo
+    from saferboard.cli.demo import run_demo
 
     result = run_demo(tmp_path / "demo", EXAMPLES)
     text = subprocess.run(["pdftotext", "-layout", str(result.pack.pdf), "-"],

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, poisson
 
-from saferboard.config import load_config
+from saferboard.core.config import load_config
 from saferboard.measures.compare import compare
 from saferboard.measures.dashboard import dashboard, glossary
 from saferboard.measures.series import MonthlyCounts

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures import hotspots as h
 from tests.conftest import EXAMPLES, run_cli
 

@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saferboard import categories, store
-from saferboard.categories import SQL_NORMALISE, normalise_label
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.categories import SQL_NORMALISE, normalise_label
 from saferboard.measures.series import load_monthly
 from saferboard.measures.windows import months_between
 from saferboard.sources.ingest import ingest

@@ -12,10 +12,10 @@ import duckdb
 import pytest
 
 from saferboard import store
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter
 from saferboard.measures.actions import actions_report
 from saferboard.measures.projects import projects_report
-from saferboard.quarters import Quarter
 from saferboard.report.governance import action_rows, project_rows
 from saferboard.sources.governance import (
     ActionUpdate,
@@ -26,7 +26,7 @@ from saferboard.sources.governance import (
     record_action_update,
     record_return,
 )
-from saferboard.sources.locks import (
+from saferboard.store.locks import (
     QuarterLocked,
     confirm_rag,
     confirmations,

@@ -194,8 +194,8 @@ def test_density_layer_classes_are_quintiles_of_the_nonzero_cells(barnet):
 
 
 def test_change_layer_keeps_every_class(example_db):
-    from saferboard import categories
     from saferboard import store as st
+    from saferboard.core import categories
     from saferboard.measures.hotspot_change import area_hotspot_change
 
     con = st.connect(example_db, read_only=True)

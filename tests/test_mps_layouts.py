@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.counts import counts
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES

@@ -1,4 +1,4 @@
-"""The national reference data (saferboard.national) against published totals, against the raw
+"""The national reference data (saferboard.core.national) against published totals, against the raw
 ONS files read another way (csv module, openpyxl), and against today's London files."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from saferboard import areas, national
-from saferboard.errors import InputError
+from saferboard.core import areas, national
+from saferboard.core.errors import InputError
 from tests.conftest import SHARED, needs_shared
 
 GEO = SHARED / "ons_geography_ew"
@@ -214,7 +214,7 @@ def test_london_boundaries_are_the_london_file() -> None:
     for code, geom in london.items():
         assert national.la_boundary(code).equals_exact(geom, 0), code
     # The national (BSC-derived) outline of a borough is close to the finer London one.
-    from saferboard.national import _boundaries  # the national outline the others get
+    from saferboard.core.national import _boundaries  # the national outline the others get
 
     barnet = shape(_boundaries("national_la_bng.geojson.gz")[BARNET])
     assert barnet.symmetric_difference(london[BARNET]).area / london[BARNET].area < 0.05

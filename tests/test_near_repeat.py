@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.near_repeat import (
     BLOCK,
     ResolutionError,

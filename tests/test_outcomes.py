@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.outcomes import OutcomeRates, load_outcome_map, outcome_rates
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli

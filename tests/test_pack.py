@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from saferboard import categories, store
-from saferboard.config import load_config
-from saferboard.demo import run_demo
+from saferboard import store
+from saferboard.cli.demo import run_demo
+from saferboard.core import categories
+from saferboard.core.config import load_config
 from saferboard.report.pack import write_pack
 from tests.conftest import EXAMPLES, run_cli
 

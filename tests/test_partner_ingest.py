@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from saferboard import store
-from saferboard.pseudonym import Key, load_key, pseudonym
+from saferboard.core.pseudonym import Key, load_key, pseudonym
 from saferboard.sources.partner import KINDS, ingest_partner, parse
 from tests.conftest import EXAMPLES, Run, run_cli, table_dump
 

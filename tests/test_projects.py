@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter, parse_quarter, quarter_of
 from saferboard.measures.projects import kpi_rag, kpi_status, projects_report
-from saferboard.quarters import Quarter, parse_quarter, quarter_of
 from saferboard.sources.governance import (
     KpiValue,
     ProjectReturn,

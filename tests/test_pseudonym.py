@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saferboard.errors import InputError
-from saferboard.pseudonym import ENV, Key, load_key, normalise, pseudonym
+from saferboard.core.errors import InputError
+from saferboard.core.pseudonym import ENV, Key, load_key, normalise, pseudonym
 
 KEY = Key(b"k" * 32, "test")
 

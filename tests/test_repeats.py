@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.repeats import (
     Incidents,
     incidents_from,

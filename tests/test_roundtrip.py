@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saferboard import categories, store
+from saferboard import store
+from saferboard.core import categories
 from saferboard.sources.ingest import ingest
 from saferboard.sources.policeuk import KINDS
 

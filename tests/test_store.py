@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from saferboard import store
-from saferboard.errors import StoreError
+from saferboard.core.errors import StoreError
 
 
 def test_schema_version_recorded(db):

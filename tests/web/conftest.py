@@ -15,8 +15,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from saferboard import categories, store
-from saferboard.pseudonym import load_key
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.pseudonym import load_key
 from saferboard.sources.governance import ingest_actions, ingest_returns
 from saferboard.sources.ingest import ingest
 from saferboard.sources.partner import ingest_partner

@@ -18,8 +18,9 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from saferboard import categories, store
-from saferboard.config import load_config
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
 from saferboard.measures.dashboard import dashboard, latest_month, load_sources
 from saferboard.web.app import create_app
 from saferboard.web.settings import Settings

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from saferboard import store
-from saferboard.sources.locks import confirmations, locked_quarters
+from saferboard.store.locks import confirmations, locked_quarters
 from saferboard.web import audit
 from tests.web.conftest import ROLE_USER, Web
 

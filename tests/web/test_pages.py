@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from saferboard import categories, store
-from saferboard.config import load_config
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
 from saferboard.measures.dashboard import dashboard, load_sources
 from saferboard.measures.periods import PERIODS, period_change, window
 from saferboard.measures.windows import shift

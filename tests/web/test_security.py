@@ -10,7 +10,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from saferboard import store
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.web import auth
 from saferboard.web.app import app_routes, create_app
 from saferboard.web.deps import SESSION_COOKIE
@@ -317,7 +317,7 @@ def test_login_redirects_only_within_the_site(web: Web) -> None:
 
 
 def test_refuses_a_missing_database(tmp_path: Path) -> None:
-    from saferboard.errors import StoreError
+    from saferboard.core.errors import StoreError
 
     with pytest.raises(StoreError, match="no such database"):
         create_app(Settings(db=tmp_path / "typo.duckdb", secret=SECRET))

@@ -25,7 +25,7 @@ from saferboard.cli import (  # noqa: F401  (registers commands)
 from saferboard.cli.common import Format, app, err, out
 from saferboard.cli.data import print_ingest_report
 from saferboard.cli.performance import print_dashboard, print_pack_result
-from saferboard.errors import SaferboardError
+from saferboard.core.errors import SaferboardError
 
 
 @app.command("demo")
@@ -37,7 +37,7 @@ def demo_cmd(
 ) -> None:
     """Build the example database from examples/, print Barnet's performance dashboard and
     write the board pack (pack.html, pack.pdf, pack.xlsx) for the latest complete quarter."""
-    from saferboard.demo import run_demo
+    from saferboard.cli.demo import run_demo
 
     with err.status("building the example database and the board pack..."):
         result = run_demo(out_dir, examples)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from saferboard import categories, store
+from saferboard import store
 from saferboard.cli.common import (
     CategoriesOption,
     ConfigOption,
@@ -24,6 +24,7 @@ from saferboard.cli.common import (
     out,
     parse_month,
 )
+from saferboard.core import categories
 
 if TYPE_CHECKING:
     from saferboard.measures.cohort import GroupRates, PublishedCohort
@@ -280,8 +281,8 @@ def costs_cmd(
     """Cost of recorded crime over the rolling 12 months by category (Home Office unit costs,
     Heeks et al. 2018), cost avoided by the change in volume against the 12 months before, and
     cost avoided by the offender cohort's reduction (when cohort data is in the store)."""
-    from saferboard.config import load_config
-    from saferboard.errors import InputError
+    from saferboard.core.config import load_config
+    from saferboard.core.errors import InputError
     from saferboard.measures.cohort import cohort_measures, load_cohort
     from saferboard.measures.costs import cost_report, load_unit_costs
     from saferboard.measures.dashboard import canonical_area, latest_month, load_sources

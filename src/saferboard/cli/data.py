@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from saferboard import categories, store
+from saferboard import store
 from saferboard.cli.common import (
     CategoriesOption,
     DbOption,
@@ -22,6 +22,7 @@ from saferboard.cli.common import (
     out,
     parse_month,
 )
+from saferboard.core import categories
 from saferboard.sources.fetch import DEFAULT_BASE_URL
 from saferboard.sources.ingest import FileReport, IngestReport, ingest
 

@@ -14,10 +14,10 @@ import typer
 
 from saferboard import store
 from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err, out
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:
-    from saferboard.sources.locks import QuarterLock
+    from saferboard.store.locks import QuarterLock
 
 
 class TableFormat(StrEnum):
@@ -27,7 +27,7 @@ class TableFormat(StrEnum):
 
 
 def _quarter(value: str | None, option: str) -> Any:
-    from saferboard.quarters import parse_quarter
+    from saferboard.core.quarters import parse_quarter
 
     if value is None:
         return None
@@ -129,9 +129,9 @@ def appraise_cmd(
 ) -> None:
     """Rank the choices of an appraisal (H/M/L or numeric scores against weighted criteria)
     and show how the ranking changes when each weight moves by -50% and +50%."""
-    from saferboard.appraisal_model import load_appraisal
     from saferboard.measures.appraisal import appraise
     from saferboard.report import governance as gov
+    from saferboard.sources.appraisal_model import load_appraisal
 
     result = appraise(load_appraisal(file))
     if save:

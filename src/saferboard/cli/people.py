@@ -18,12 +18,12 @@ import typer
 
 from saferboard import store
 from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err, out, parse_month
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.pseudonym import ENV, load_key
 from saferboard.measures import disclosure as dc
 from saferboard.measures import marac as mr
 from saferboard.measures import repeats as rp
 from saferboard.measures.windows import shift
-from saferboard.pseudonym import ENV, load_key
 from saferboard.sources.partner import PartnerReport, ingest_partner
 
 ThresholdOption = Annotated[int, typer.Option(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from saferboard import categories, store
+from saferboard import store
 from saferboard.cli.common import (
     CategoriesOption,
     ConfigOption,
@@ -24,9 +24,10 @@ from saferboard.cli.common import (
     parse_month,
     plain,
 )
+from saferboard.core import categories
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
-    from saferboard.config import Config
+    from saferboard.core.config import Config
     from saferboard.measures.dashboard import Dashboard
     from saferboard.measures.series import MonthlyCounts
     from saferboard.report.pack import PackResult
@@ -109,7 +110,7 @@ def outcomes_cmd(
 def _load_for_measures(db: Path | None, config: Path | None, mapping: Path | None
                        ) -> tuple[Config, categories.Categories, dict[str, MonthlyCounts]]:
     """The configuration, the category mapping and every source's monthly counts."""
-    from saferboard.config import load_config
+    from saferboard.core.config import load_config
     from saferboard.measures.dashboard import load_sources
 
     cfg = load_config(config)
@@ -298,7 +299,7 @@ def pack_cmd(
     mapping: CategoriesOption = None,
 ) -> None:
     """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
-    from saferboard.config import load_config
+    from saferboard.core.config import load_config
     from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
     from saferboard.measures.windows import latest_quarter_end
     from saferboard.report.pack import write_pack

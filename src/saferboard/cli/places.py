@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from saferboard import categories, store
+from saferboard import store
 from saferboard.cli.common import (
     CategoriesOption,
     DbOption,
@@ -26,6 +26,7 @@ from saferboard.cli.common import (
     parse_month,
     plain,
 )
+from saferboard.core import categories
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
     from saferboard.report.maps import GridLayer
@@ -295,7 +296,7 @@ def near_repeat_cmd(
 
 
 def _check_map_format(fmt: str, out_file: Path | None) -> None:
-    from saferboard.errors import InputError
+    from saferboard.core.errors import InputError
 
     if fmt not in GRID_FORMATS + MAP_FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not available; choose one of "
@@ -477,8 +478,8 @@ def area_rates_cmd(
 ) -> None:
     """Crime per 1,000 residents by LSOA or ward with 95% exact intervals, ranked, and
     whether each is higher or lower than the whole authority (FDR-corrected)."""
-    from saferboard.areas import read_populations
-    from saferboard.errors import InputError
+    from saferboard.core.areas import read_populations
+    from saferboard.core.errors import InputError
     from saferboard.measures.area_rates import area_rates, latest_month
 
     pops = read_populations(population) if population is not None else None

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 # C0 controls and DEL, except tab, line feed and carriage return, which real multi-line text
 # (an action update, a quoted CSV cell) contains. XML 1.0, and so XLSX and the pack's HTML

@@ -8,8 +8,8 @@ from datetime import date
 
 import duckdb
 
-from saferboard.quarters import Quarter, parse_quarter, quarter_of
-from saferboard.sources.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
+from saferboard.core.quarters import Quarter, parse_quarter, quarter_of
+from saferboard.store.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
 
 RAG_GUIDANCE = {
     "R": "Milestone not achieved and/or risks threaten future performance. Remedial action is "

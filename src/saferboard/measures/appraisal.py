@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from saferboard.appraisal_model import DEFAULT_SCALE, Appraisal, Criterion, Option
+from saferboard.sources.appraisal_model import DEFAULT_SCALE, Appraisal, Criterion, Option
 
 __all__ = ["DEFAULT_SCALE", "Appraisal", "Criterion", "Option"]
 

@@ -20,9 +20,9 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from saferboard.areas import SmallArea, denominator, lsoas_of, policing_force, wards_of
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.areas import SmallArea, denominator, lsoas_of, policing_force, wards_of
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.compare import exact_interval, poisson_p
 from saferboard.measures.counts import counts
 from saferboard.measures.hotspots import benjamini_hochberg

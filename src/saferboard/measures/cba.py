@@ -21,7 +21,7 @@ from typing import Any
 
 from scipy.optimize import brentq
 
-from saferboard.cba_model import (
+from saferboard.sources.cba_model import (
     Additionality,
     CbaModel,
     CostLine,

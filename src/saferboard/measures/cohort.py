@@ -53,7 +53,7 @@ from typing import Literal
 import duckdb
 import numpy as np
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures import disclosure as dc
 
 YEAR_DAYS = 365

@@ -13,9 +13,9 @@ from datetime import date
 
 from scipy.stats import chi2, poisson
 
-from saferboard.areas import denominator
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.areas import denominator
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.windows import rolling12, shift
 

@@ -31,8 +31,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.cohort import OTHER_TYPES, CohortResult
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.windows import rolling12
@@ -126,9 +126,9 @@ def financial_year(text: str) -> str:
 
 def load_deflator(path: Path) -> dict[str, float]:
     """A GDP deflator CSV in the format shared with the cost-benefit module
-    (`saferboard.cba_model.load_deflator`, which parses it): '#' comment lines, then a
+    (`saferboard.sources.cba_model.load_deflator`, which parses it): '#' comment lines, then a
     `year,index` header and rows `YYYY-YY,index`. Keys are financial years 'YYYY/YY'."""
-    from saferboard.cba_model import load_deflator as read
+    from saferboard.sources.cba_model import load_deflator as read
 
     try:
         rows = read(path)

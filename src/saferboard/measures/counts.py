@@ -8,8 +8,8 @@ from datetime import date
 
 import duckdb
 
-from saferboard.categories import SQL_NORMALISE, Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import SQL_NORMALISE, Categories
+from saferboard.core.errors import InputError
 
 BY_KEYS = ("month", "area", "category", "crime_type", "force", "lsoa", "ward")
 SOURCES = ("policeuk", "mps")

@@ -13,10 +13,10 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from saferboard.areas import denominator
-from saferboard.categories import Categories
-from saferboard.config import Config, RagRules
-from saferboard.errors import InputError
+from saferboard.core.areas import denominator
+from saferboard.core.categories import Categories
+from saferboard.core.config import Config, RagRules
+from saferboard.core.errors import InputError
 from saferboard.measures import exceptions as exc
 from saferboard.measures.series import LabelGap, MonthlyCounts, load_monthly
 from saferboard.measures.significance import METHOD, pct_change, poisson_change

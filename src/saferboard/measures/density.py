@@ -35,8 +35,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.hotspots import (
     FloatArray,
     area_points,

@@ -25,8 +25,8 @@ from datetime import date
 
 import duckdb
 
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.hotspots import Cell, HotspotResult, Hotspots, boundary, hotspots
 
 CLASSES = ("persistent", "emerging", "former", "intermittent", "not hot")

@@ -43,9 +43,9 @@ from scipy.stats import false_discovery_control, norm
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from saferboard.areas import policing_force
-from saferboard.categories import SQL_NORMALISE, Categories
-from saferboard.errors import InputError
+from saferboard.core.areas import policing_force
+from saferboard.core.categories import SQL_NORMALISE, Categories
+from saferboard.core.errors import InputError
 
 BNG = "EPSG:27700"
 LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))

@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures import disclosure as dc
 from saferboard.measures.windows import month_index, shift
 

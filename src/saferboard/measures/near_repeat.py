@@ -50,7 +50,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 try:
     # The compiled KD-tree alone: `import scipy.spatial` also loads qhull, distance and

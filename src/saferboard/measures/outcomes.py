@@ -23,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from saferboard.categories import SQL_NORMALISE, Categories, normalise_label
-from saferboard.errors import InputError
+from saferboard.core.categories import SQL_NORMALISE, Categories, normalise_label
+from saferboard.core.errors import InputError
 from saferboard.store import one
 
 UNMAPPED = "Unmapped"  # the by-month column of crimes whose outcome label maps to no group

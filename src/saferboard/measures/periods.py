@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.significance import pct_change, poisson_change
 from saferboard.measures.windows import Window, ending

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from saferboard.quarters import Quarter
-from saferboard.sources.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
+from saferboard.core.quarters import Quarter
+from saferboard.store.locks import QuarterLock, RagConfirmation, confirmations, quarter_lock
 
 AMBER_TOLERANCE = 0.10  # within 10% of the expected value: amber
 OVERSPEND_TOLERANCE = 0.10  # spend more than 10% above the pro-rata budget: amber

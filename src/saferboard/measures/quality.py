@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
-from saferboard.areas import lsoa_vintages
-from saferboard.categories import Categories, mps_label
+from saferboard.core.areas import lsoa_vintages
+from saferboard.core.categories import Categories, mps_label
 
 
 @dataclass(frozen=True)

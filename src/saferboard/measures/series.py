@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 
 from saferboard import store
-from saferboard.areas import policing_force
-from saferboard.categories import Categories, mps_label
-from saferboard.errors import InputError
+from saferboard.core.areas import policing_force
+from saferboard.core.categories import Categories, mps_label
+from saferboard.core.errors import InputError
 from saferboard.measures.windows import from_index, month_index, months_between
 
 

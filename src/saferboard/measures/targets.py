@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from saferboard.categories import Categories
-from saferboard.config import Target
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.config import Target
+from saferboard.core.errors import InputError
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.windows import month_index, months_between, rolling12, shift
 

@@ -13,8 +13,8 @@ from datetime import date
 
 import duckdb
 
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.measures.cohort import (
     DEFAULT_SUPPRESS_BELOW,
     CohortResult,

@@ -11,15 +11,15 @@ from typing import Any
 
 import duckdb
 
-from saferboard.appraisal_model import load_appraisal
-from saferboard.cba_model import load_deflator, load_model, load_unit_costs
 from saferboard.core.audience import EVERYONE, Audience
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter, parse_quarter, quarter_of
 from saferboard.measures import actions as actions_mod
 from saferboard.measures import appraisal as appraisal_mod
 from saferboard.measures import cba as cba_mod
 from saferboard.measures import projects as projects_mod
-from saferboard.quarters import Quarter, parse_quarter, quarter_of
+from saferboard.sources.appraisal_model import load_appraisal
+from saferboard.sources.cba_model import load_deflator, load_model, load_unit_costs
 from saferboard.sources.governance import saved_models
 
 RAG_WORD = {"R": "Red", "A": "Amber", "G": "Green", None: "-"}

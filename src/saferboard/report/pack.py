@@ -21,11 +21,11 @@ from typing import Any
 import duckdb
 import jinja2
 
-from saferboard.categories import Categories
-from saferboard.config import Config
 from saferboard.core.audience import EVERYONE, Audience
+from saferboard.core.categories import Categories
+from saferboard.core.config import Config
+from saferboard.core.errors import InputError
 from saferboard.core.text import finalize
-from saferboard.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
 from saferboard.measures.area_rates import METHOD as AREA_RATES_METHOD

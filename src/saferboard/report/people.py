@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures import disclosure as dc
 from saferboard.measures import marac as mr
 from saferboard.measures import repeats as rp

@@ -9,9 +9,9 @@ from typing import Any
 
 import duckdb
 
-from saferboard.categories import Categories
-from saferboard.config import Config
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.config import Config
+from saferboard.core.errors import InputError
 from saferboard.measures.area_rates import AreaRate, area_rates, latest_month
 from saferboard.measures.hotspots import boundary, hotspots
 from saferboard.report.maps import hotspot_layer, map_spec

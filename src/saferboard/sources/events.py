@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:  # pyproj is imported only when a --crs asks for it
     from pyproj import Transformer

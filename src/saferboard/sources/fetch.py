@@ -25,8 +25,8 @@ from urllib.request import Request, urlopen
 import duckdb
 
 from saferboard import __version__
-from saferboard.categories import Categories
-from saferboard.errors import FetchError, InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import FetchError, InputError
 from saferboard.sources import ingest as ingest_mod
 from saferboard.sources.files import SourceFile, discover, filter_members
 from saferboard.sources.policeuk import FILENAME, KINDS

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 CHUNK = 1 << 20
 DATA_SUFFIXES = (".csv", ".csv.gz")

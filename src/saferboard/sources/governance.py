@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 
 from saferboard import store
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.core.text import check_text
-from saferboard.errors import InputError
-from saferboard.quarters import Quarter, parse_quarter
-from saferboard.sources.locks import check_open, check_rows_open
 from saferboard.sources.tables import Row, Table, read_table
+from saferboard.store.locks import check_open, check_rows_open
 
 RETURN_COLUMNS = (
     "project_id", "project", "funder", "agency", "lead", "start", "end", "budget", "quarter",
@@ -518,8 +518,8 @@ def save_models(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[Path]
                 ) -> tuple[tuple[str, str], ...]:
     """Validate model files of `kind` ('cba' or 'appraisal') and save their text, replacing
     a saved model of the same name; returns (name, 'new' | 'replaced' | 'unchanged')."""
-    from saferboard.appraisal_model import load_appraisal
-    from saferboard.cba_model import load_model
+    from saferboard.sources.appraisal_model import load_appraisal
+    from saferboard.sources.cba_model import load_model
 
     if kind not in ("cba", "appraisal"):
         raise InputError(f"kind must be 'cba' or 'appraisal', got {kind!r}", column="kind")

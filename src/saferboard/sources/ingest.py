@@ -18,8 +18,8 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
-from saferboard.categories import Categories
-from saferboard.errors import InputError
+from saferboard.core.categories import Categories
+from saferboard.core.errors import InputError
 from saferboard.sources import mps, policeuk
 from saferboard.sources.files import Local, SourceFile, discover, materialise, read_header
 

@@ -19,10 +19,10 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
-from saferboard.areas import ward_lookup
-from saferboard.categories import mps_label, normalise_label
+from saferboard.core.areas import ward_lookup
+from saferboard.core.categories import mps_label, normalise_label
+from saferboard.core.errors import InputError
 from saferboard.core.text import check_text
-from saferboard.errors import InputError
 
 MONTH_HEADER = re.compile(r"^(\d{4})(\d{2})$")
 

@@ -6,7 +6,7 @@ matched case-insensitively, with '_', '-' and runs of spaces read as one space, 
 ignored (and reported by name, never by content). Dates are ISO YYYY-MM-DD (a time after it is
 ignored) or DD/MM/YYYY, or real dates in a workbook.
 
-Every person, location and reference id is replaced by its keyed pseudonym (pseudonym.py)
+Every person, location and reference id is replaced by its keyed pseudonym (core/pseudonym.py)
 while the row is read; raw identifiers are never written to the store, to temporary files or
 into a message. For the same reason no error message quotes a cell's content: it names the
 file, the line and the column, and what was expected.
@@ -35,9 +35,9 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
+from saferboard.core.errors import InputError
+from saferboard.core.pseudonym import Key, pseudonym
 from saferboard.core.text import check_text
-from saferboard.errors import InputError
-from saferboard.pseudonym import Key, pseudonym
 
 # British National Grid extent (metres) and the UK in longitude/latitude.
 BNG_X = (0.0, 700_000.0)

@@ -21,8 +21,8 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
-from saferboard.categories import normalise_label
-from saferboard.errors import InputError
+from saferboard.core.categories import normalise_label
+from saferboard.core.errors import InputError
 
 FILENAME = re.compile(
     r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<force>[a-z0-9][a-z0-9-]*?)-"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from saferboard.core.errors import InputError
 from saferboard.core.text import check_text
-from saferboard.errors import InputError
 
 
 @dataclass(frozen=True)

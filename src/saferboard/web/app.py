@@ -27,8 +27,8 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saferboard.core.errors import SaferboardError, StoreError
 from saferboard.core.text import finalize
-from saferboard.errors import SaferboardError, StoreError
 from saferboard.web import audit
 from saferboard.web.db import Database
 from saferboard.web.deps import CsrfError, Principal, client_address, route_permissions

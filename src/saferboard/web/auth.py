@@ -34,7 +34,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from saferboard import store
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.web import audit
 from saferboard.web.audit import naive_utc
 from saferboard.web.permissions import Role, User

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from saferboard.errors import SaferboardError
+from saferboard.core.errors import SaferboardError
 from saferboard.web import auth
 from saferboard.web.auth import Session
 from saferboard.web.permissions import Perm, User, check

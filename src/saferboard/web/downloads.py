@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from saferboard.core.errors import InputError
 from saferboard.core.text import csv_text
-from saferboard.errors import InputError
 from saferboard.present import dashboard_csv
 from saferboard.web import audit, governance, people, records
 from saferboard.web.app import render

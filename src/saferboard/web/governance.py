@@ -12,10 +12,10 @@ from typing import Any
 
 import duckdb
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.measures.actions import ActionsReport, actions_report
 from saferboard.measures.projects import ProjectsReport, latest_return_quarter, projects_report
-from saferboard.quarters import Quarter, parse_quarter
 from saferboard.sources.governance import (
     ActionUpdate,
     KpiValue,
@@ -25,7 +25,7 @@ from saferboard.sources.governance import (
     record_action_update,
     record_return,
 )
-from saferboard.sources.locks import QuarterLocked, confirm_rag, lock_quarter, quarter_lock
+from saferboard.store.locks import QuarterLocked, confirm_rag, lock_quarter, quarter_lock
 from saferboard.web import audit
 from saferboard.web.deps import Principal
 from saferboard.web.permissions import NotFound, Perm, User, allowed, check

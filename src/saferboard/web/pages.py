@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures.compare import METHOD as COMPARE_METHOD
 from saferboard.measures.periods import PERIODS
 from saferboard.measures.targets import METHOD as TARGETS_METHOD

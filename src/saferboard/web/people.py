@@ -9,7 +9,7 @@ from datetime import date
 
 import duckdb
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 from saferboard.measures import disclosure as dc
 from saferboard.measures import marac as mr
 from saferboard.measures import repeats as rp

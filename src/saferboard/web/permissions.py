@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from saferboard.core.audience import Audience
-from saferboard.errors import SaferboardError
+from saferboard.core.errors import SaferboardError
 
 
 class Role(StrEnum):

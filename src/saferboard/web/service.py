@@ -15,10 +15,10 @@ import duckdb
 import numpy as np
 import shapely
 
-from saferboard import categories as categories_mod
-from saferboard.config import Config, load_config
+from saferboard.core import categories as categories_mod
 from saferboard.core.audience import Audience
-from saferboard.errors import InputError
+from saferboard.core.config import Config, load_config
+from saferboard.core.errors import InputError
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
 from saferboard.measures.area_rates import latest_month as street_latest_month

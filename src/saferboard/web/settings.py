@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 ENV_SECRET = "SAFERBOARD_WEB_SECRET"
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "change_me", "secret", "password",

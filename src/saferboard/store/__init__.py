@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from saferboard.errors import StoreError
+from saferboard.core.errors import StoreError
 
 DEFAULT_DB = "saferboard.duckdb"
 
@@ -112,7 +112,7 @@ MIGRATIONS: list[str] = [
     JOIN ranked r ON r.batch_id = m.batch_id AND r.month = m.month AND r.rn = 1;
     """,
     # Partner case extracts (saferboard ingest-partner). Person, location and reference ids
-    # are keyed pseudonyms (HMAC-SHA256, see pseudonym.py); raw identifiers are never stored.
+    # are keyed pseudonyms (HMAC-SHA256, see core/pseudonym.py); raw identifiers are never stored.
     # A batch is keyed by (kind, source): a new extract of the same key replaces the old one
     # only when asked (--replace); identical content (sha256) is skipped.
     """
@@ -287,7 +287,7 @@ MIGRATIONS: list[str] = [
     );
     """,
     # Governance (issue 8, item 3): the partnership manager's confirmed RAGs and locked
-    # quarters (saferboard.sources.locks). Nothing for a locked quarter may change.
+    # quarters (saferboard.store.locks). Nothing for a locked quarter may change.
     """
     CREATE TABLE gov_quarter_locks (
         quarter VARCHAR PRIMARY KEY,       -- financial-year quarter, e.g. '2016-Q4'

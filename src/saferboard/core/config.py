@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 DEFAULT_CATEGORIES = (
     "Burglary", "Residential burglary", "Non-residential burglary", "Robbery",

@@ -42,7 +42,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 
 def _data(name: str) -> Path:

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 
 from saferboard import store
-from saferboard.errors import InputError
-from saferboard.quarters import Quarter, parse_quarter
+from saferboard.core.errors import InputError
+from saferboard.core.quarters import Quarter, parse_quarter
 
 KINDS = ("action", "project")
 RAGS = ("R", "A", "G")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 SOURCES = ("policeuk", "mps")
 TOTAL = "Total notifiable offences"

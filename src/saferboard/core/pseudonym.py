@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 ENV = "SAFERBOARD_SECRET_FILE"
 MIN_SECRET_BYTES = 16

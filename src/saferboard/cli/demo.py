@@ -9,12 +9,13 @@ from pathlib import Path
 
 import duckdb
 
-from saferboard import categories, store
-from saferboard.config import load_config
-from saferboard.errors import InputError
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
+from saferboard.core.errors import InputError
+from saferboard.core.pseudonym import load_key
 from saferboard.measures.dashboard import Dashboard, dashboard, latest_month, load_sources
 from saferboard.measures.windows import latest_quarter_end
-from saferboard.pseudonym import load_key
 from saferboard.report.pack import PackResult, write_pack
 from saferboard.sources.governance import load_example_governance
 from saferboard.sources.ingest import IngestReport, ingest

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 DEFAULT_SCALE: Mapping[str, float] = {"H": 3.0, "M": 2.0, "L": 1.0}
 

@@ -59,7 +59,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from saferboard.errors import InputError
+from saferboard.core.errors import InputError
 
 
 @dataclass(frozen=True)
