@@ -268,7 +268,7 @@ def targets_cmd(
     cfg, cats, sources = _load_for_measures(db, config, mapping)
     if not cfg.targets:
         raise typer.BadParameter(f"no [[targets]] in {cfg.path}", param_hint="--config")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for t in cfg.targets:
         chosen = canonical_area(sources, area or t.area or cfg.area)
         table = source_for(sources, cats, chosen, t.category)
@@ -278,7 +278,16 @@ def targets_cmd(
                      "source": s.source, "period": f"{t.start:%Y-%m}..{t.end:%Y-%m}",
                      "baseline": t.baseline, "target_value": s.target_value, "month": ref,
                      "on_trajectory_now": s.expected_now, "actual_rolling12": s.actual,
-                     "projected_end": s.projected_end, "status": s.status})
+                     "projected_end": s.projected_end, "status": s.status,
+                     "complete": s.complete, "caveats": list(s.caveats)})
+        for caveat in s.caveats:
+            err.print(f"warning: {t.name}: {caveat}", markup=False, highlight=False,
+                      soft_wrap=True)
+    if fmt is Format.csv:  # one cell per field: the caveats are on stderr
+        rows = [{**r, "caveats": " | ".join(r["caveats"])} for r in rows]
+    elif fmt is Format.table:  # the words are on stderr; the table marks the figure
+        rows = [{**{k: v for k, v in r.items() if k != "caveats"},
+                 "complete": "yes" if r["complete"] else "NO (see warning)"} for r in rows]
     emit(rows, fmt, title="Targets")
 
 

@@ -299,6 +299,10 @@ class CostReport:
     notes: tuple[str, ...]
     include_unverified: bool = False
     left_out: tuple[LeftOut, ...] = ()  # categories with an unverified unit cost, not costed
+    # False when the windows hold rows whose labels the mapping could not place: they are
+    # costed at their group's unit cost or not at all, so the totals may be wrong.
+    complete: bool = True
+    caveats: tuple[str, ...] = ()  # why the totals are incomplete, in words (also in notes)
 
 
 def crime_cost(count: float, unit_cost: float) -> float:
@@ -389,6 +393,9 @@ def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: Unit
     if not compared:
         notes += (f"{table.source} data for {table.areas[ai]} does not cover all of "
                   f"{prev.label()}, so there is no comparison with the 12 months before.",)
+    caveats = _gap_caveats(table, ai, r12.label(), (a, b),
+                           (pa, pb) if compared else None, costs, include_unverified)
+    notes += caveats
     target = costs.price_year if price_year is None else financial_year(price_year)
     if target != costs.price_year:
         notes += (f"Rebased from {costs.price_year} to {target} prices with the GDP deflator "
@@ -399,7 +406,37 @@ def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: Unit
         sum(r.previous_cost or 0.0 for r in rows) if compared else None,
         sum(r.cost_avoided or 0.0 for r in rows) if compared else None, cohort_cost,
         tuple(sorted(unverified)), costs.citation, notes, include_unverified,
-        tuple(left_out))
+        tuple(left_out), complete=not caveats, caveats=caveats)
+
+
+def _gap_caveats(table: MonthlyCounts, ai: int, window: str, current: tuple[int, int],
+                 previous: tuple[int, int] | None, costs: UnitCosts,
+                 include_unverified: bool) -> tuple[str, ...]:
+    """The caveat for rows in the windows whose labels are not in the mapping: each is
+    costed as the category it landed in (its MPS major group), or not at all."""
+    if not table.gap_labels:
+        return ()
+    parts, now, before = [], 0, 0
+    for i, label in enumerate(table.gap_labels):
+        cur = int(table.gap_counts[ai, i, current[0]:current[1] + 1].sum())
+        old = (int(table.gap_counts[ai, i, previous[0]:previous[1] + 1].sum())
+               if previous else 0)
+        if not cur and not old:
+            continue
+        now, before = now + cur, before + old
+        placed = table.gap_placed[i]
+        unit = costs.unit_for_category(placed) if placed else None
+        used = unit is not None and (unit.verified or include_unverified)
+        how = (f"costed as {placed}" if used else
+               f"counted under {placed}, not costed" if placed else "not costed")
+        parts.append(f"'{label}' ({cur:,} crimes; {how})")
+    if not parts:
+        return ()
+    earlier = f" ({before:,} in the 12 months before)" if previous else ""
+    return (f"Incomplete: {now:,} crimes in {window}{earlier} carry label(s) not in the "
+            f"category mapping, so they are costed at their group's unit cost or not at all: "
+            f"{'; '.join(parts[:5])}{' and more' if len(parts) > 5 else ''}. The totals may "
+            "be wrong; add the labels to a --categories file.",)
 
 
 def cohort_costs(cohort: CohortResult, costs: UnitCosts, factor: float = 1.0,

@@ -4,6 +4,7 @@ of the period and whether it is on track."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -39,9 +40,13 @@ class TargetStatus:
     expected_now: float  # on the trajectory at `month`
     actual: int | None  # rolling 12 months ending at `month`
     projected_end: float | None
-    status: str  # Green | Amber | Red | not started
+    status: str  # Green | Amber | Red | not started | not rated (incomplete)
     points: tuple[TrajectoryPoint, ...]
     method: str = METHOD
+    # False when the actual now lacks rows whose labels could not be placed in the
+    # category: it is then a lower bound and the status is withheld ('not rated').
+    complete: bool = True
+    caveats: tuple[str, ...] = ()  # incomplete actuals and months missing from the chart
 
 
 def _expected(t: Target, month: date) -> float:
@@ -73,9 +78,11 @@ def target_status(table: MonthlyCounts, cats: Categories, t: Target, area: str, 
                                    else None)
                    for m in months_between(t.start, t.end))
     now = actual(last)
+    caveats = _caveats(table, cats, t, name, last, points)
+    complete = not table.gaps(name, t.category, cats, rolling12(last).first, last)
     if month < t.start:
         return TargetStatus(t, name, table.source, month, target_value, t.baseline, now, None,
-                            "not started", points)
+                            "not started", points, complete=complete, caveats=caveats)
     if now is None:
         raise InputError(f"{name}: no {table.source} data for the 12 months to {last:%Y-%m} "
                          f"({t.name})", column="--month")
@@ -90,8 +97,45 @@ def target_status(table: MonthlyCounts, cats: Categories, t: Target, area: str, 
         status = "Amber"
     else:
         status = "Red"
+    if not complete:  # a status from a lower-bound count would be a guess shown as a verdict
+        status = "not rated"
     return TargetStatus(t, name, table.source, month, round(target_value, 1),
-                        round(_expected(t, last), 1), now, round(projected, 1), status, points)
+                        round(_expected(t, last), 1), now, round(projected, 1), status, points,
+                        complete=complete, caveats=caveats)
+
+
+def _month_list(months: Sequence[date]) -> str:
+    shown = ", ".join(f"{m:%Y-%m}" for m in months[:6])
+    return shown + (f" and {len(months) - 6} more" if len(months) > 6 else "")
+
+
+def _caveats(table: MonthlyCounts, cats: Categories, t: Target, area: str, last: date,
+             points: tuple[TrajectoryPoint, ...]) -> tuple[str, ...]:
+    """What the actuals lack: rows whose labels could not be placed in the category
+    (the rolling 12 months to `last`, and any earlier point of the chart), and chart points
+    left empty because their 12 months miss data."""
+    out = []
+    gaps = table.gaps(area, t.category, cats, rolling12(last).first, last)
+    if gaps:
+        crimes = sum(g.crimes for g in gaps)
+        labels = "; ".join(f"'{g.label}' ({g.crimes:,})" for g in gaps[:5])
+        more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+        out.append(f"Incomplete: {crimes:,} crimes in the 12 months to {last:%Y-%m} carry "
+                   f"label(s) not in the category mapping, so they may belong to "
+                   f"{t.category} but are not counted in it: {labels}{more}. The actual is a "
+                   "lower bound and the status is withheld; add the labels to a "
+                   "--categories file.")
+    bad = table.incomplete_months(area, t.category, cats)
+    lower = [p.month for p in points if p.actual is not None and p.month < rolling12(last).last
+             and bad & set(rolling12(p.month).months)]
+    if lower:
+        out.append(f"The chart's actuals for {len(lower)} earlier month(s) "
+                   f"({_month_list(lower)}) lack rows with unplaced labels: lower bounds.")
+    empty = [p.month for p in points if p.month <= last and p.actual is None]
+    if empty:
+        out.append(f"No actual for {len(empty)} month(s) of the chart ({_month_list(empty)}): "
+                   f"their 12 months are not all in the {table.source} data.")
+    return tuple(out)
 
 
 def default_month(table: MonthlyCounts, area: str) -> date:
