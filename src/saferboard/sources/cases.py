@@ -1,0 +1,280 @@
+"""Read case-register spreadsheets (CSV or XLSX) into checked rows for the store.
+
+Kinds and their columns (the first line is the header; the listed columns must be present,
+in any order; others listed as optional may be; anything else is refused so a misspelt
+column is never silently dropped):
+
+* cases: case_ref, case_type, agency, opened, closed, victim_name, victim_address,
+  victim_dob, risk_level (closed, victim_address and victim_dob may be empty); optional
+  shared_with (agencies separated by ';'), lead_officer,
+  victim_contact, victim_vulnerability, perpetrator_name, perpetrator_address,
+  perpetrator_dob, notes
+* incidents: case_ref, date, reported_to (council, police, housing provider or other),
+  description
+* reviews: case_ref, date, outcome
+* case_reviews: application_ref, case_ref, received, review_date, recommendations (yes/no;
+  required when there is a review date, empty when not)
+
+Dates are YYYY-MM-DD or DD/MM/YYYY (or real dates in XLSX). A bad cell raises InputError
+naming the file, line and column and saying what is allowed; it never quotes the cell, since
+the cell may hold a name, address or date of birth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from saferboard.core.errors import InputError
+from saferboard.core.riskmatrix import LEVELS
+from saferboard.sources.tables import Row, read_table
+
+REPORTED_TO = ("council", "police", "housing provider", "other")
+DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
+YEARS = (1900, 2100)
+MAX_TEXT = 2000  # descriptions, notes, outcomes
+MAX_SHORT = 200  # names, references, agencies
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cases": ("case_ref", "case_type", "agency", "opened", "closed", "victim_name",
+              "victim_address", "victim_dob", "risk_level"),
+    "incidents": ("case_ref", "date", "reported_to", "description"),
+    "reviews": ("case_ref", "date", "outcome"),
+    "case_reviews": ("application_ref", "case_ref", "received", "review_date",
+                     "recommendations"),
+}
+OPTIONAL: dict[str, tuple[str, ...]] = {
+    "cases": ("shared_with", "lead_officer", "victim_contact", "victim_vulnerability",
+              "perpetrator_name", "perpetrator_address", "perpetrator_dob", "notes"),
+    "incidents": (),
+    "reviews": (),
+    "case_reviews": (),
+}
+KINDS = tuple(REQUIRED)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    role: str  # victim | perpetrator | witness
+    name: str
+    address: str | None
+    dob: date | None
+    contact: str | None
+    vulnerability: str | None
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    line: int
+    case_ref: str
+    case_type: str
+    agency: str
+    shared_with: tuple[str, ...]
+    opened: date
+    closed: date | None
+    risk_level: str
+    lead_officer: str | None
+    people: tuple[PersonRow, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    line: int
+    case_ref: str
+    date: date
+    reported_to: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    line: int
+    case_ref: str
+    date: date
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    line: int
+    application_ref: str
+    case_ref: str
+    received: date
+    review_date: date | None
+    recommendations: bool | None
+
+
+CaseFileRow = CaseRow | IncidentRow | ReviewRow | ApplicationRow
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    kind: str
+    path: str
+    sha256: str
+    rows: tuple[CaseFileRow, ...]
+
+
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?")
+_UK = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+class _Cells:
+    """One row's cells with the file and line, so every error names where it is."""
+
+    def __init__(self, path: str, row: Row) -> None:
+        self.path, self.row = path, row
+
+    def bad(self, column: str, why: str) -> InputError:
+        return InputError(why, path=self.path, line=self.row.line, column=column)
+
+    def text(self, column: str, *, required: bool = True, limit: int = MAX_SHORT) -> str | None:
+        value = self.row.cells.get(column, "")
+        if not value:
+            if required:
+                raise self.bad(column, "empty; a value is required")
+            return None
+        if len(value) > limit:
+            raise self.bad(column, f"too long ({len(value)} characters; at most {limit})")
+        return " ".join(value.split()) if limit == MAX_SHORT else value
+
+    def req(self, column: str) -> str:
+        value = self.text(column)
+        assert value is not None  # required=True never returns None
+        return value
+
+    def day(self, column: str, *, required: bool = True) -> date | None:
+        value = self.row.cells.get(column, "")
+        if not value:
+            if required:
+                raise self.bad(column, f"empty; a date is required ({DATE_FORMS})")
+            return None
+        try:
+            if m := _ISO.fullmatch(value):
+                d = date(int(m[1]), int(m[2]), int(m[3]))
+            elif m := _UK.fullmatch(value):
+                d = date(int(m[3]), int(m[2]), int(m[1]))
+            else:
+                raise ValueError
+        except ValueError:
+            raise self.bad(column, f"not a date ({DATE_FORMS})") from None
+        if not YEARS[0] <= d.year <= YEARS[1]:
+            raise self.bad(column, f"the year is outside {YEARS[0]}-{YEARS[1]}")
+        return d
+
+    def req_day(self, column: str) -> date:
+        d = self.day(column)
+        assert d is not None
+        return d
+
+    def choice(self, column: str, allowed: tuple[str, ...]) -> str:
+        value = " ".join(self.req(column).lower().split())
+        if value not in allowed:
+            raise self.bad(column, f"not one of {', '.join(allowed)}")
+        return value
+
+
+def _case(c: _Cells) -> CaseRow:
+    opened = c.req_day("opened")
+    closed = c.day("closed", required=False)
+    if closed is not None and closed < opened:
+        raise c.bad("closed", "before the opening date")
+    people = [PersonRow("victim", c.req("victim_name"),
+                        c.text("victim_address", required=False),
+                        c.day("victim_dob", required=False),
+                        c.text("victim_contact", required=False),
+                        c.text("victim_vulnerability", required=False, limit=MAX_TEXT))]
+    for role in ("victim", "perpetrator"):
+        dob = c.day(f"{role}_dob", required=False)
+        if dob is not None and dob > opened:
+            raise c.bad(f"{role}_dob", "after the case was opened")
+    perp = c.text("perpetrator_name", required=False)
+    if perp is not None:
+        people.append(PersonRow("perpetrator", perp,
+                                c.text("perpetrator_address", required=False),
+                                c.day("perpetrator_dob", required=False), None, None))
+    elif c.row.cells.get("perpetrator_address") or c.row.cells.get("perpetrator_dob"):
+        raise c.bad("perpetrator_name", "empty while a perpetrator address or date of birth "
+                    "is given")
+    shared = tuple(dict.fromkeys(
+        " ".join(a.split()) for a in (c.text("shared_with", required=False) or "").split(";")
+        if a.strip()))
+    return CaseRow(c.row.line, c.req("case_ref"), c.req("case_type").lower(), c.req("agency"),
+                   shared, opened, closed, c.choice("risk_level", LEVELS),
+                   c.text("lead_officer", required=False), tuple(people),
+                   c.text("notes", required=False, limit=MAX_TEXT))
+
+
+def _incident(c: _Cells) -> IncidentRow:
+    return IncidentRow(c.row.line, c.req("case_ref"), c.req_day("date"),
+                       c.choice("reported_to", REPORTED_TO),
+                       c.text("description", required=False, limit=MAX_TEXT))
+
+
+def _review(c: _Cells) -> ReviewRow:
+    return ReviewRow(c.row.line, c.req("case_ref"), c.req_day("date"),
+                     c.text("outcome", required=False, limit=MAX_TEXT))
+
+
+def _application(c: _Cells) -> ApplicationRow:
+    received = c.req_day("received")
+    review = c.day("review_date", required=False)
+    if review is not None and review < received:
+        raise c.bad("review_date", "before the date received")
+    rec_text = c.row.cells.get("recommendations", "").strip().lower()
+    recs: bool | None
+    if review is None:
+        if rec_text:
+            raise c.bad("recommendations", "given without a review_date; leave it empty "
+                        "until the review is held")
+        recs = None
+    elif rec_text in ("yes", "y", "true", "1"):
+        recs = True
+    elif rec_text in ("no", "n", "false", "0"):
+        recs = False
+    else:
+        raise c.bad("recommendations", "expected yes or no (required with a review_date)")
+    return ApplicationRow(c.row.line, c.req("application_ref"), c.req("case_ref"), received,
+                          review, recs)
+
+
+_PARSERS: dict[str, Callable[[_Cells], CaseFileRow]] = {
+    "cases": _case, "incidents": _incident, "reviews": _review, "case_reviews": _application}
+_UNIQUE = {"cases": "case_ref", "case_reviews": "application_ref"}
+
+
+def read_case_file(kind: str, path: str | Path) -> CaseFile:
+    """Every row of one file, checked; the first bad cell raises InputError."""
+    if kind not in REQUIRED:
+        raise InputError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    p = Path(path)
+    table = read_table(p)
+    missing = [h for h in REQUIRED[kind] if h not in table.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}; a {kind} file needs "
+                         f"{', '.join(REQUIRED[kind])}", path=p, line=1)
+    allowed = set(REQUIRED[kind]) | set(OPTIONAL[kind])
+    for h in table.columns:
+        if h not in allowed:
+            raise InputError(f"unknown column for a {kind} file; allowed: "
+                             f"{', '.join(sorted(allowed))}", path=p, line=1, column=h)
+    rows: list[CaseFileRow] = []
+    seen: set[str] = set()
+    unique = _UNIQUE.get(kind)
+    for row in table.rows:
+        parsed = _PARSERS[kind](_Cells(str(p), row))
+        if unique is not None:
+            ref = getattr(parsed, unique)
+            if ref in seen:
+                raise InputError("the same reference appears on an earlier line", path=p,
+                                 line=row.line, column=unique)
+            seen.add(ref)
+        rows.append(parsed)
+    if not rows:
+        raise InputError("no rows under the header", path=p)
+    return CaseFile(kind, str(p), hashlib.sha256(p.read_bytes()).hexdigest(), tuple(rows))
