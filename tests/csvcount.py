@@ -8,6 +8,7 @@ import gzip
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from functools import cache
 from pathlib import Path
 
 
@@ -22,8 +23,36 @@ def la_of(lsoa_name: str) -> str | None:
     return m[1] if m else None
 
 
+ONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ons_geography_ew"
+
+
+@cache
+def ons_la_of_code() -> dict[str, str]:
+    """LSOA code -> LAD 2024 name straight from the raw ONS lookups (not the shipped files):
+    2021 codes from lookup_lsoa21_ward24_ltla24.csv; a 2011 code through
+    lookup_lsoa11_lsoa21_ltla22.csv when all its 2021 successors lie in one LA."""
+    out: dict[str, str] = {}
+    with open(ONS / "lookup_lsoa21_ward24_ltla24.csv", newline="", encoding="utf-8-sig") as f:
+        for r in csv.DictReader(f):
+            out[r["lsoa21_code"]] = r["ltla24_name"]
+    successors: dict[str, set[str]] = {}
+    with open(ONS / "lookup_lsoa11_lsoa21_ltla22.csv", newline="", encoding="utf-8-sig") as f:
+        for r in csv.DictReader(f):
+            successors.setdefault(r["lsoa11_code"], set()).add(out[r["lsoa21_code"]])
+    for code, las in successors.items():
+        if code not in out and len(las) == 1:
+            out[code] = las.pop()
+    return out
+
+
+def la_of_row(r: dict[str, str]) -> str | None:
+    """A row's LA: by LSOA code through the raw ONS lookup, else from the LSOA name."""
+    return ons_la_of_code().get(r["LSOA code"]) or la_of(r["LSOA name"])
+
+
 def street_counts(paths: Iterable[Path], key: str) -> Counter[object]:
-    """Counter of street rows by 'month', 'area', 'crime_type' or 'all'."""
+    """Counter of street rows by 'month', 'area' (LSOA name), 'la' (LSOA code, ONS lookup),
+    'crime_type' or 'all'."""
     out: Counter[object] = Counter()
     for p in paths:
         for r in rows(p):
@@ -31,6 +60,8 @@ def street_counts(paths: Iterable[Path], key: str) -> Counter[object]:
                 out[r["Month"]] += 1
             elif key == "area":
                 out[la_of(r["LSOA name"])] += 1
+            elif key == "la":
+                out[la_of_row(r)] += 1
             elif key == "crime_type":
                 out[r["Crime type"]] += 1
             else:

@@ -33,8 +33,27 @@ def test_denominators_barnet():
     # No estimate after mid-2022: the latest earlier year is used, and says so.
     later = denominator("Barnet", "population", 2025)
     assert (later.year, later.value) == (2022, 389_101)
-    with pytest.raises(InputError, match="no population figures for 'Bournemouth'"):
+    # Bournemouth is a CSP covering part of Bournemouth, Christchurch and Poole: never the
+    # whole LA's figures under its name.
+    with pytest.raises(InputError, match="covers only part of Bournemouth, Christchurch"):
         denominator("Bournemouth", "population", 2021)
+
+
+def test_national_denominators_any_la():
+    # ONS mid-2024 (mye24tablesew.xlsx MYE2) and Census 2021 H01, outside London; the year
+    # used is stated: 2025 -> mid-2024, 2023 (not published) -> mid-2022.
+    pop = denominator("Brighton and Hove", "population", 2025)
+    assert (pop.area, pop.year, pop.value) == ("Brighton and Hove", 2024, 283_870)
+    assert "mid-2024" in pop.source
+    assert denominator("E06000043", "population", 2023).year == 2022
+    hh = denominator("brighton & hove", "households", 2025)
+    assert (hh.year, hh.value) == (2021, 121_400)
+    # A CSP made of whole LAs is their sum.
+    dg = denominator("Dartford and Gravesham", "population", 2024)
+    assert dg.value == (denominator("Dartford", "population", 2024).value
+                        + denominator("Gravesham", "population", 2024).value)
+    with pytest.raises(InputError, match="did you mean 'Brighton and Hove'"):
+        denominator("Brighton and Hoove", "population", 2024)
 
 
 def test_ward_and_lsoa_lookups():

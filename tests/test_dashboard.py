@@ -663,7 +663,7 @@ def test_unknown_category_names_the_allowed_ones(real):
 @needs_shared
 def test_area_not_in_store(real, cats):
     db, sources, _ = real
-    with pytest.raises(InputError, match="did you mean Barnet"):
+    with pytest.raises(InputError, match="did you mean 'Barnet'"):
         dashboard(sources, cats, load_config(), "Barnt", REF)
     r = run_cli("dashboard", "--db", db, "--area", "Barnt", "--month", "2025-12")
     one_line_error(r, "Barnt", "Barnet")

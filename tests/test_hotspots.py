@@ -169,8 +169,18 @@ def test_fdr_is_on_by_default_and_said():
 
 
 def test_unknown_area_is_a_clear_error():
-    with pytest.raises(InputError, match=r"no boundary for area 'Narnia'.*Barnet"):
+    with pytest.raises(InputError, match=r"is called 'Narnia'"):
         h.boundary("Narnia")
+    with pytest.raises(InputError, match=r"did you mean 'Barnet'"):
+        h.boundary("Barnett")
+
+
+def test_boundary_of_any_la():
+    # Outside London: the national generalised outline, by name or code; London unchanged.
+    name, geom = h.boundary("Southampton")
+    assert name == "Southampton" and h.boundary("E06000045")[1].equals(geom)
+    assert 48e6 < geom.area < 53e6  # about 50 km2 (ONS standard area measurement 51 km2)
+    assert h.boundary("Barnet")[0] == "Barnet"
 
 
 def test_shipped_boundaries_cover_the_33_boroughs():
@@ -217,7 +227,7 @@ def test_cli_json_and_geojson(example_db):
 
 def test_cli_errors(example_db):
     r = run_cli("hotspots", "--db", example_db, "--area", "Narnia")
-    assert r.code == 1 and "no boundary for area 'Narnia'" in r.stderr
+    assert r.code == 1 and "is called 'Narnia'" in r.stderr
     r = run_cli("hotspots", "--db", example_db, "--area", "Camden")
     assert r.code == 1 and "no police.uk street crimes with coordinates for Camden" in r.stderr
     r = run_cli("hotspots", "--db", example_db, "--area", "Barnet", "--format", "kml")

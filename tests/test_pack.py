@@ -139,7 +139,7 @@ def test_pack_command(demo, tmp_path):
     assert (tmp_path / "out" / "pack.pdf").stat().st_size > 10_000
     assert "pack.html" in r.stdout and "pack.xlsx" in r.stdout
     bad = run_cli("pack", "--db", demo.db, "--out", tmp_path / "x", "--area", "Barnt")
-    assert bad.code != 0 and "did you mean Barnet" in bad.stderr
+    assert bad.code != 0 and "did you mean 'Barnet'" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from saferboard.core.areas import denominator_areas
 from saferboard.measures.counts import counts
 from saferboard.sources.ingest import ingest
 from tests.conftest import SHARED, needs_shared, table_dump
@@ -21,9 +22,18 @@ def test_met_burglary_counts_by_month_and_area(con, cats):
     by_month = street_counts(files, "month")
     got = dict(counts(con, cats, by=["month"]).rows)
     assert got == dict(by_month)
-    by_area = street_counts(files, "area")
+    # Areas come from the LSOA code through the ONS lookup; London's are the same by name,
+    # so every London borough's count is unchanged by the switch from names to codes.
+    by_area = street_counts(files, "la")
     got_area = dict(counts(con, cats, by=["area"]).rows)
     assert got_area == dict(by_area)
+    by_name = street_counts(files, "area")
+    london = set(denominator_areas())
+    assert {a: n for a, n in got_area.items() if a in london} == {
+        a: n for a, n in by_name.items() if a in london}
+    # Outside London, former districts' names give way to today's authority.
+    assert by_name["South Bucks"] == 2 and "South Bucks" not in got_area
+    assert got_area["Buckinghamshire"] == by_name["Buckinghamshire"] + 2
     # PROVENANCE.md per-month Barnet column, e.g. 2022-03: 218, 2025-02: 192.
     barnet = dict(counts(con, cats, areas=["Barnet"], by=["month"]).rows)
     assert barnet["2022-03"] == 218 and barnet["2023-06"] == 142 and barnet["2025-02"] == 192

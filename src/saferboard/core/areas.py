@@ -5,21 +5,50 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from saferboard.core.errors import InputError
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 
 def _data(name: str) -> Path:
     return Path(str(resources.files("saferboard") / "data" / name))
 
 
+@cache
+def lsoa_areas() -> dict[str, str]:
+    """LSOA code (2021, and 2011 for rows of the switch-over months) -> the name of its local
+    authority (LAD May 2024), from the shipped ONS lookup (core.national).
+
+    This is how the store gives a police.uk row its area (sources.policeuk joins it in at
+    ingest): by code, so LSOAs named after former districts ('Aylesbury Vale 001A',
+    'Bournemouth 001A') count for the authority that exists now. A 2011 LSOA whose successors
+    lie in two authorities goes with the larger share (national.la_of_lsoa). London's names
+    are the same either way, so London figures do not change.
+    """
+    from saferboard.core import national
+
+    las = national.local_authorities()
+    out = {code: las[lsoa.la_code].name for code, lsoa in national.lsoa_lookup().items()}
+    for code in national.lsoa11_links():
+        if code not in out:
+            la = national.la_of_lsoa(code)
+            if la is not None:
+                out[code] = las[la].name
+    return out
+
+
 def local_authority_from_lsoa_name(lsoa_name: str | None) -> str | None:
     """'Barnet 001A' -> 'Barnet'; None when there is no LSOA (the row counts for the force
-    only). The store applies the same rule in SQL (sources.policeuk.AREA_SQL)."""
+    only). The fallback when a row's LSOA code is not in the ONS lookup (`lsoa_areas`); the
+    store applies the same rule in SQL (sources.policeuk.AREA_SQL)."""
     if not lsoa_name:
         return None
     head, _, code = lsoa_name.rpartition(" ")
@@ -90,18 +119,112 @@ def _canonical_names() -> dict[str, str]:
 
 def denominator(area: str, measure: str, year: int) -> Denominator:
     """Population or households of `area` for `year`: the value for that year, else the
-    latest earlier year, else the earliest (the year used is returned with it)."""
+    latest earlier year, else the earliest (the year used is returned with it).
+
+    The 33 London authorities use the shipped London file (so London figures are unchanged);
+    any other LA in England and Wales, by name or code, the national files (`national`): the
+    ONS mid-year estimate by the same rule (mid-2001..mid-2022, mid-2024; mid-2023 -> 2022,
+    after 2024 -> 2024) and Census 2021 households (the only year shipped nationally)."""
     if measure not in ("population", "households"):
         raise InputError(f"measure must be 'population' or 'households', got {measure!r}")
     series = _denominators().get((area.lower(), measure))
     if not series:
-        raise InputError(
-            f"no {measure} figures for {area!r}; shipped areas: {', '.join(denominator_areas())}"
-        )
+        return _national_denominator(area, measure, year)
     earlier = [y for y in series if y <= year]
     used = max(earlier) if earlier else min(series)
     value, source = series[used]
     return Denominator(_canonical_names()[area.lower()], measure, used, value, source)
+
+
+def local_authorities_of(area: str) -> tuple[str, ...]:
+    """The LAD 2024 codes whose whole figures make up `area` (an LA name or code, or a CSP
+    name or code).
+
+    Store counts and denominators are per local authority, so a CSP is the sum of the LAs it
+    covers wholly; a CSP that covers only part of an LA (Bournemouth; Aylesbury Vale; Dorset,
+    which includes Christchurch) cannot be counted from LA figures and is refused with the
+    LA to use instead, never given the whole LA's figures.
+    """
+    from saferboard.core import national
+
+    found = national.resolve_area(area)
+    if found.kind == "la":
+        return found.la_codes
+    csp = national.csps()[found.code]
+    las = national.local_authorities()
+    partial = [las[code].name for code, n in zip(csp.la_codes, csp.lsoas, strict=True)
+               if n != len(national.lsoas_in(code))]
+    if partial:
+        raise InputError(
+            f"the Community Safety Partnership {csp.name!r} covers only part of "
+            f"{', '.join(partial)}; figures are kept per local authority: give "
+            f"{' or '.join(repr(p) for p in partial)} (the whole authority) instead",
+            column="--area")
+    return csp.la_codes
+
+
+def resolve_area_name(text: str, known: Iterable[str]) -> str:
+    """The store's name for the area a user typed: an area in `known` (the store's area
+    names, any case), else an LA name or code or a CSP name or code of England and Wales
+    (national.resolve_area) whose authority is in `known`.
+
+    A name the national lookup does not know gets its "did you mean" among the national
+    names; a real area with no rows in the store says so and names its police force, whose
+    files hold its figures.
+    """
+    from saferboard.core import national
+
+    by_lower = {k.lower(): k for k in known}
+    found = by_lower.get(text.strip().lower())
+    if found is not None:
+        return found
+    try:
+        codes = local_authorities_of(text)
+    except InputError as e:  # the national "did you mean", or a partial CSP
+        raise InputError(e.detail, column="--area") from None
+    las = [national.local_authority(c) for c in codes]
+    if len(las) > 1:
+        raise InputError(
+            f"{national.resolve_area(text).name!r} covers {len(las)} local authorities "
+            f"({', '.join(la.name for la in las)}); figures are kept per authority: give one "
+            "of them", column="--area")
+    la = las[0]
+    found = by_lower.get(la.name.lower())
+    if found is not None:
+        return found
+    raise InputError(f"{la.name} ({la.code}) has no rows in the store; its figures come from "
+                     f"the {la.force_name} police force's police.uk files: import them",
+                     column="--area")
+
+
+def area_boundary(text: str) -> tuple[str, BaseGeometry]:
+    """(LA name, boundary in EPSG:27700) for an LA name or code, or a CSP that is one whole
+    LA, anywhere in England and Wales (national.la_boundary: London's finer shipped
+    outlines for the 33 boroughs, generalised LSOA unions elsewhere)."""
+    from saferboard.core import national
+
+    try:
+        codes = local_authorities_of(text)
+    except InputError as e:
+        raise InputError(e.detail, column="--area") from None
+    if len(codes) > 1:
+        raise InputError(f"{text.strip()!r} covers {len(codes)} local authorities; maps are "
+                         "drawn per authority: give one of them", column="--area")
+    return national.local_authority(codes[0]).name, national.la_boundary(codes[0])
+
+
+def _national_denominator(area: str, measure: str, year: int) -> Denominator:
+    from saferboard.core import national
+
+    codes = local_authorities_of(area)
+    las = [national.local_authority(c) for c in codes]
+    name = las[0].name if len(las) == 1 else national.resolve_area(area).name
+    if measure == "households":
+        return Denominator(name, measure, 2021, sum(la.households_2021 for la in las),
+                           "Census 2021 first results, table H01 (rounded to 100)")
+    pops = [national.la_population_detail(c, year) for c in codes]
+    return Denominator(name, measure, pops[0].year, sum(p.value for p in pops),
+                       f"{pops[0].release} (mid-{pops[0].year})")
 
 
 @dataclass(frozen=True)

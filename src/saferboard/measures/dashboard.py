@@ -4,7 +4,6 @@ significance, and a RAG with its positive and negative factors in words."""
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from saferboard.core.areas import denominator
+from saferboard.core.areas import denominator, resolve_area_name
 from saferboard.core.categories import Categories
 from saferboard.core.config import Config, RagRules
 from saferboard.core.errors import InputError
@@ -86,14 +85,13 @@ def load_sources(con: duckdb.DuckDBPyConnection, cats: Categories) -> dict[str, 
 
 
 def canonical_area(sources: dict[str, MonthlyCounts], area: str) -> str:
+    """The store's name for `area`: a name in the store, or any LA / CSP name or code of
+    England and Wales (core.areas.resolve_area_name, with its "did you mean")."""
     known = sorted({a for t in sources.values() for a in t.areas})
-    for a in known:
-        if a.lower() == area.strip().lower():
-            return a
-    close = difflib.get_close_matches(area, known, n=3)
-    hint = f"; did you mean {' or '.join(close)}?" if close else (
-        f"; areas in the store: {', '.join(known[:40])}" if known else "; the store is empty")
-    raise InputError(f"area {area!r} is not in the store{hint}", column="--area")
+    if not known:
+        raise InputError(f"area {area!r} is not in the store; the store is empty",
+                         column="--area")
+    return resolve_area_name(area, known)
 
 
 def source_for(sources: dict[str, MonthlyCounts], cats: Categories, area: str,

@@ -43,7 +43,7 @@ from scipy.stats import false_discovery_control, norm
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from saferboard.core.areas import policing_force
+from saferboard.core.areas import area_boundary, policing_force
 from saferboard.core.categories import SQL_NORMALISE, Categories
 from saferboard.core.errors import InputError
 
@@ -71,11 +71,11 @@ def borough_names() -> list[str]:
 
 
 def boundary(area: str) -> tuple[str, BaseGeometry]:
-    """The shipped (EPSG:27700) boundary of a London borough, matched case-insensitively."""
+    """The shipped (EPSG:27700) boundary of a London borough, matched case-insensitively, or
+    of any other LA of England and Wales by name or code (core.areas.area_boundary)."""
     found = _boroughs().get(area.strip().lower())
     if found is None:
-        raise InputError(f"no boundary for area {area!r}; hotspots cover the 33 London "
-                         f"boroughs: {', '.join(borough_names())}", column="--area")
+        return area_boundary(area)
     return found
 
 

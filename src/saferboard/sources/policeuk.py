@@ -15,12 +15,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from saferboard import store
+from saferboard.core import areas
 from saferboard.core.categories import normalise_label
 from saferboard.core.errors import InputError
 
@@ -39,6 +41,10 @@ LOCATION_COLUMNS = {
     "Location": "VARCHAR", "LSOA code": "VARCHAR", "LSOA name": "VARCHAR",
 }
 AREA_SQL = """nullif(regexp_extract("LSOA name", '^(.*) [0-9]{3}[A-Z]$', 1), '')"""
+# The area of a row at ingest: its LSOA code's local authority in the ONS lookup (the
+# `lsoa_area` table joined in by _load_registered), else the name rule above (a code the
+# lookup lacks; `quality` counts such rows).
+AREA_BY_CODE_SQL = f"coalesce(lk.area, {AREA_SQL})"
 MONTH_SQL = """try_cast("Month" || '-01' AS DATE)"""
 
 
@@ -246,25 +252,39 @@ def load_many(
     if len(kinds) != 1:
         raise ValueError(f"load_many takes files of one kind, got {sorted(kinds)}")
     kind = KINDS[kinds.pop()]
+    lookup = lsoa_area_table()
     fm = pa.table({
         "path": [str(i.path) for i in items],
         "batch_id": pa.array([i.batch_id for i in items], pa.int64()),
         "file_month": pa.array([i.ident.month for i in items], pa.date32()),
     })
-    with store.registered(con, "file_map", fm):
+    with store.registered(con, "file_map", fm), store.registered(con, "lsoa_area", lookup):
         return _load_registered(con, items, kind, mapped_labels)
+
+
+@cache
+def lsoa_area_table() -> pa.Table:
+    """core.areas.lsoa_areas as an Arrow table (code, area), built once per process: a hash
+    join on ~70,000 codes costs little against parsing the CSV."""
+    pairs = areas.lsoa_areas()
+    return pa.table({"code": pa.array(list(pairs), pa.string()),
+                     "area": pa.array(list(pairs.values()), pa.string())})
 
 
 def _load_registered(con: duckdb.DuckDBPyConnection, items: Sequence[Item], kind: Kind,
                      mapped_labels: set[str]) -> dict[int, Loaded]:
     reader = _read_csv_sql(kind).replace("$path", "$paths").replace(
         "columns = $columns)", "columns = $columns, filename = true)")
+    select, by_code = kind.select, ""
+    if AREA_SQL in select:
+        select = select.replace(AREA_SQL, AREA_BY_CODE_SQL)
+        by_code = ' LEFT JOIN lsoa_area lk ON lk.code = r."LSOA code"'
     try:
         con.execute(
-            f"INSERT INTO {kind.table} SELECT fm.batch_id, {kind.select} "
+            f"INSERT INTO {kind.table} SELECT fm.batch_id, {select} "
             # LEFT JOIN: a row whose file name failed to match would get a NULL batch_id and
             # fail the NOT NULL constraint, loudly, rather than vanish from an inner join.
-            f"FROM {reader} r LEFT JOIN file_map fm ON fm.path = r.filename",
+            f"FROM {reader} r LEFT JOIN file_map fm ON fm.path = r.filename{by_code}",
             {"paths": [str(i.path) for i in items], "columns": kind.columns},
         )
     except duckdb.Error as e:
