@@ -14,6 +14,7 @@ import typer
 
 from saferboard import __version__
 from saferboard.cli import (  # noqa: F401  (registers commands)
+    cases,
     cohort,
     data,
     governance,

@@ -24,14 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from saferboard.core.casekeys import CaseKeys, blind_index, encrypt
 from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import LEVELS
 from saferboard.sources.tables import Row, read_table
+from saferboard.store import cases as cs
 
 REPORTED_TO = ("council", "police", "housing provider", "other")
 DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
@@ -278,3 +282,118 @@ def read_case_file(kind: str, path: str | Path) -> CaseFile:
     if not rows:
         raise InputError("no rows under the header", path=p)
     return CaseFile(kind, str(p), hashlib.sha256(p.read_bytes()).hexdigest(), tuple(rows))
+
+
+# --- import ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportReport:
+    kind: str
+    path: str
+    rows: int
+    cases: int  # distinct cases the file added to or changed
+    skipped: bool  # the identical file (same kind and sha256) was imported before
+
+
+def _case_ids(con: sqlite3.Connection) -> dict[str, int]:
+    return {ref: i for i, ref in con.execute("SELECT id, case_ref FROM cases")}
+
+
+def _person(keys: CaseKeys, case_id: int, p: PersonRow) -> tuple[Any, ...]:
+    dob = p.dob.isoformat() if p.dob else None
+    return (case_id, p.role, encrypt(keys, "people.name", p.name),
+            encrypt(keys, "people.address", p.address), encrypt(keys, "people.dob", dob),
+            encrypt(keys, "people.contact", p.contact),
+            encrypt(keys, "people.vulnerability", p.vulnerability),
+            blind_index(keys, "name", p.name), blind_index(keys, "address", p.address),
+            blind_index(keys, "person", f"{p.name} {dob}") if dob else None)
+
+
+def import_file(con: sqlite3.Connection, keys: CaseKeys, parsed: CaseFile,
+                actor: str) -> ImportReport:
+    """Load one checked file; call inside `transaction(con)` so a bad row loads nothing.
+
+    References are checked against the register: a case already held, or an application
+    already held, is refused; incidents, reviews and applications must name a case held (or
+    loaded earlier in the same command). Every error names the file, line and column only.
+    """
+    name = Path(parsed.path).name
+    if con.execute("SELECT 1 FROM imports WHERE kind = ? AND sha256 = ?",
+                   (parsed.kind, parsed.sha256)).fetchone():
+        return ImportReport(parsed.kind, parsed.path, 0, 0, True)
+    cur = con.execute("INSERT INTO imports (kind, file_name, sha256, rows, imported_at, actor) "
+                      "VALUES (?, ?, ?, ?, ?, ?)",
+                      (parsed.kind, name, parsed.sha256, len(parsed.rows), cs.now(), actor))
+    import_id = cur.lastrowid
+    ids = _case_ids(con)
+    touched: dict[str, int] = {}
+
+    def case_id(row: IncidentRow | ReviewRow | ApplicationRow) -> int:
+        found = ids.get(row.case_ref)
+        if found is None:
+            raise InputError("no case with this reference in the register (import the "
+                             "cases file first)", path=parsed.path, line=row.line,
+                             column="case_ref")
+        touched[row.case_ref] = touched.get(row.case_ref, 0) + 1
+        return found
+
+    for row in parsed.rows:
+        if isinstance(row, CaseRow):
+            if row.case_ref in ids:
+                raise InputError("a case with this reference is already in the register",
+                                 path=parsed.path, line=row.line, column="case_ref")
+            cid = con.execute(
+                "INSERT INTO cases (case_ref, case_type, agency, opened, closed, lead_officer, "
+                "import_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (row.case_ref, row.case_type, row.agency, row.opened.isoformat(),
+                 row.closed.isoformat() if row.closed else None, row.lead_officer,
+                 import_id)).lastrowid
+            assert cid is not None
+            ids[row.case_ref] = cid
+            touched[row.case_ref] = 1
+            con.executemany("INSERT INTO case_agencies VALUES (?, ?)",
+                            [(cid, a) for a in row.shared_with if a != row.agency])
+            con.executemany(
+                "INSERT INTO people (case_id, role, name, address, dob, contact, vulnerability,"
+                " name_index, address_index, person_index) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [_person(keys, cid, p) for p in row.people])
+            # The imported level is the case's first assessment: kept like any other, with
+            # no answers or score, so the review interval has a level from the start.
+            con.execute("INSERT INTO assessments (case_id, assessed_on, assessor, level) "
+                        "VALUES (?, ?, 'import', ?)", (cid, row.opened.isoformat(),
+                                                       row.risk_level))
+            if row.notes:
+                con.execute("INSERT INTO notes (case_id, written_on, author, text) "
+                            "VALUES (?, ?, 'import', ?)",
+                            (cid, row.opened.isoformat(), encrypt(keys, "notes.text",
+                                                                  row.notes)))
+        elif isinstance(row, IncidentRow):
+            con.execute("INSERT INTO incidents (case_id, date, reported_to, description) "
+                        "VALUES (?, ?, ?, ?)",
+                        (case_id(row), row.date.isoformat(), row.reported_to,
+                         encrypt(keys, "incidents.description", row.description)))
+        elif isinstance(row, ReviewRow):
+            cid = case_id(row)
+            opened = con.execute("SELECT opened FROM cases WHERE id = ?", (cid,)).fetchone()[0]
+            if row.date.isoformat() < opened:
+                raise InputError("the review is dated before the case was opened",
+                                 path=parsed.path, line=row.line, column="date")
+            con.execute("INSERT INTO reviews (case_id, date, outcome) VALUES (?, ?, ?)",
+                        (cid, row.date.isoformat(),
+                         encrypt(keys, "reviews.outcome", row.outcome)))
+        else:
+            cid = case_id(row)
+            if con.execute("SELECT 1 FROM applications WHERE application_ref = ?",
+                           (row.application_ref,)).fetchone():
+                raise InputError("an application with this reference is already in the "
+                                 "register", path=parsed.path, line=row.line,
+                                 column="application_ref")
+            con.execute("INSERT INTO applications (application_ref, case_id, received, "
+                        "review_date, recommendations) VALUES (?, ?, ?, ?, ?)",
+                        (row.application_ref, cid, row.received.isoformat(),
+                         row.review_date.isoformat() if row.review_date else None,
+                         None if row.recommendations is None else int(row.recommendations)))
+    for ref, n in touched.items():
+        cs.audit(con, actor, "import", ref, f"{parsed.kind}: {n} row(s) from {name} "
+              f"(sha256 {parsed.sha256[:12]})")
+    return ImportReport(parsed.kind, parsed.path, len(parsed.rows), len(touched), False)
