@@ -15,4 +15,5 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet -e '.[dev]'
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/mypy
+.venv/bin/lint-imports
 .venv/bin/pytest -q "$@"

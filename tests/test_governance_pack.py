@@ -104,22 +104,6 @@ def test_governance_commands_have_help_and_are_in_the_readme() -> None:
         assert f"saferboard {command}" in readme, command
 
 
-def test_layering_of_governance_modules() -> None:
-    """measures and sources of this feature stay upstream of report and cli."""
-    import ast
-
-    from tests.conftest import ROOT
-
-    src = ROOT / "src" / "saferboard"
-    for f in ("measures/cba.py", "measures/appraisal.py", "measures/projects.py",
-              "measures/actions.py", "sources/governance.py", "sources/tables.py",
-              "sources/cba_model.py", "sources/appraisal_model.py", "core/quarters.py"):
-        tree = ast.parse((src / f).read_text())
-        names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-        assert not any(n.startswith(("saferboard.report", "saferboard.cli", "typer", "jinja2"))
-                       for n in names), f
-
-
 def test_cli_save_models_for_the_pack(tmp_path: Path) -> None:
     from saferboard import store
     from tests.conftest import run_cli

@@ -7,19 +7,14 @@ written to the audit log there. Every response carries the security headers.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from importlib import resources
-from typing import Any
 from urllib.parse import quote
 
-import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,14 +23,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saferboard.core.errors import SaferboardError, StoreError
-from saferboard.core.text import finalize
 from saferboard.web import audit
 from saferboard.web.db import Database
 from saferboard.web.deps import CsrfError, Principal, client_address, route_permissions
-from saferboard.web.permissions import ROLE_LABELS, Forbidden, NotAuthenticated, NotFound, Perm
-from saferboard.web.permissions import allowed as perm_allowed
+from saferboard.web.permissions import Forbidden, NotAuthenticated, NotFound
+from saferboard.web.rendering import render, templates, vendor_files
 from saferboard.web.service import Measures
 from saferboard.web.settings import Settings
+from saferboard.web.state import AppState
 
 log = logging.getLogger("saferboard.web")
 
@@ -50,15 +45,6 @@ MESSAGES = {400: "The request could not be understood.", 401: "Please sign in.",
             503: "The database is busy (an import may be running) or unavailable; try again "
                  "shortly.",
             500: "Something went wrong on our side. The error has been logged."}
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    db: Database
-    measures: Measures
-    templates: jinja2.Environment
-    vendor: dict[str, bytes] = field(default_factory=dict)
 
 
 class SecurityHeaders:
@@ -100,56 +86,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("saferboard.web", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        finalize=finalize)
-    env.filters["num"] = _num
-    env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
-    env.filters["month"] = lambda d: f"{d:%b %Y}"
-    env.globals["ROLE_LABELS"] = ROLE_LABELS
-    env.globals["Perm"] = Perm
-    env.globals["allowed"] = perm_allowed
-    return env
-
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"
-    if isinstance(value, int | float):
-        return f"{value:,.0f}"
-    return str(value)
-
-
-def render(request: Request, name: str, principal: Principal | None, status: int = 200,
-           **context: Any) -> HTMLResponse:
-    env = request.app.state.saferboard.templates
-    html = env.get_template(name).render(
-        user=principal.user if principal else None,
-        csrf_token=principal.csrf_token if principal else "",
-        path=request.url.path, **context)
-    return HTMLResponse(html, status_code=status)
-
-
-def _vendor_files() -> dict[str, bytes]:
-    """Leaflet (report/vendor) and the Vega/Vega-Lite/vega-embed bundle of vl-convert."""
-    files = {name: (resources.files("saferboard") / "report" / "vendor" / name).read_bytes()
-             for name in ("leaflet.js", "leaflet.css")}
-    return files
-
-
-@functools.cache
-def vega_bundle() -> bytes:
-    import vl_convert as vlc
-
-    # The package's stub marks the optional snippet argument as required.
-    return str(vlc.javascript_bundle()).encode("utf-8")  # type: ignore[call-arg]
-
-
 def create_app(settings: Settings) -> FastAPI:
     """The web app for `settings` (checked first: unsafe settings raise InputError)."""
     settings.check()
@@ -159,7 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     db = Database(settings.db)
     with db.connect():  # opens (and migrates) the store now: a bad path fails at start-up
         pass
-    st = AppState(settings, db, Measures.create(settings, db), _templates(), _vendor_files())
+    st = AppState(settings, db, Measures.create(settings, db), templates(), vendor_files())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

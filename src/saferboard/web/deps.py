@@ -16,7 +16,7 @@ from saferboard.web.auth import Session
 from saferboard.web.permissions import Perm, User, check
 
 if TYPE_CHECKING:
-    from saferboard.web.app import AppState
+    from saferboard.web.state import AppState
 
 SESSION_COOKIE = "sb_session"
 LOGIN_CSRF_COOKIE = "sb_login_csrf"

@@ -14,9 +14,9 @@ from saferboard.core.errors import InputError
 from saferboard.core.text import csv_text
 from saferboard.present import dashboard_csv
 from saferboard.web import audit, governance, people, records
-from saferboard.web.app import render
 from saferboard.web.deps import Need, Principal, state
 from saferboard.web.permissions import Perm, audience, check
+from saferboard.web.rendering import render
 
 router = APIRouter(include_in_schema=False)
 Exporter = Annotated[Principal, Depends(Need(Perm.export))]

@@ -20,7 +20,6 @@ from saferboard.measures.targets import METHOD as TARGETS_METHOD
 from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.report import charts
 from saferboard.web import audit, auth, governance, people, records
-from saferboard.web.app import render
 from saferboard.web.deps import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -30,6 +29,7 @@ from saferboard.web.deps import (
     state,
 )
 from saferboard.web.permissions import Perm, Role, allowed, check
+from saferboard.web.rendering import render, vega_bundle
 
 router = APIRouter(include_in_schema=False)
 Public = Annotated[Principal, Depends(Need(Perm.public))]
@@ -60,8 +60,6 @@ def home(request: Request, p: Public) -> Response:
 
 @router.get("/vendor/{name}")
 def vendor(request: Request, name: str, p: Public) -> Response:
-    from saferboard.web.app import vega_bundle
-
     files = state(request).vendor
     if name == "vega.js":
         return Response(vega_bundle(), media_type="text/javascript")
