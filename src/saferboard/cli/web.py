@@ -31,6 +31,10 @@ def serve_cmd(
     behind_proxy: Annotated[bool, typer.Option(
         "--behind-proxy", help="A TLS-terminating reverse proxy forwards to this server: "
         "cookies are Secure and the client address comes from X-Forwarded-For")] = False,
+    trusted_proxies: Annotated[int, typer.Option(
+        "--trusted-proxies", min=1, max=10, help="With --behind-proxy: how many proxies in "
+        "front append to X-Forwarded-For; the client is the entry that many from the right "
+        "(entries left of it are client-controlled and ignored)")] = 1,
     idle_minutes: Annotated[int, typer.Option(help="Session idle timeout", min=1)] = 30,
     absolute_hours: Annotated[int, typer.Option(help="Session absolute timeout", min=1)] = 8,
     docs: Annotated[bool, typer.Option("--docs", help="Serve the interactive API docs at "
@@ -52,6 +56,7 @@ def serve_cmd(
     settings = Settings(
         db=store.resolve_db_path(db), secret=read_secret(secret_file), host=host, port=port,
         tls_certfile=tls_certfile, tls_keyfile=tls_keyfile, behind_proxy=behind_proxy,
+        trusted_proxies=trusted_proxies,
         idle_timeout_s=idle_minutes * 60, absolute_timeout_s=absolute_hours * 3600,
         enable_docs=docs, cache_measures=not no_cache,
         config_path=config or (Path(os.environ["SAFERBOARD_CONFIG"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -22,10 +22,11 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from saferboard.core.errors import SaferboardError, StoreError
+from saferboard.core.errors import InputError, SaferboardError, StoreError
 from saferboard.web import audit
 from saferboard.web.db import Database
 from saferboard.web.deps import CsrfError, Principal, client_address, route_permissions
+from saferboard.web.limits import BodyLimit
 from saferboard.web.permissions import Forbidden, NotAuthenticated, NotFound
 from saferboard.web.rendering import render, templates, vendor_files
 from saferboard.web.service import Measures
@@ -41,6 +42,7 @@ MESSAGES = {400: "The request could not be understood.", 401: "Please sign in.",
             403: "You do not have permission to do that.",
             404: "There is nothing here, or you may not see it.",
             405: "That method is not allowed here.",
+            413: "The request is too large.",
             422: "Some of the values given are not valid.",
             503: "The database is busy (an import may be running) or unavailable; try again "
                  "shortly.",
@@ -100,6 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        with suppress(SaferboardError), db.connect() as con:
+            audit.record_repeats(con, app.state.refusals.drain())
         db.close()
 
     app = FastAPI(
@@ -111,7 +115,11 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url="/docs" if settings.enable_docs else None, redoc_url=None,
     )
     app.state.saferboard = st
+    app.state.refusals = audit.RefusalTally()
+    # Added last, so it runs first: an oversized body is refused before anything reads it.
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       login_bytes=settings.max_login_body_bytes)
     _add_error_handlers(app)
 
     from saferboard.web import api, downloads, pages
@@ -150,13 +158,15 @@ def _check_routes(app: FastAPI) -> None:
 def _audit_refusal(request: Request, status: int, reason: str) -> None:
     st: AppState = request.app.state.saferboard
     principal: Principal | None = getattr(request.state, "principal", None)
+    user = principal.user if principal else None
     try:
-        with st.db.connect() as con:
-            audit.record(con, at=st.settings.clock(),
-                         actor=principal.actor if principal else "anonymous",
-                         role=principal.role if principal else None, action="refused",
-                         obj=f"{request.method} {request.url.path}", outcome=f"refused {status}",
-                         client=client_address(request), after={"reason": reason})
+        # Anonymous refusals are folded per address (audit.RefusalTally): counted, but the
+        # log cannot be grown without bound by someone who is not even signed in.
+        audit.refusal(st.db, request.app.state.refusals, at=st.settings.clock(),
+                      actor=user.username if user else "anonymous",
+                      role=str(user.role) if user else None, action="refused",
+                      obj=f"{request.method} {request.url.path}", outcome=f"refused {status}",
+                      client=client_address(request), reason=reason, fold=user is None)
     except SaferboardError:
         log.exception("could not write the audit log entry of a refusal")
 
@@ -171,6 +181,15 @@ def _error(request: Request, status: int, message: str | None = None) -> Respons
     principal: Principal | None = getattr(request.state, "principal", None)
     return render(request, "error.html.j2", principal, status=status, status_code=status,
                   message=text)
+
+
+def _input_text(exc: SaferboardError) -> str:
+    """An error in the web's words: a bad parameter named as the query or form field it
+    came from. The web's fields carry the library's parameter names (area, month, category,
+    period, type), so only the word changes; never a CLI flag."""
+    if isinstance(exc, InputError):
+        return exc.message(word="field")
+    return str(exc)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -188,7 +207,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             log.error("error %s on %s: %s", status, request.url.path, exc)
             return _error(request, status)
         # Input errors name the parameter and what is allowed; they hold no secrets.
-        return _error(request, status, str(exc))
+        return _error(request, status, _input_text(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

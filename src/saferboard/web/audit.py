@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from saferboard import store
 
+if TYPE_CHECKING:
+    from saferboard.web.db import Database
+
 GENESIS = "0" * 64
+MAX_OBJECT = 200  # characters of the object (a refused request's method and path) kept
+MAX_CLIENT = 64
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,11 @@ def naive_utc(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
+def bounded(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut marked with "..."."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _digest(prev: str, fields: tuple[Any, ...]) -> str:
     text = json.dumps([prev, *[None if f is None else str(f) for f in fields]],
                       ensure_ascii=False)
@@ -57,8 +68,11 @@ def _json(value: Any) -> str | None:
 def record(con: duckdb.DuckDBPyConnection, *, at: datetime, actor: str, role: str | None,
            action: str, obj: str, outcome: str = "ok", client: str | None = None,
            before: Any = None, after: Any = None) -> int:
-    """Append one entry; returns its id. `at` is UTC (aware or naive)."""
+    """Append one entry; returns its id. `at` is UTC (aware or naive). The object and the
+    client are cut to a bounded length (an anonymous request chooses its own path)."""
     at = naive_utc(at)
+    obj = bounded(obj, MAX_OBJECT)
+    client = None if client is None else bounded(client, MAX_CLIENT)
     last = store.one(con, "SELECT hash FROM web_audit ORDER BY audit_id DESC LIMIT 1")
     prev = str(last[0]) if last else GENESIS
     row = store.one(con, "SELECT nextval('web_audit_ids')")
@@ -70,6 +84,95 @@ def record(con: duckdb.DuckDBPyConnection, *, at: datetime, actor: str, role: st
                 [audit_id, at, actor, role, action, obj, outcome, client, fields[8], fields[9],
                  prev, _digest(prev, fields)])
     return audit_id
+
+
+@dataclass
+class _Run:
+    actor: str
+    first_at: datetime
+    last_at: datetime
+    reason: str
+    repeats: int = 0  # refusals after the first, which has its own row
+    objects: list[str] = field(default_factory=list)
+
+
+class RefusalTally:
+    """Repeated anonymous refusals, folded so that nobody can grow the log without bound.
+
+    Per client address, action and outcome, the first refusal in a window of `window_s`
+    seconds gets its own row at once; the others are counted, and written as one row (how
+    many, first and last time, up to five of their objects) when the window is over: at the
+    next refusal of any kind after it, or at shutdown (`drain`). So the log grows by at most
+    two rows per address and kind of refusal per window, and every refusal is counted (a
+    crash loses the count of the last open window, never its first row)."""
+
+    MAX_RUNS = 10_000  # open windows kept; more are written out at once
+
+    def __init__(self, window_s: float = 60.0) -> None:
+        self.window_s = window_s
+        self._runs: dict[tuple[str, str, str], _Run] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[str, str, str], actor: str, obj: str, reason: str, at: datetime
+            ) -> tuple[bool, list[tuple[tuple[str, str, str], _Run]]]:
+        """Count one refusal (key: client, action, outcome). Returns whether it is the first
+        of its window (write its row now) and the finished windows with repeats to write."""
+        at = naive_utc(at)
+        with self._lock:
+            due = [(k, r) for k, r in self._runs.items()
+                   if (at - r.first_at).total_seconds() >= self.window_s
+                   or len(self._runs) >= self.MAX_RUNS]
+            for k, _ in due:
+                del self._runs[k]
+            run = self._runs.get(key)
+            if run is None:
+                self._runs[key] = _Run(actor, at, at, reason)
+                first = True
+            else:
+                run.repeats += 1
+                run.last_at = at
+                obj = bounded(obj, MAX_OBJECT)
+                if len(run.objects) < 5 and obj not in run.objects:
+                    run.objects.append(obj)
+                first = False
+        return first, [(k, r) for k, r in due if r.repeats]
+
+    def drain(self) -> list[tuple[tuple[str, str, str], _Run]]:
+        with self._lock:
+            runs, self._runs = self._runs, {}
+        return [(k, r) for k, r in runs.items() if r.repeats]
+
+
+def record_repeats(con: duckdb.DuckDBPyConnection,
+                   runs: list[tuple[tuple[str, str, str], _Run]]) -> None:
+    """One row per finished window of folded refusals (see RefusalTally)."""
+    for (client, action, outcome), run in runs:
+        record(con, at=run.last_at, actor=run.actor, role=None, action=action,
+               obj=run.objects[0] if run.objects else "(repeated)", outcome=outcome,
+               client=client, after={"reason": run.reason, "repeated": run.repeats,
+                                     "first": run.first_at.isoformat(),
+                                     "last": run.last_at.isoformat(),
+                                     "objects": run.objects})
+
+
+def refusal(db: Database, tally: RefusalTally, *, at: datetime, actor: str,
+            role: str | None, action: str, obj: str, outcome: str, client: str, reason: str,
+            fold: bool) -> None:
+    """Record a refusal (or failed login); `fold` (anonymous requests) counts repeats in
+    `tally` instead of writing a row for each, and the store is not touched at all unless
+    a row is due."""
+    if not fold:
+        with db.connect() as con:
+            record(con, at=at, actor=actor, role=role, action=action, obj=obj,
+                   outcome=outcome, client=client, after={"reason": reason})
+        return
+    first, due = tally.add((client, action, outcome), actor, obj, reason, at)
+    if first or due:
+        with db.connect() as con, store.transaction(con):
+            record_repeats(con, due)
+            if first:
+                record(con, at=at, actor=actor, role=role, action=action, obj=obj,
+                       outcome=outcome, client=client, after={"reason": reason})
 
 
 def entries(con: duckdb.DuckDBPyConnection, *, limit: int = 200, offset: int = 0,

@@ -13,25 +13,32 @@ that a page view does not query the store for its session: see `cached_session`.
 disable and timeouts still end a session at once (they drop it from the cache as they
 delete it from the store).
 
-Throttling: more than `login_max_failures` failed logins for a username (known or not) in
-`login_window_s`, or four times that from one client address, refuses further attempts
-in the window with the same message as a wrong password, so the answer never tells whether
-an account exists.
+Throttling counts failed logins in `login_window_s` three ways, so that an attacker's
+failures never lock out someone else: per username *and* client address
+(`login_max_failures`), per client address (four times that, any username) and per username
+from every address (ten times that), the last not applied to a browser that has signed in
+to that account before (it holds a device cookie, `device_token`). A throttled attempt gets
+the same message as a wrong password, so the answer never tells whether an account exists,
+and costs no argon2 work. Password hashing and checking run outside the store connection
+(`login` takes the `Database`), so they never hold up page reads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from saferboard import store
 from saferboard.core.errors import InputError
@@ -40,18 +47,58 @@ from saferboard.web.audit import naive_utc
 from saferboard.web.permissions import Role, User
 from saferboard.web.settings import Settings
 
+if TYPE_CHECKING:
+    from saferboard.web.db import Database
+
 MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_SCORE = 3  # zxcvbn 0-4; 3 = "safely unguessable: moderate protection"
+# Lower-case ASCII letters and digits, then also . _ - @ (so e-mail addresses fit): no
+# look-alikes from other scripts (Cyrillic U+0430 is not "a"), no spaces or control characters.
+USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._@-]{0,63}")
+USERNAME_RULE = ("1-64 lower-case ASCII letters, digits or . _ - @, starting with a letter or "
+                 "digit")
 LOGIN_FAILED = "Unknown username or wrong password, or too many attempts: try again later."
 _HASHER = PasswordHasher(type=Type.ID)  # argon2id, the library's RFC 9106 low-memory profile
 # Verified against when the username is unknown, so both answers take as long.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 
 
-def hash_password(password: str) -> str:
+@dataclass(frozen=True)
+class PasswordHash:
+    """An argon2id hash made before a store connection is taken (hashing costs ~50 ms of
+    CPU; under the connection lock every page read would wait for it)."""
+
+    value: str
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Refuse short passwords and ones a guesser tries early: common passwords, repeats
+    ("aaaa...", "abcabc..."), keyboard runs, dates, and ones built from the username
+    (zxcvbn, the estimator of Dropbox; score below MIN_PASSWORD_SCORE of 0-4)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters, got "
                          f"{len(password)}", column="password")
-    return _HASHER.hash(password)
+    # zxcvbn's cost grows with length; the first 100 characters decide anyway.
+    result = zxcvbn(password[:100], user_inputs=[username, "saferboard"])
+    if int(result["score"]) < MIN_PASSWORD_SCORE:
+        warning = str(result["feedback"].get("warning") or "").rstrip(".")
+        raise InputError("this password is too easy to guess" + (f" ({warning})" if warning
+                         else "") + "; use a longer phrase of unrelated words",
+                         column="password")
+
+
+def hash_password(password: str, username: str = "") -> PasswordHash:
+    check_password(password, username)
+    return PasswordHash(_HASHER.hash(password))
+
+
+def check_username(username: str) -> str:
+    """The stored form of a new username (stripped, lower case), or InputError."""
+    name = username.strip()
+    # ASCII first: str.lower() maps some non-ASCII letters to ASCII (KELVIN SIGN -> "k").
+    if not name.isascii() or not USERNAME_PATTERN.fullmatch(name.lower()):
+        raise InputError(f"a username is {USERNAME_RULE}, got {username!r}", column="username")
+    return name.lower()
 
 
 def verify_password(stored: str, password: str) -> bool:
@@ -85,25 +132,29 @@ def _public(u: User) -> dict[str, object]:
             "can_export": u.can_export, "disabled": u.disabled}
 
 
-def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role: Role | str,
-             *, agency: str | None, can_export: bool, now: datetime, actor: str,
-             actor_role: str | None = None, client: str | None = None) -> User:
-    """Create an account (audited as a change with its after-state; never the password)."""
-    name = username.strip().lower()
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
-        raise InputError(f"a username is 1-64 letters, digits or . _ - @, got {username!r}",
-                         column="username")
+def _role(role: Role | str, agency: str | None) -> tuple[Role, str | None]:
     try:
-        role = Role(role)
+        checked = Role(role)
     except ValueError:
         raise InputError(f"role should be one of {', '.join(r.value for r in Role)}, got "
                          f"{role!r}", column="role") from None
     agency = (agency or "").strip() or None
-    if role is Role.partner and agency is None:
+    if checked is Role.partner and agency is None:
         raise InputError("a partner officer needs an agency (--agency)", column="agency")
+    return checked, agency
+
+
+def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str | PasswordHash,
+             role: Role | str, *, agency: str | None, can_export: bool, now: datetime,
+             actor: str, actor_role: str | None = None, client: str | None = None) -> User:
+    """Create an account (audited as a change with its after-state; never the password).
+    Give a `PasswordHash` made beforehand to keep argon2 out of the connection's time."""
+    name = check_username(username)
+    role, agency = _role(role, agency)
     if get_user(con, name) is not None:
         raise InputError(f"user {name!r} exists already", column="username")
-    hashed = hash_password(password)
+    hashed = (password if isinstance(password, PasswordHash)
+              else hash_password(password, name)).value
     at = naive_utc(now)
     with store.transaction(con):
         row = store.one(con, "SELECT nextval('web_user_ids')")
@@ -120,22 +171,77 @@ def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role:
 def disable_user(con: duckdb.DuckDBPyConnection, username: str, *, now: datetime, actor: str,
                  actor_role: str | None = None, client: str | None = None) -> User:
     """Disable an account and end all its sessions at once (audited with before/after)."""
+    return _change(con, username, "disabled = true", [], action="user.disable",
+                   end_sessions=True, now=now, actor=actor, actor_role=actor_role,
+                   client=client)
+
+
+def _change(con: duckdb.DuckDBPyConnection, username: str, assignments: str,
+            params: list[object], *, action: str, end_sessions: bool, now: datetime,
+            actor: str, actor_role: str | None, client: str | None,
+            keep_session: str | None = None) -> User:
+    """One change to an account and its audit row, in one transaction (a process killed
+    between them keeps neither)."""
     before = get_user(con, username)
     if before is None:
         raise InputError(f"no user {username!r}", column="username")
     try:
         with store.transaction(con):
-            con.execute("UPDATE web_users SET disabled = true, updated_at = ? "
-                        "WHERE user_id = ?", [naive_utc(now), before.user_id])
-            con.execute("DELETE FROM web_sessions WHERE user_id = ?", [before.user_id])
+            con.execute(f"UPDATE web_users SET {assignments}, updated_at = ? "
+                        "WHERE user_id = ?", [*params, naive_utc(now), before.user_id])
+            if end_sessions:
+                con.execute("DELETE FROM web_sessions WHERE user_id = ? "
+                            "AND session_hash IS DISTINCT FROM ?",
+                            [before.user_id, keep_session])
             after = get_user(con, username)
             assert after is not None
-            audit.record(con, at=now, actor=actor, role=actor_role, action="user.disable",
+            audit.record(con, at=now, actor=actor, role=actor_role, action=action,
                          obj=f"user:{before.username}", client=client,
                          before=_public(before), after=_public(after))
     finally:
         forget_sessions(con, user_id=before.user_id)
     return after
+
+
+def enable_user(con: duckdb.DuckDBPyConnection, username: str, *, now: datetime, actor: str,
+                actor_role: str | None = None, client: str | None = None) -> User:
+    """Enable a disabled account again (audited with before/after)."""
+    return _change(con, username, "disabled = false", [], action="user.enable",
+                   end_sessions=False, now=now, actor=actor, actor_role=actor_role,
+                   client=client)
+
+
+def set_role(con: duckdb.DuckDBPyConnection, username: str, role: Role | str, *,
+             agency: str | None, can_export: bool | None = None, now: datetime, actor: str,
+             actor_role: str | None = None, client: str | None = None) -> User:
+    """Change an account's role and agency (and export right, if given); its sessions end,
+    so the next request is made with the new permissions (audited with before/after)."""
+    checked, agency = _role(role, agency)
+    sets, params = "role = ?, agency = ?", list[object]([str(checked), agency])
+    if can_export is not None:
+        sets += ", can_export = ?"
+        params.append(can_export)
+    return _change(con, username, sets, params, action="user.role", end_sessions=True,
+                   now=now, actor=actor, actor_role=actor_role, client=client)
+
+
+def set_password(con: duckdb.DuckDBPyConnection, username: str, password: PasswordHash, *,
+                 now: datetime, actor: str, actor_role: str | None = None,
+                 client: str | None = None, keep_session: str | None = None) -> User:
+    """Replace an account's password (hash it first with `hash_password`); every session of
+    the account ends except `keep_session` (the one that changed it). Audited, never the
+    password or its hash."""
+    return _change(con, username, "password_hash = ?", [password.value],
+                   action="user.password", end_sessions=True, now=now, actor=actor,
+                   actor_role=actor_role, client=client, keep_session=keep_session)
+
+
+def password_matches(db: Database, username: str, password: str) -> bool:
+    """Whether `password` is the account's current one (argon2 outside the connection)."""
+    with db.connect() as con:
+        row = store.one(con, "SELECT password_hash FROM web_users WHERE username = ?",
+                        [username.strip().lower()])
+    return verify_password(str(row[0]) if row else _DUMMY_HASH, password) and row is not None
 
 
 # ------------------------------------------------------------------------------ sessions
@@ -222,52 +328,108 @@ def forget_sessions(con: duckdb.DuckDBPyConnection, *, user_id: int | None = Non
         cache.drop_user(user_id)
 
 
-def _throttled(con: duckdb.DuckDBPyConnection, settings: Settings, name: str, client: str,
-               now: datetime) -> bool:
+def device_token(settings: Settings, username: str) -> str:
+    """The device cookie given at a successful login: proof that this browser has signed in
+    to `username` before, which exempts it from the per-username limit (an attacker's
+    failures from elsewhere then cannot lock its owner out)."""
+    nonce = secrets.token_urlsafe(12)
+    return f"{nonce}.{_device_mac(settings, username, nonce)}"
+
+
+def _device_mac(settings: Settings, username: str, nonce: str) -> str:
+    return hmac.new(settings.secret.encode(), f"device|{username}|{nonce}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def known_device(settings: Settings, username: str, token: str | None) -> bool:
+    if not token or len(token) > 80 or "." not in token:
+        return False
+    nonce, mac = token.split(".", 1)
+    return hmac.compare_digest(mac, _device_mac(settings, username, nonce))
+
+
+def throttle_reason(con: duckdb.DuckDBPyConnection, settings: Settings, name: str,
+                    client: str, now: datetime, *, known: bool) -> str | None:
+    """Why a login attempt is refused before its password is checked (None: it is not).
+    Each limit counts failures in the window; see the module docstring."""
     since = naive_utc(now) - timedelta(seconds=settings.login_window_s)
     row = store.one(con, """SELECT
-        count(*) FILTER (WHERE username = ?), count(*) FILTER (WHERE client = ?)
-        FROM web_login_attempts WHERE NOT success AND attempted_at > ?""", [name, client, since])
+        count(*) FILTER (WHERE username = ? AND client = ?), count(*) FILTER (WHERE client = ?),
+        count(*) FILTER (WHERE username = ?)
+        FROM web_login_attempts WHERE NOT success AND attempted_at > ?""",
+                    [name, client, client, name, since])
     assert row is not None
-    by_name, by_client = int(str(row[0])), int(str(row[1]))
-    return (by_name >= settings.login_max_failures
-            or by_client >= 4 * settings.login_max_failures)
+    pair, by_client, by_name = (int(str(v)) for v in row)
+    limit = settings.login_max_failures
+    if pair >= limit:
+        return "throttled: username from this address"
+    if by_client >= 4 * limit:
+        return "throttled: this address"
+    if by_name >= 10 * limit and not known:
+        return "throttled: username from every address"
+    return None
 
 
-def login(con: duckdb.DuckDBPyConnection, settings: Settings, username: str, password: str,
-          client: str) -> tuple[str, Session] | None:
-    """A new session (cookie token, session) for correct credentials; None otherwise, with
-    the attempt and its outcome in the audit log."""
+@dataclass(frozen=True)
+class LoginOutcome:
+    """A login attempt's result: `token` and `session` when it succeeded; `throttled` says
+    the attempt was refused unchecked (the app folds repeats of those in the audit log)."""
+
+    token: str | None
+    session: Session | None
+    reason: str
+    throttled: bool
+
+
+def login(db: Database, settings: Settings, username: str, password: str, client: str,
+          device: str | None = None, *, audit_failure: bool = True) -> LoginOutcome:
+    """A new session for correct credentials. Every attempt that is checked is in the audit
+    log with its outcome (a throttled one too, unless `audit_failure` is False: the caller
+    then records it, aggregated). argon2 runs between two short connection blocks."""
     now = settings.clock()
     at = naive_utc(now)
     name = username.strip().lower()[:64]
-    con.execute("DELETE FROM web_login_attempts WHERE attempted_at < ?",
-                [at - timedelta(seconds=settings.login_window_s)])
-    # Sessions past either timeout are dead anyway; forget them.
-    con.execute("DELETE FROM web_sessions WHERE created_at < ? OR last_seen < ?",
-                [at - timedelta(seconds=settings.absolute_timeout_s),
-                 at - timedelta(seconds=settings.idle_timeout_s)])
-    throttled = _throttled(con, settings, name, client, now)
-    row = store.one(con, "SELECT password_hash, disabled, role FROM web_users "
-                         "WHERE username = ?", [name])
-    # Always run argon2 once, so unknown, disabled and throttled cost the same time.
+    with db.connect() as con:
+        con.execute("DELETE FROM web_login_attempts WHERE attempted_at < ?",
+                    [at - timedelta(seconds=settings.login_window_s)])
+        # Sessions past either timeout are dead anyway; forget them.
+        con.execute("DELETE FROM web_sessions WHERE created_at < ? OR last_seen < ?",
+                    [at - timedelta(seconds=settings.absolute_timeout_s),
+                     at - timedelta(seconds=settings.idle_timeout_s)])
+        throttled = throttle_reason(con, settings, name, client, now,
+                                    known=known_device(settings, name, device))
+        row = store.one(con, "SELECT password_hash, disabled, role FROM web_users "
+                             "WHERE username = ?", [name])
+    role = str(row[2]) if row else None
+    if throttled is not None:
+        # Refused unchecked, and not counted again: the attempts table (and argon2's CPU)
+        # cannot be grown by a client that keeps trying.
+        if audit_failure:
+            with db.connect() as con:
+                audit.record(con, at=now, actor=name or "(empty)", role=role, action="login",
+                             obj=f"user:{name}", outcome="failed", client=client,
+                             after={"reason": throttled})
+        return LoginOutcome(None, None, throttled, True)
+    # argon2 once for unknown and disabled accounts too, so they cost the same time.
     ok = verify_password(str(row[0]) if row else _DUMMY_HASH, password)
-    ok = ok and row is not None and not bool(row[1]) and not throttled
-    con.execute("INSERT INTO web_login_attempts VALUES (?, ?, ?, ?)", [name, client, at, ok])
-    reason = ("ok" if ok else "throttled" if throttled else "unknown user" if row is None
-              else "disabled" if bool(row[1]) else "wrong password")
-    audit.record(con, at=now, actor=name or "(empty)", role=str(row[2]) if row else None,
-                 action="login", obj=f"user:{name}", outcome="ok" if ok else "failed",
-                 client=client, after=None if ok else {"reason": reason})
-    if not ok:
-        return None
-    user = get_user(con, name)
-    assert user is not None
-    token = secrets.token_urlsafe(32)
-    session = Session(_token_hash(settings, token), user, secrets.token_urlsafe(32), at, at)
-    con.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)",
-                [session.token_hash, user.user_id, session.csrf_token, at, at])
-    return token, session
+    ok = ok and row is not None and not bool(row[1])
+    reason = ("ok" if ok else "unknown user" if row is None
+              else "disabled" if row is not None and bool(row[1]) else "wrong password")
+    with db.connect() as con, store.transaction(con):
+        con.execute("INSERT INTO web_login_attempts VALUES (?, ?, ?, ?)", [name, client, at, ok])
+        audit.record(con, at=now, actor=name or "(empty)", role=role, action="login",
+                     obj=f"user:{name}", outcome="ok" if ok else "failed", client=client,
+                     after=None if ok else {"reason": reason})
+        if not ok:
+            return LoginOutcome(None, None, reason, False)
+        user = get_user(con, name)
+        assert user is not None
+        token = secrets.token_urlsafe(32)
+        session = Session(_token_hash(settings, token), user, secrets.token_urlsafe(32), at,
+                          at)
+        con.execute("INSERT INTO web_sessions VALUES (?, ?, ?, ?, ?)",
+                    [session.token_hash, user.user_id, session.csrf_token, at, at])
+    return LoginOutcome(token, session, reason, False)
 
 
 def valid_token(token: str | None) -> bool:

@@ -4,6 +4,7 @@ needs and the CSRF check of every state-changing request."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 SESSION_COOKIE = "sb_session"
 LOGIN_CSRF_COOKIE = "sb_login_csrf"
+DEVICE_COOKIE = "sb_device"  # this browser has signed in to the account before (auth.py)
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,12 +55,30 @@ def state(request: Request) -> AppState:
     return value
 
 
+def forwarded_client(peer: str, forwarded: list[str], trusted_proxies: int) -> str:
+    """The client address behind `trusted_proxies` proxies: each appends the address it
+    received from to X-Forwarded-For, so the entry that many from the right is the last one a
+    trusted proxy wrote; anything left of it came from the client and may be forged. With
+    fewer entries than proxies, or an entry that is not an IP address, the request did not
+    come through the proxies as configured: the peer's own address is used."""
+    entries = [e.strip() for header in forwarded for e in header.split(",")]
+    entries = [e for e in entries if e]
+    if len(entries) < trusted_proxies:
+        return peer
+    candidate = entries[-trusted_proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return peer
+
+
 def client_address(request: Request) -> str:
-    if state(request).settings.behind_proxy:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    peer = request.client.host if request.client else "unknown"
+    settings = state(request).settings
+    if settings.behind_proxy:
+        return forwarded_client(peer, request.headers.getlist("x-forwarded-for"),
+                                settings.trusted_proxies)
+    return peer
 
 
 def _lookup(request: Request) -> Principal:

@@ -21,6 +21,7 @@ from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.report import charts
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import (
+    DEVICE_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Need,
@@ -94,21 +95,31 @@ def login(request: Request, p: Public, username: Annotated[str, Form(max_length=
           password: Annotated[str, Form(max_length=1024)],
           next_: Annotated[str, Form(alias="next", max_length=200)] = "/") -> Response:
     st = state(request)
-    with st.db.connect() as con:
-        result = auth.login(con, st.settings, username, password, client_address(request))
-    if result is None:
+    client = client_address(request)
+    result = auth.login(st.db, st.settings, username, password, client,
+                        request.cookies.get(DEVICE_COOKIE), audit_failure=False)
+    if result.throttled:  # folded per address, so a flood of them cannot grow the log
+        name = username.strip().lower()[:64]
+        audit.refusal(st.db, request.app.state.refusals, at=st.settings.clock(),
+                      actor=name or "(empty)", role=None, action="login", obj=f"user:{name}",
+                      outcome="failed", client=client, reason=result.reason, fold=True)
+    if result.token is None or result.session is None:
         token = secrets.token_urlsafe(32)
         response = render(request, "login.html.j2", p, status=401, login_csrf=token,
                           next=_safe_next(next_), error=auth.LOGIN_FAILED)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=st.settings.secure_cookies, path="/login")
         return response
-    session_token, _ = result
     redirect = RedirectResponse(_safe_next(next_), status_code=303)
     # A new session id at every login; the cookie lives no longer than the absolute timeout.
-    redirect.set_cookie(SESSION_COOKIE, session_token, httponly=True, samesite="strict",
+    redirect.set_cookie(SESSION_COOKIE, result.token, httponly=True, samesite="strict",
                         secure=st.settings.secure_cookies, path="/",
                         max_age=st.settings.absolute_timeout_s)
+    # This browser has now signed in to the account: others' failures cannot lock it out.
+    redirect.set_cookie(DEVICE_COOKIE, auth.device_token(st.settings,
+                                                       result.session.user.username),
+                        httponly=True, samesite="strict", secure=st.settings.secure_cookies,
+                        path="/login", max_age=365 * 24 * 3600)
     redirect.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return redirect
 

@@ -43,10 +43,15 @@ class Settings:
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     behind_proxy: bool = False  # a TLS-terminating reverse proxy in front (trusts X-Forwarded-For)
+    # Proxies in front that append to X-Forwarded-For: the client is the entry this many from
+    # the right (entries further left are whatever the client sent, so never trusted).
+    trusted_proxies: int = 1
     idle_timeout_s: int = 30 * 60
     absolute_timeout_s: int = 8 * 60 * 60
     login_max_failures: int = 5  # per username, and x4 per client address, in the window
     login_window_s: int = 15 * 60
+    max_body_bytes: int = 1024 * 1024  # any request body; refused (413) before it is read
+    max_login_body_bytes: int = 16 * 1024  # /login: anonymous, so far smaller
     enable_docs: bool = False  # /docs (Swagger UI); the OpenAPI JSON is /api/openapi.json
     cache_measures: bool = True
     config_path: Path | None = None
@@ -81,7 +86,10 @@ class Settings:
         for name, value in (("idle_timeout_s", self.idle_timeout_s),
                             ("absolute_timeout_s", self.absolute_timeout_s),
                             ("login_max_failures", self.login_max_failures),
-                            ("login_window_s", self.login_window_s)):
+                            ("login_window_s", self.login_window_s),
+                            ("trusted_proxies", self.trusted_proxies),
+                            ("max_body_bytes", self.max_body_bytes),
+                            ("max_login_body_bytes", self.max_login_body_bytes)):
             if value < 1:
                 raise InputError(f"{name} should be at least 1, got {value}", column=name)
 
