@@ -27,6 +27,20 @@ ONS = Path(__file__).resolve().parents[2] / "shared" / "data" / "ons_geography_e
 
 
 @cache
+def ons_la_of_code_2021() -> dict[str, str]:
+    """2021 LSOA code -> LAD 2024 name (raw ONS lookup_lsoa21_ward24_ltla24.csv)."""
+    with open(ONS / "lookup_lsoa21_ward24_ltla24.csv", newline="", encoding="utf-8-sig") as f:
+        return {r["lsoa21_code"]: r["ltla24_name"] for r in csv.DictReader(f)}
+
+
+@cache
+def ons_lsoa11_codes() -> frozenset[str]:
+    """Every 2011 LSOA code of the raw ONS LSOA 2011 -> 2021 lookup."""
+    with open(ONS / "lookup_lsoa11_lsoa21_ltla22.csv", newline="", encoding="utf-8-sig") as f:
+        return frozenset(r["lsoa11_code"] for r in csv.DictReader(f))
+
+
+@cache
 def ons_la_of_code() -> dict[str, str]:
     """LSOA code -> LAD 2024 name straight from the raw ONS lookups (not the shipped files):
     2021 codes from lookup_lsoa21_ward24_ltla24.csv; a 2011 code through

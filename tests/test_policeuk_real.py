@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from saferboard.core.areas import denominator_areas
 from saferboard.measures.counts import counts
 from saferboard.sources.ingest import ingest
 from tests.conftest import SHARED, needs_shared, table_dump
-from tests.csvcount import rows, street_counts
+from tests.csvcount import ons_la_of_code_2021, ons_lsoa11_codes, rows, street_counts
 
 pytestmark = needs_shared
 
@@ -99,6 +101,15 @@ def test_quality_reports_mixed_lsoa_vintages(con, cats):
     assert q.months_present == 7 and q.months_missing == ()
     # PROVENANCE.md, 2023-01..07: lsoa11only 356+257+213+168+80+0+0,
     # lsoa21only 74+81+145+214+307+398+447.
-    assert q.lsoa_vintage["2011"] == 356 + 257 + 213 + 168 + 80
-    assert q.lsoa_vintage["2021"] == 74 + 81 + 145 + 214 + 307 + 398 + 447
+    # Vintages now come from the national ONS lookups: London's 2011-only rows as in
+    # PROVENANCE.md, plus one Met row each in a 2011-only and a 2021-only LSOA outside London
+    # (independent count with the raw ONS lookups below).
+    assert q.lsoa_vintage["2011"] == 356 + 257 + 213 + 168 + 80 + 1
+    assert q.lsoa_vintage["2021"] == 74 + 81 + 145 + 214 + 307 + 398 + 447 + 1
+    lsoa21 = set(ons_la_of_code_2021())
+    lsoa11 = ons_lsoa11_codes()
+    raw = Counter("both" if c in lsoa21 and c in lsoa11 else "2021" if c in lsoa21 else
+                  "2011" if c in lsoa11 else "unknown"
+                  for p in files for c in (r["LSOA code"] for r in rows(p)) if c)
+    assert q.lsoa_vintage == dict(raw)
     assert q.rows_without_coords == 159 + 106 + 271 + 136 + 14 + 87 + 19

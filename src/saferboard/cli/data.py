@@ -266,6 +266,9 @@ def quality_cmd(
             d["lsoa_vintage"] = ", ".join(f"{k}: {v:,}" for k, v in q.lsoa_vintage.items())
             d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
             d.pop("unmapped_labels", None)  # listed in full below the table
+            shown = list(q.outside_force.items())
+            d["outside_force"] = ", ".join(f"{k} ({v:,})" for k, v in shown[:5]) + (
+                f" and {len(shown) - 5} more" if len(shown) > 5 else "") or "none"
         rows.append(d)
     emit(rows, fmt, title="Data quality")
     if fmt is Format.table:

@@ -66,11 +66,14 @@ def ward_lookup() -> dict[str, str]:
 
 @cache
 def lsoa_vintages() -> dict[str, frozenset[int]]:
-    """London LSOA code -> the census vintages (2011, 2021) it exists in."""
-    out: dict[str, set[int]] = {}
-    with open(_data("london_lsoas.csv"), newline="", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            out.setdefault(r["lsoa_code"], set()).add(int(r["vintage"]))
+    """LSOA code of England and Wales -> the census vintages (2011, 2021) it exists in, from
+    the national ONS lookups: the 2021 LSOAs and the 2011 codes of the LSOA 2011 -> 2021
+    lookup. (For the 5,170 London codes this equals the former London-only file.)"""
+    from saferboard.core import national
+
+    out: dict[str, set[int]] = {code: {2021} for code in national.lsoa_lookup()}
+    for code in national.lsoa11_links():
+        out.setdefault(code, set()).add(2011)
     return {k: frozenset(v) for k, v in out.items()}
 
 
@@ -80,11 +83,30 @@ def policing_force() -> dict[str, str]:
 
     police.uk geocodes some crimes over force boundaries (City of London Police crimes in
     Westminster LSOAs, Met crimes in Hertfordshire ones): an area's police.uk figures are its
-    own force's rows, never a neighbour's strays. Shipped for London; elsewhere the force with
-    the most rows in the area is taken.
+    own force's rows, never a neighbour's strays. London from the shipped london_forces.csv;
+    every other LA of England and Wales from its police force area in the ONS lookup
+    (national), by police.uk's slug for that force. So a force file's rows in another force's
+    area (Sussex rows geocoded in Slough) count for the force, not for that area; `quality`
+    reports them.
     """
+    from saferboard.core import national
+
+    out = {la.name.lower(): force_slug(la.force_name)
+           for la in national.local_authorities().values()}
     with open(_data("london_forces.csv"), newline="", encoding="utf-8") as f:
-        return {r["lad_name"].lower(): r["force"] for r in csv.DictReader(f)}
+        out.update({r["lad_name"].lower(): r["force"] for r in csv.DictReader(f)})
+    return out
+
+
+# ONS police force area names whose police.uk slug is not the name in lower case with '-'.
+_SLUGS = {"Metropolitan Police": "metropolitan", "London, City of": "city-of-london",
+          "Devon & Cornwall": "devon-and-cornwall"}
+
+
+def force_slug(force_name: str) -> str:
+    """The police.uk file-name slug of an ONS police force area name ('West Mercia' ->
+    'west-mercia', 'Devon & Cornwall' -> 'devon-and-cornwall')."""
+    return _SLUGS.get(force_name, "-".join(force_name.lower().replace("&", "and").split()))
 
 
 @dataclass(frozen=True)
@@ -159,7 +181,7 @@ def local_authorities_of(area: str) -> tuple[str, ...]:
             f"the Community Safety Partnership {csp.name!r} covers only part of "
             f"{', '.join(partial)}; figures are kept per local authority: give "
             f"{' or '.join(repr(p) for p in partial)} (the whole authority) instead",
-            column="--area")
+            param="area")
     return csp.la_codes
 
 
@@ -181,20 +203,20 @@ def resolve_area_name(text: str, known: Iterable[str]) -> str:
     try:
         codes = local_authorities_of(text)
     except InputError as e:  # the national "did you mean", or a partial CSP
-        raise InputError(e.detail, column="--area") from None
+        raise InputError(e.detail, param="area") from None
     las = [national.local_authority(c) for c in codes]
     if len(las) > 1:
         raise InputError(
             f"{national.resolve_area(text).name!r} covers {len(las)} local authorities "
             f"({', '.join(la.name for la in las)}); figures are kept per authority: give one "
-            "of them", column="--area")
+            "of them", param="area")
     la = las[0]
     found = by_lower.get(la.name.lower())
     if found is not None:
         return found
     raise InputError(f"{la.name} ({la.code}) has no rows in the store; its figures come from "
                      f"the {la.force_name} police force's police.uk files: import them",
-                     column="--area")
+                     param="area")
 
 
 def area_boundary(text: str) -> tuple[str, BaseGeometry]:
@@ -206,10 +228,10 @@ def area_boundary(text: str) -> tuple[str, BaseGeometry]:
     try:
         codes = local_authorities_of(text)
     except InputError as e:
-        raise InputError(e.detail, column="--area") from None
+        raise InputError(e.detail, param="area") from None
     if len(codes) > 1:
         raise InputError(f"{text.strip()!r} covers {len(codes)} local authorities; maps are "
-                         "drawn per authority: give one of them", column="--area")
+                         "drawn per authority: give one of them", param="area")
     return national.local_authority(codes[0]).name, national.la_boundary(codes[0])
 
 
@@ -237,10 +259,40 @@ class SmallArea:
     source: str
 
 
+CENSUS_RESIDENTS = "Census 2021 usual residents (ONS TS021)"
+
+
+def la_name(text: str) -> str:
+    """The name of the one local authority `text` stands for: a London borough as shipped, or
+    any LA (name or code) or whole-LA CSP of England and Wales (InputError otherwise, with
+    "did you mean")."""
+    from saferboard.core import national
+
+    london = _canonical_names().get(text.strip().lower())
+    if london is not None:
+        return london
+    try:
+        codes = local_authorities_of(text)
+    except InputError as e:
+        raise InputError(e.detail, param="area") from None
+    if len(codes) > 1:
+        raise InputError(f"{text.strip()!r} covers {len(codes)} local authorities; give one "
+                         "of them", param="area")
+    return national.local_authority(codes[0]).name
+
+
 @cache
 def lsoas_of(area: str) -> tuple[SmallArea, ...]:
-    """The 2021 LSOAs of a London local authority with ONS mid-2020 populations (see
-    data/PROVENANCE.md for how 2021 LSOAs with new codes get theirs)."""
+    """The 2021 LSOAs of a local authority with residents: for a London borough ONS mid-2020
+    estimates (see data/PROVENANCE.md for how 2021 LSOAs with new codes get theirs), for any
+    other LA of England and Wales Census 2021 usual residents (national)."""
+    if area.lower() not in _canonical_names():
+        from saferboard.core import national
+
+        codes = local_authorities_of(area)
+        return tuple(SmallArea(lsoa.code, lsoa.name, float(lsoa.residents_2021),
+                               CENSUS_RESIDENTS)
+                     for code in codes for lsoa in national.lsoas_in(code))
     pops: dict[str, tuple[int, str]] = {}
     with open(_data("london_lsoa_population.csv"), newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
@@ -252,6 +304,35 @@ def lsoas_of(area: str) -> tuple[SmallArea, ...]:
             for r in csv.DictReader(f)
             if r["vintage"] == "2021" and r["lad_name"].lower() == area.lower()
         )
+
+
+def lsoa21_counts(counts_by_code: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """Counts by LSOA code -> (counts by 2021 LSOA, counts of the 2011 codes moved).
+
+    2011-coded rows (police.uk's months of the switch, 2022-2023) go to their 2021 LSOA
+    through the ONS lookup (national.lsoa21_shares): all of them when the 2011 LSOA has one
+    successor (unchanged or merged); for a split one, shared in proportion to the
+    successors' Census 2021 residents and rounded by largest remainder, so counts stay whole
+    crimes and the 2011 LSOA's total is kept exactly. Codes the lookup lacks stay as given.
+    """
+    from saferboard.core import national
+
+    out: dict[str, int] = {}
+    moved: dict[str, int] = {}
+    for code, n in counts_by_code.items():
+        shares = national.lsoa21_shares(code) if code not in national.lsoa_lookup() else ()
+        if not shares:
+            out[code] = out.get(code, 0) + n
+            continue
+        moved[code] = n
+        raw = [(c, n * w) for c, w in shares]
+        whole = {c: int(v) for c, v in raw}
+        left = n - sum(whole.values())
+        for c, _ in sorted(raw, key=lambda cv: (-(cv[1] - int(cv[1])), cv[0]))[:left]:
+            whole[c] += 1
+        for c, k in whole.items():
+            out[c] = out.get(c, 0) + k
+    return out, moved
 
 
 @cache

@@ -20,7 +20,16 @@ from datetime import date
 import duckdb
 import numpy as np
 
-from saferboard.core.areas import SmallArea, denominator, lsoas_of, policing_force, wards_of
+from saferboard.core.areas import (
+    CENSUS_RESIDENTS,
+    SmallArea,
+    denominator,
+    la_name,
+    lsoa21_counts,
+    lsoas_of,
+    policing_force,
+    wards_of,
+)
 from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
 from saferboard.measures.compare import exact_interval, poisson_p
@@ -32,7 +41,8 @@ METHOD = ("Crimes per 1,000 residents over the period, with Garwood's exact 95% 
           "interval. 'Higher' or 'lower' means the area's count differs from what the whole "
           "authority's rate predicts for its population (exact two-sided Poisson test, "
           "Benjamini-Hochberg false-discovery-rate correction across the authority's areas). "
-          "LSOA populations are ONS mid-2020 estimates scaled to the authority's population.")
+          "LSOA populations are ONS mid-2020 estimates (London) or Census 2021 residents "
+          "(elsewhere), scaled to the authority's population.")
 ALPHA = 0.05
 
 
@@ -63,6 +73,8 @@ class AreaRates:
     population_note: str
     rows: tuple[AreaRate, ...]  # ranked, highest rate first; areas without population last
     unallocated: tuple[tuple[str, int], ...]  # (code, count) not among the authority's areas
+    # (2011 code, crimes) attributed to 2021 LSOAs through the ONS lookup (areas.lsoa21_counts)
+    from_2011: tuple[tuple[str, int], ...] = ()
 
 
 def rank_rates(counts_by_code: Mapping[str, int], places: Sequence[SmallArea],
@@ -107,18 +119,18 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
     counts) for `area` over months `start..end`. `populations` (code -> residents) replaces
     the shipped LSOA estimates and is required for wards."""
     if level not in LEVELS:
-        raise InputError(f"level must be lsoa or ward, got {level!r}", column="--level")
+        raise InputError(f"level must be lsoa or ward, got {level!r}", param="level")
     if start > end:
-        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
+        raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
+    area = la_name(area)
     places = lsoas_of(area) if level == "lsoa" else wards_of(area)
     if not places:
         raise InputError(f"no {level.upper() if level == 'lsoa' else 'ward'}s known for "
-                         f"{area!r}: LSOAs are shipped for London boroughs, wards for England "
-                         "and Wales", column="--area")
+                         f"{area!r}", param="area")
     if level == "ward" and populations is None:
         raise InputError("ward populations are not shipped with saferboard; give "
                          "--population FILE (CSV with columns code,population)",
-                         column="--population")
+                         param="population")
     if populations is not None:
         places = tuple(SmallArea(p.code, p.name, populations.get(p.code), "--population")
                        for p in places)
@@ -130,7 +142,9 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         for code, row_force, n in res.rows:
             if force is None or row_force == force:
                 by_code[str(code)] = by_code.get(str(code), 0) + int(n)  # type: ignore[call-overload]
+        by_code, moved = lsoa21_counts(by_code)
     else:
+        moved = {}
         res = counts(con, cats, source="mps", areas=[area], start=start, end=end,
                      category_names=category_names, by=("ward",), mps_level="ward")
         by_code = {str(code): int(n) for code, n in res.rows}  # type: ignore[call-overload]
@@ -140,14 +154,19 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
     with_pop = [p.population for p in places if p.population is not None]
     if not with_pop:
         raise InputError(f"the population file has none of {area}'s {level} codes",
-                         column="--population")
+                         param="population")
     base = float(sum(with_pop))
     if populations is None:
         d = denominator(area, "population", end.year)
         scale = d.value / base
         area_pop = float(d.value)
-        note = (f"LSOA populations: ONS mid-2020 small-area estimates scaled to {d.area}'s "
+        what = ("Census 2021 usual residents" if places[0].source == CENSUS_RESIDENTS
+                else "ONS mid-2020 small-area estimates")
+        note = (f"LSOA populations: {what} scaled to {d.area}'s "
                 f"{d.year} population ({d.value:,}), the dashboard's denominator")
+        if moved:
+            note += (f"; {sum(moved.values()):,} crimes on {len(moved)} 2011 LSOA codes "
+                     "attributed to 2021 LSOAs by the ONS lookup")
         area_rate = total / area_pop
     else:
         scale, area_pop = 1.0, base
@@ -157,13 +176,14 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         area_rate = sum(by_code.get(p.code, 0) for p in places
                         if p.population is not None) / area_pop
     rows = rank_rates(by_code, places, scale, area_rate)
-    return AreaRates(places[0].name.rsplit(" ", 1)[0] if level == "lsoa" else area, level,
-                     tuple(category_names), start, end, total, area_pop, area_rate * 1000,
-                     note, rows, unallocated)
+    return AreaRates(area, level, tuple(category_names), start, end, total, area_pop,
+                     area_rate * 1000, note, rows, unallocated, tuple(sorted(moved.items())))
 
 
 def latest_month(con: duckdb.DuckDBPyConnection, area: str, level: str) -> date | None:
-    """The last month with data for `area` in the source the level reads."""
+    """The last month with data for `area` (any name or code `la_name` takes) in the source
+    the level reads."""
+    area = la_name(area)
     sql = ("SELECT max(month) FROM street WHERE lower(area) = lower(?)" if level == "lsoa" else
            "SELECT max(month) FROM mps_current WHERE level = 'ward' AND lower(area) = lower(?)")
     row = con.execute(sql, [area]).fetchall()

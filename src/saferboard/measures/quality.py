@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
 import pyarrow as pa
 
-from saferboard.core.areas import lsoa_vintages
+from saferboard.core.areas import lsoa_vintages, policing_force
 from saferboard.core.categories import Categories, mps_label
 
 
@@ -42,6 +42,10 @@ class SourceQuality:
     revised_months: int  # months covered by more than one release (newest wins)
     unmapped: dict[str, int]  # raw label -> rows (MPS: data rows x months)
     unmapped_labels: tuple[UnmappedLabel, ...] = ()  # the same labels in detail
+    # Rows of this force's files whose LSOA lies in an LA policed by another force (border
+    # geocoding, or far strays): area -> rows. They count for the force, not for that area.
+    outside_force: dict[str, int] = field(default_factory=dict)
+    rows_area_from_name: int = 0  # LSOA code not in the ONS lookup: LA taken from the name
 
 
 def _month_range(first: date, last: date) -> list[date]:
@@ -82,6 +86,18 @@ def quality(con: duckdb.DuckDBPyConnection, categories: Categories) -> tuple[Sou
                 LEFT JOIN lsoa_vintage v ON v.lsoa_code = t.lsoa_code
                 WHERE b.force = ? AND t.lsoa_code IS NOT NULL GROUP BY ALL ORDER BY 1""",
                 [force]).fetchall())
+        outside: dict[str, int] = {}
+        by_name = 0
+        if source == "policeuk" and table:
+            known = policing_force()
+            for area, n in con.execute(
+                    f"""SELECT t.area, count(*) FROM {table} t JOIN batches b USING (batch_id)
+                    WHERE b.force = ? AND t.area IS NOT NULL GROUP BY ALL ORDER BY 2 DESC, 1""",
+                    [force]).fetchall():
+                own = known.get(str(area).lower())
+                if own is not None and own != force:
+                    outside[str(area)] = int(n)
+            by_name = int(vintage.get("unknown", 0))
         detail: list[UnmappedLabel] = []
         if source == "policeuk" and kind == "street":
             # Group by raw label in SQL, place each label in Python (Categories.place).
@@ -103,7 +119,7 @@ def quality(con: duckdb.DuckDBPyConnection, categories: Categories) -> tuple[Sou
             source, force, kind, months[0], months[-1], len(months), missing, int(n_batches),
             int(rows), int(no_coords), int(no_lsoa), {str(k): int(v) for k, v in vintage.items()},
             int(revised_row[0]) if revised_row else 0,
-            {str(k): int(v) for k, v in unmapped.items()}, tuple(detail),
+            {str(k): int(v) for k, v in unmapped.items()}, tuple(detail), outside, by_name,
         ))
     return tuple(out)
 
