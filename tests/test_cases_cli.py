@@ -158,12 +158,29 @@ def test_refuses_without_a_key(tmp_path, monkeypatch):
     monkeypatch.delenv("SAFERBOARD_CASE_KEY_FILE", raising=False)
     db = tmp_path / "reg.sqlite"
     with pytest.raises(InputError, match="token_urlsafe"):
-        invoke("cases", "due", "--as-of", "2024-01-01", "--cases-db", db)
+        invoke("ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
+                                                  [case_row("C1", "2024-01-01")]),
+               "--cases-db", db)
     assert not db.exists()
     short = tmp_path / "short.key"
     short.write_text("too-short\n")
     with pytest.raises(InputError, match="at least 32"):
         invoke("cases", "due", "--as-of", "2024-01-01", "--cases-db", db, "--key-file", short)
+
+
+def test_environment_variables_and_missing_register(tmp_path, monkeypatch):
+    key = key_file(tmp_path)
+    db = tmp_path / "env.sqlite"
+    monkeypatch.setenv("SAFERBOARD_CASE_KEY_FILE", str(key))
+    monkeypatch.setenv("SAFERBOARD_CASES_DB", str(db))
+    with pytest.raises(InputError, match="no case register here"):
+        invoke("cases", "stats", "--year", "2024/25")
+    assert not db.exists()  # a report never creates an empty register
+    invoke("ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
+                                              [case_row("E1", "2024-01-01", level="high")]))
+    assert db.exists()
+    assert json.loads(invoke("cases", "due", "--as-of", "2024-01-08", "--format", "json")) \
+        == [{"case_ref": "E1", "risk_level": "high", "due": "2024-01-08", "overdue_days": 0}]
 
 
 def test_subprocess_error_shape(tmp_path):

@@ -27,6 +27,7 @@ import typer
 from saferboard.cli.common import Format, app, emit, out
 from saferboard.core.casekeys import ENV as KEY_ENV
 from saferboard.core.casekeys import CaseKeys, load_case_key
+from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import ENV as MATRIX_ENV
 from saferboard.core.riskmatrix import load_matrix
 from saferboard.measures import cases as mc
@@ -92,14 +93,19 @@ def _actor(actor: str | None) -> str:
 
 
 @contextmanager
-def register(db: Path | None, key_file: Path | None) -> Iterator[tuple[sqlite3.Connection,
-                                                                         CaseKeys]]:
+def register(db: Path | None, key_file: Path | None, *,
+             create: bool = False) -> Iterator[tuple[sqlite3.Connection, CaseKeys]]:
     """The key (refused first, before any file is created), then the database, then one
-    transaction. A database this command created is removed again if the command fails, so a
-    failed first import leaves nothing behind."""
+    transaction. Only an import may create the database (a mistyped --cases-db must not
+    report an empty register as zero cases); a database this command created is removed
+    again if the command fails, so a failed first import leaves nothing behind."""
     keys = load_case_key(key_file)
     path = cs.resolve_path(db)
     existed = path.exists()
+    if not existed and not create:
+        raise InputError("no case register here; import cases first with saferboard "
+                         "ingest-cases cases FILE (or give --cases-db / $SAFERBOARD_CASES_DB)",
+                         path=path)
     try:
         con = cs.connect(path, keys)
         try:
@@ -136,7 +142,7 @@ def ingest_cases_cmd(
     must name a case already in the register. The identical file imported again is skipped.
     """
     parsed = read_case_file(kind.value, path)
-    with register(db, key_file) as (con, keys):
+    with register(db, key_file, create=True) as (con, keys):
         report = read_cases.import_file(con, keys, parsed, _actor(actor))
     emit([{"file": path.name, "kind": report.kind, "rows": report.rows, "cases": report.cases,
            "status": "skipped (identical file already imported)" if report.skipped
