@@ -6,6 +6,7 @@ traceback). Each command family lives in its own module; importing it registers 
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -67,6 +68,9 @@ def main() -> None:
     debug = "--debug" in sys.argv
     if debug:  # accepted anywhere on the line, not only before the command name
         sys.argv = [sys.argv[0], "--debug", *(a for a in sys.argv[1:] if a != "--debug")]
+    # Every file saferboard makes (the store and its WAL, secrets, the demo, packs and
+    # exports) may hold personal data: owner-only (0600, directories 0700).
+    os.umask(0o077)
     try:
         app()
     except SaferboardError as e:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -65,7 +65,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", [])
+                headers = [(k, relative(v) if k.lower() == b"location" else v)
+                           for k, v in message.get("headers", [])
                            if k.lower() not in (b"cache-control", b"server")]
                 headers += [
                     (b"content-security-policy", CSP.encode()),
@@ -86,6 +87,17 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def relative(location: bytes) -> bytes:
+    """A redirect target without scheme and host. Starlette builds absolute ones from the
+    request's Host header (the trailing-slash and static-directory redirects), which a
+    client sets: `Host: evil.example` would otherwise send the browser there."""
+    parts = urlsplit(location.decode("latin-1"))
+    path = parts.path if parts.path.startswith("/") else "/" + parts.path
+    path = "/" + path.lstrip("/")  # "//evil.example" would still leave the site
+    return (path + (f"?{parts.query}" if parts.query else "")
+            + (f"#{parts.fragment}" if parts.fragment else "")).encode("latin-1")
 
 
 def create_app(settings: Settings) -> FastAPI:

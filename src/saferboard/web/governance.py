@@ -26,7 +26,7 @@ from saferboard.sources.governance import (
     record_return,
 )
 from saferboard.store.locks import QuarterLocked, confirm_rag, lock_quarter, quarter_lock
-from saferboard.web import audit
+from saferboard.web import audit, inputs
 from saferboard.web.deps import Principal
 from saferboard.web.permissions import NotFound, Perm, User, allowed, check
 
@@ -34,10 +34,7 @@ from saferboard.web.permissions import NotFound, Perm, User, allowed, check
 def quarter(text: str | None) -> Quarter | None:
     if not text:
         return None
-    try:
-        return parse_quarter(text)
-    except ValueError as e:
-        raise InputError(str(e), column="quarter") from None
+    return inputs.quarter(text)  # in range and ASCII, or InputError (400)
 
 
 def scope(user: User) -> str | None:
@@ -157,13 +154,7 @@ def submit_return(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal,
 
 
 def _number(text: str, name: str) -> float | None:
-    text = text.strip().replace(",", "").lstrip("£")
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise InputError(f"expected a number, got {text!r}", column=name) from None
+    return inputs.number(text, name)
 
 
 def _refused(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, action: str,

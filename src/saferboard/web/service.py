@@ -36,6 +36,7 @@ from saferboard.measures.quality import SourceQuality, quality
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import Trend, trend
 from saferboard.measures.windows import rolling12
+from saferboard.web import inputs
 from saferboard.web.db import Database, MeasureCache, fingerprint, governance_state
 from saferboard.web.settings import Settings
 
@@ -109,15 +110,8 @@ class Measures:
                 ) -> tuple[str, date]:
         srcs = self.sources(con)
         chosen = canonical_area(srcs, area or self.config.area)
-        if month:
-            try:
-                y, m = (int(p) for p in month.split("-"))
-                ref = date(y, m, 1)
-            except ValueError:
-                raise InputError(f"month should be YYYY-MM, got {month!r}",
-                                 column="month") from None
-        else:
-            ref = latest_month(srcs, chosen)
+        # A given month is from 2000 to next year, in ASCII digits (else InputError).
+        ref = inputs.month(month) if month else latest_month(srcs, chosen)
         return chosen, ref
 
     # ------------------------------------------------------------------ dashboards
