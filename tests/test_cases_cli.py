@@ -78,6 +78,9 @@ def test_ingest_due_stats_agenda(reg):
     assert agenda["open_applications"][0]["threshold_met"] is True
     html = invoke("cases", "agenda", "--as-of", "2024-05-08", *opts)
     assert html.startswith("<!doctype html>") and "H1" in html and "Ann Example" not in html
+    invoke("cases", "agenda", "--as-of", "2024-05-08", "--format", "pdf", "--out",
+           tmp / "agenda.pdf", *opts)
+    assert (tmp / "agenda.pdf").read_bytes().startswith(b"%PDF")
 
     text = invoke("cases", "assess", "S1", "--yes", "unsafe_home", "--date",
                         "2024-05-02", *opts)

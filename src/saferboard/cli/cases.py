@@ -67,9 +67,10 @@ class TableOrJson(StrEnum):
     json = "json"
 
 
-class HtmlOrJson(StrEnum):
+class AgendaFormat(StrEnum):
     html = "html"
     json = "json"
+    pdf = "pdf"
 
 
 def parse_day(value: str, option: str) -> date:
@@ -252,8 +253,8 @@ def _agenda_json(a: mc.Agenda) -> dict[str, Any]:
 @cases_app.command("agenda")
 def agenda_cmd(
     as_of: Annotated[str, typer.Option("--as-of", help="Meeting date, YYYY-MM-DD")],
-    fmt: Annotated[HtmlOrJson, typer.Option("--format", help="Output format")] =
-    HtmlOrJson.html,
+    fmt: Annotated[AgendaFormat, typer.Option("--format", help="Output format (pdf needs "
+                                              "--out)")] = AgendaFormat.html,
     new_days: Annotated[int, typer.Option("--new-days", min=1, help="A case opened this many "
                                           "days up to --as-of is new")] = 14,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write here instead of "
@@ -266,19 +267,28 @@ def agenda_cmd(
     cases, Case Review applications awaiting review, open cases by risk level (case
     references only, no personal data)."""
     day = parse_day(as_of, "--as-of")
+    if fmt is AgendaFormat.pdf and out_file is None:
+        raise typer.BadParameter("--format pdf writes a file: give --out FILE",
+                                 param_hint="--out")
     settings = load_matrix(matrix)
     with register(db, key_file) as (con, _):
         facts = [mc.CaseFacts(*c) for c in cs.case_dates(con)]
         apps = [mc.Application(*a) for a in cs.application_dates(con)]
     result = mc.agenda(facts, apps, day, settings.review_days, new_days=new_days,
                        min_incidents=settings.min_incidents, months=settings.months)
-    if fmt is HtmlOrJson.json:
+    if fmt is AgendaFormat.json:
         text = json.dumps(_agenda_json(result), indent=2) + "\n"
     else:
         from jinja2 import Environment
 
         text = Environment(autoescape=True).from_string(AGENDA_HTML).render(a=result)
-    if out_file is None:
+    if fmt is AgendaFormat.pdf:
+        from weasyprint import HTML
+
+        assert out_file is not None  # checked above, before the register is opened
+        out_file.write_bytes(HTML(string=text).write_pdf())
+        out.print(f"Agenda written to {out_file}")
+    elif out_file is None:
         sys.stdout.write(text)
     else:
         out_file.write_text(text, encoding="utf-8")
