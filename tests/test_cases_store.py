@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from saferboard.core.casekeys import blind_index, decrypt, encrypt, keys_from_line
 from saferboard.core.errors import InputError
@@ -230,3 +232,30 @@ def test_subject_access_holds_one_person_and_nobody_else(loaded):
     with cs.transaction(con):
         nobody = cs.subject_access(con, KEYS, SECRETS["name"], date(1961, 2, 4), ACTOR)
     assert nobody.cases == ()
+
+
+# --- properties -------------------------------------------------------------------------
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_encryption_round_trip_and_no_plaintext(value):
+    blob = encrypt(KEYS, "people.name", value)
+    assert blob is not None and decrypt(KEYS, "people.name", blob) == value
+    if len(value) >= 4:
+        assert value.encode() not in blob
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=60),
+       st.sampled_from(["name", "address"]))
+def test_blind_index_ignores_case_spacing_and_punctuation(value, kind):
+    # ASCII: Unicode case mappings are not all reversible (dotless i), which casefold handles
+    # but this simple "noisy" transformation does not
+    noisy = "  " + value.upper().replace(" ", "   ") + " ,."
+    assert blind_index(KEYS, kind, noisy) == blind_index(KEYS, kind, value)
+    other = keys_from_line("a-different-key-" + "q" * 40)
+    if blind_index(KEYS, kind, value) is not None:
+        assert blind_index(other, kind, value) != blind_index(KEYS, kind, value)
