@@ -142,6 +142,7 @@ def ingest_cases_cmd(
     line and column without quoting the cell. Incidents, reviews and Case Review applications
     must name a case already in the register. The identical file imported again is skipped.
     """
+    load_case_key(key_file)  # no key, no work: refused before the file is even read
     parsed = read_case_file(kind.value, path)
     with register(db, key_file, create=True) as (con, keys):
         report = read_cases.import_file(con, keys, parsed, _actor(actor))
