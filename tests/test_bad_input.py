@@ -471,3 +471,17 @@ def test_identical_asb_rows_are_all_kept(tmp_path):
     got = street_multiset(db, "true", [])
     assert sum(got.values()) == len(records)
     assert got == want
+
+
+def test_errors_name_parameters_and_each_boundary_its_own_words() -> None:
+    """Below the CLI an error names the library's parameter; the CLI renders it as its flag
+    (the one-line shape `column '--cell-size': ...`), the web as its query field."""
+    from saferboard.cli.common import error_text, flag
+    from saferboard.core.errors import InputError
+
+    e = InputError("cell size must be positive, got 0", param="cell_size")
+    assert str(e) == "parameter 'cell_size': cell size must be positive, got 0"
+    assert error_text(e) == "column '--cell-size': cell size must be positive, got 0"
+    assert e.message(word="field") == "field 'cell_size': cell size must be positive, got 0"
+    assert [flag(p) for p in ("start", "end", "top_n", "min_days")] == [
+        "--from", "--to", "--top", "--min-days"]

@@ -24,7 +24,7 @@ from saferboard.cli import (  # noqa: F401  (registers commands)
     places,
     web,
 )
-from saferboard.cli.common import Format, app, err, out
+from saferboard.cli.common import Format, app, err, error_text, out
 from saferboard.cli.data import print_ingest_report
 from saferboard.cli.performance import print_dashboard, print_pack_result
 from saferboard.core.errors import SaferboardError
@@ -76,7 +76,7 @@ def main() -> None:
     except SaferboardError as e:
         if debug:
             raise
-        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        err.print(f"error: {error_text(e)}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except Exception as e:  # an unexpected failure still gets one line, not a traceback
         if debug:

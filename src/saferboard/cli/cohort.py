@@ -21,6 +21,7 @@ from saferboard.cli.common import (
     app,
     emit,
     err,
+    error_text,
     out,
     parse_month,
 )
@@ -301,15 +302,15 @@ def costs_cmd(
         try:
             data = load_cohort(con)
         except InputError as e:  # no partner data: the crime costs still stand
-            cohort_note = str(e)
+            cohort_note = error_text(e)
         else:
             try:
                 cohort = cohort_measures(data, as_of=as_of, resamples=0,
                                          cohorts=cohort_values or None)
             except InputError as e:
-                if e.column != "--as-of":  # a bad --cohort is an error, not a note
+                if e.param != "as_of":  # a bad --cohort is an error, not a note
                     raise
-                cohort_note = str(e)
+                cohort_note = error_text(e)
     finally:
         con.close()
     if suppress_below < 1:

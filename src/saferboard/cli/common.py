@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from saferboard.core.errors import InputError, SaferboardError
 from saferboard.core.text import csv_text
 
 app = typer.Typer(
@@ -105,12 +105,18 @@ def emit(rows: list[dict[str, Any]], fmt: Format, title: str | None = None,
         out.print(table)
 
 
-def _progress(files_total: int) -> tuple[Progress, Any]:
-    progress = Progress(
-        TextColumn("[bold]importing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.description}"), TimeRemainingColumn(), console=err,
-        transient=True, disable=not err.is_terminal,
-    )
-    task = progress.add_task("", total=files_total)
-    return progress, task
 
+# The library's parameter names whose flag is not `--` + the name with dashes (errors below
+# the CLI name parameters; the CLI names its own flags).
+FLAGS = {"start": "--from", "end": "--to", "top_n": "--top"}
+
+
+def flag(param: str) -> str:
+    """The command-line flag of a library parameter: `cell_size` -> `--cell-size`."""
+    return FLAGS.get(param, "--" + param.replace("_", "-"))
+
+
+def error_text(e: SaferboardError) -> str:
+    """An error in the CLI's words: a bad parameter named by its flag, in the shape the
+    one-line error has always had (`column '--cell-size': ...`)."""
+    return e.message(flag, word="column") if isinstance(e, InputError) else str(e)

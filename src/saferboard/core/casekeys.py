@@ -84,7 +84,7 @@ def load_case_key(path: str | Path | None = None) -> CaseKeys:
     """
     chosen = path if path is not None else (os.environ.get(ENV) or None)
     if chosen is None:
-        raise InputError(f"the case register needs its key: {CREATE_HINT}", column="--key-file")
+        raise InputError(f"the case register needs its key: {CREATE_HINT}", param="key_file")
     p = Path(chosen)
     try:
         raw = p.read_text(encoding="utf-8")

@@ -80,7 +80,7 @@ class Categories:
         if name not in self.parents:
             raise InputError(
                 f"unknown category {name!r}; known: {', '.join(self.names())}",
-                column="--category",
+                param="category",
             )
         out = {name}
         changed = True

@@ -6,6 +6,7 @@ the HTTP status the web layer should answer with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -19,7 +20,9 @@ class InputError(SaferboardError, ValueError):
     """A user-supplied file or parameter is unusable.
 
     The message names the file, and the line and column where they apply, so that the
-    one-line CLI error tells the analyst exactly where to look.
+    one-line CLI error tells the analyst exactly where to look. A bad argument is named by
+    the library's parameter (`param="cell_size"`), never by a CLI flag or a web field: the
+    CLI and the web render it in their own words through `message`.
     """
 
     http_status = 422
@@ -31,20 +34,32 @@ class InputError(SaferboardError, ValueError):
         path: str | Path | None = None,
         line: int | None = None,
         column: str | None = None,
+        param: str | None = None,
     ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.column = column
+        self.param = param
         self.detail = message
+        super().__init__(self.message())
+
+    def message(self, name: Callable[[str], str] | None = None, *,
+                word: str = "parameter") -> str:
+        """The one-line message: where, then what. `name` turns the parameter into the
+        caller's word for it and `word` says what that is (the CLI: its flag, as a
+        'column' like a file's; the web: its query or form field); by default the
+        library's own parameter name."""
         where = []
         if self.path is not None:
             where.append(self.path)
-        if line is not None:
-            where.append(f"line {line}")
-        if column is not None:
-            where.append(f"column {column!r}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.param is not None:
+            where.append(f"{word} {(name or str)(self.param)!r}")
         prefix = ": ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        return f"{prefix}: {self.detail}" if prefix else self.detail
 
 
 class StoreError(SaferboardError, RuntimeError):

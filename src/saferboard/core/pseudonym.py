@@ -50,7 +50,7 @@ def load_key(path: str | Path | None = None) -> Key:
     chosen = path if path is not None else (os.environ.get(ENV) or None)
     if chosen is None:
         raise InputError(f"partner data needs a pseudonymisation secret: {CREATE_HINT}",
-                         column="--secret-file")
+                         param="secret_file")
     p = Path(chosen)
     try:
         raw = p.read_bytes()

@@ -425,14 +425,14 @@ def cohort_measures(
     `cohorts`, only members whose (first) membership has one of these cohort values count
     (case-insensitive); the comparison cohort, if any, must be one of them."""
     if min_days < 1:
-        raise InputError(f"min_days must be at least 1, got {min_days}", column="--min-days")
+        raise InputError(f"min_days must be at least 1, got {min_days}", param="min_days")
     if top_n < 1:
-        raise InputError(f"top N must be at least 1, got {top_n}", column="--top")
+        raise InputError(f"top N must be at least 1, got {top_n}", param="top_n")
     if date_basis not in ("offence", "conviction"):
         raise InputError(f"date basis must be offence or conviction, got {date_basis!r}",
-                         column="--basis")
+                         param="basis")
     if resamples < 0:
-        raise InputError(f"resamples must be >= 0, got {resamples}", column="--resamples")
+        raise InputError(f"resamples must be >= 0, got {resamples}", param="resamples")
     today = day_number(as_of)
 
     # Members: each offender's first membership that has started by as_of.
@@ -440,7 +440,7 @@ def cohort_measures(
     m_off, m_coh = data.member_offender[started], data.member_cohort[started]
     m_join, m_leave = data.member_join[started], data.member_leave[started]
     if len(m_off) == 0:
-        raise InputError(f"no cohort member joined on or before {as_of}", column="--as-of")
+        raise InputError(f"no cohort member joined on or before {as_of}", param="as_of")
     order = np.lexsort((m_join, m_off))
     m_off, m_coh, m_join, m_leave = m_off[order], m_coh[order], m_join[order], m_leave[order]
     first = np.ones(len(m_off), dtype=bool)
@@ -462,7 +462,7 @@ def cohort_measures(
             key = " ".join(name.split()).casefold()
             if key not in lookup:
                 raise InputError(f"cohort {name!r} is not a cohort value; the cohort values "
-                                 f"are: {', '.join(known)}", column="--cohort")
+                                 f"are: {', '.join(known)}", param="cohort")
             wanted.add(lookup[key])
         keep = np.isin(cohort_v, np.array(sorted(wanted), dtype=object))
         offenders, cohort_v, join, leave = (offenders[keep], cohort_v[keep], join[keep],
@@ -615,7 +615,7 @@ def _comparison(name: str, values: list[str], cohort_v: np.ndarray, included: np
     match = [v for v in values if v.casefold() == " ".join(name.split()).casefold()]
     if not match:
         raise InputError(f"comparison cohort {name!r} is not a cohort value; the cohort "
-                         f"values are: {', '.join(values)}", column="--comparison-cohort")
+                         f"values are: {', '.join(values)}", param="comparison_cohort")
     is_c = cohort_v == match[0]
     t_sel, c_sel = ~is_c & included, is_c & included
     treated = pooled(int(t_sel.sum()), int(cnt_b[t_sel].sum()), int(cnt_a[t_sel].sum()),
@@ -685,7 +685,7 @@ def suppress_small_cohorts(result: CohortResult, threshold: int = DEFAULT_SUPPRE
     with small counts are folded into one row."""
     if threshold < 1:
         raise InputError(f"suppression threshold must be at least 1, got {threshold}",
-                         column="--suppress-below")
+                         param="suppress_below")
     names = list(result.by_cohort)
     comp = result.comparison
     if comp is not None and min(comp.treated.members, comp.comparison.members) < threshold:

@@ -91,7 +91,7 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
     window = rolling12(month)
     if not table.months or window.first < table.months[0] or month > table.months[-1]:
         raise InputError(f"the {table.source} data does not cover {window.label()}",
-                         column="--month")
+                         param="month")
     matrix = table.category_matrix(category, cats)
     a, b = table.position(window.first), table.position(window.last)
     counted: list[tuple[str, int, int]] = []
@@ -120,7 +120,7 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
                            f"counted: {labels}")
     if not counted:
         raise InputError(f"no member of {group!r} has {table.source} data and a {rate_base} "
-                         "figure", column="--peers")
+                         "figure", param="peers")
     pooled = sum(c for _, c, _ in counted) / sum(n for _, _, n in counted)
     rows = []
     for name, count, n in counted:

@@ -98,12 +98,12 @@ class UnitCosts:
             return 1.0
         if not self.deflator:
             raise InputError(f"no GDP deflator series to rebase costs to {target} prices; "
-                             f"pass --deflator FILE: {DEFLATOR_HINT}", column="--price-year")
+                             f"pass --deflator FILE: {DEFLATOR_HINT}", param="price_year")
         for y in (self.price_year, target):
             if y not in self.deflator:
                 years = sorted(self.deflator)
                 raise InputError(f"the GDP deflator series has no {y}; it covers {years[0]} "
-                                 f"to {years[-1]}", column="--price-year")
+                                 f"to {years[-1]}", param="price_year")
         return self.deflator[target] / self.deflator[self.price_year]
 
 
@@ -116,11 +116,11 @@ def financial_year(text: str) -> str:
     m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", str(text))
     if not m:
         raise InputError(f"expected a financial year YYYY/YY, got {text!r}",
-                         column="--price-year")
+                         param="price_year")
     start, end = int(m[1]), int(m[2][-2:])
     if (start + 1) % 100 != end:
         raise InputError(f"{text!r} is not a financial year (the second year must follow the "
-                         "first)", column="--price-year")
+                         "first)", param="price_year")
     return f"{start}/{end:02d}"
 
 
@@ -338,7 +338,7 @@ def _choose_source(sources: dict[str, MonthlyCounts], area: str, month: date
     if partial is not None:
         return partial, False
     raise InputError(f"cannot cost crime in {area} for the 12 months to {month:%Y-%m}: "
-                     + "; ".join(reasons), column="--month")
+                     + "; ".join(reasons), param="month")
 
 
 def cost_report(sources: dict[str, MonthlyCounts], cats: Categories, costs: UnitCosts,

@@ -73,15 +73,15 @@ def counts(
     """
     if source not in SOURCES:
         raise InputError(f"source must be one of {', '.join(SOURCES)}, got {source!r}",
-                         column="--source")
+                         param="source")
     bad = [k for k in by if k not in BY_KEYS]
     if bad:
         raise InputError(f"cannot group by {bad[0]!r}; choose from {', '.join(BY_KEYS)}",
-                         column="--by")
+                         param="by")
     if mps_level not in ("borough", "ward"):
         raise InputError(f"MPS level must be borough or ward, got {mps_level!r}")
     if start and end and start > end:
-        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
+        raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     by = tuple(dict.fromkeys(by))
     categories.register(con)
     frm, cols = _source_sql(source, mps_level)

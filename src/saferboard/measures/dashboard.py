@@ -90,7 +90,7 @@ def canonical_area(sources: dict[str, MonthlyCounts], area: str) -> str:
     known = sorted({a for t in sources.values() for a in t.areas})
     if not known:
         raise InputError(f"area {area!r} is not in the store; the store is empty",
-                         column="--area")
+                         param="area")
     return resolve_area_name(area, known)
 
 
@@ -101,14 +101,14 @@ def source_for(sources: dict[str, MonthlyCounts], cats: Categories, area: str,
         table = sources[name]
         if table.has_category(area, category, cats):
             return table
-    raise InputError(f"no data for {category} in {area}", column="--category")
+    raise InputError(f"no data for {category} in {area}", param="category")
 
 
 def latest_month(sources: dict[str, MonthlyCounts], area: str) -> date:
     months = [max(t.covered[a]) for t in sources.values() for a in t.areas
               if a.lower() == area.lower() and t.covered.get(a)]
     if not months:
-        raise InputError(f"no data for {area!r}", column="--area")
+        raise InputError(f"no data for {area!r}", param="area")
     return max(months)
 
 
@@ -137,7 +137,7 @@ def dashboard(
     # affected indicators null with the reason instead of refusing the whole dashboard.
     if all(r.source is None and not r.caveats for r in rows):
         raise InputError(f"{area}: no indicator can be computed for {month:%Y-%m}: "
-                         + (rows[0].note or "no data"), column="--month")
+                         + (rows[0].note or "no data"), param="month")
     return Dashboard(area, month, quarter(month), rolling12(month), tuple(rows),
                      glossary(config))
 

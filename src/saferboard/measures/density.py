@@ -55,7 +55,7 @@ def silverman_bandwidth(x: FloatArray, y: FloatArray) -> float:
     n = len(x)
     if n < 2:
         raise InputError(f"the bandwidth rule needs at least 2 points, got {n}; "
-                         "pass a bandwidth", column="--bandwidth")
+                         "pass a bandwidth", param="bandwidth")
     d = np.hypot(x - x.mean(), y - y.mean())
     standard_distance = math.sqrt(float((d * d).mean()))
     median_distance = float(np.median(d))
@@ -63,7 +63,7 @@ def silverman_bandwidth(x: FloatArray, y: FloatArray) -> float:
     if not h > 0:
         # SD = 0 or Dm = 0: at least half the points sit exactly at their mean centre.
         raise InputError("the bandwidth rule gives 0 m (the points have no spread); "
-                         "pass a bandwidth", column="--bandwidth")
+                         "pass a bandwidth", param="bandwidth")
     return float(h)
 
 
@@ -122,7 +122,7 @@ def kde(x: FloatArray, y: FloatArray, boundary: BaseGeometry, cell_size: float, 
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
     if bandwidth is not None and not bandwidth > 0:
-        raise InputError(f"bandwidth must be positive, got {bandwidth}", column="--bandwidth")
+        raise InputError(f"bandwidth must be positive, got {bandwidth}", param="bandwidth")
     grid = grid_counts(x, y, boundary, cell_size)
     if grid.n_cells == 0:
         raise InputError("the grid has no cells inside the boundary")

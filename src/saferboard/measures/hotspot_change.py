@@ -86,20 +86,20 @@ def hotspot_change(results: Sequence[HotspotResult], *, confidence: float = 0.95
     last = after)."""
     if len(results) < 2:
         raise InputError(f"hotspot change needs at least 2 periods, got {len(results)}",
-                         column="--period")
+                         param="period")
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence}",
-                         column="--confidence")
+                         param="confidence")
     if not 0 < persistent_share <= 1:
         raise InputError(f"persistent share must be in (0, 1], got {persistent_share}",
-                         column="--persistent-share")
+                         param="persistent_share")
     first = results[0]
     keys = [(c.row, c.col) for c in first.cells]
     for r in results[1:]:
         # Same area and cell size give the same aligned grid; anything else is not comparable.
         if r.cell_size != first.cell_size or [(c.row, c.col) for c in r.cells] != keys:
             raise InputError("the periods' hotspot grids differ (area or cell size); "
-                             "use one area and one cell size", column="--cell-size")
+                             "use one area and one cell size", param="cell_size")
     cells = []
     for i, c in enumerate(first.cells):
         hot = tuple(is_hot(r.cells[i], confidence) for r in results)
@@ -137,15 +137,15 @@ def area_hotspot_change(con: duckdb.DuckDBPyConnection, cats: Categories, area: 
     name, _ = boundary(area)
     if len(periods) < 2:
         raise InputError(f"hotspot change needs at least 2 periods, got {len(periods)}",
-                         column="--period")
+                         param="period")
     for s, e in periods:
         if s > e:
             raise InputError(f"period {s:%Y-%m}..{e:%Y-%m} ends before it starts",
-                             column="--period")
+                             param="period")
     for (s1, _), (_, e0) in zip(periods[1:], periods[:-1], strict=True):
         if s1 <= e0:
             raise InputError("periods must be in time order and not overlap",
-                             column="--period")
+                             param="period")
     per = tuple(hotspots(con, cats, name, start=s, end=e, category_names=category_names,
                          cell_size=cell_size, fdr=fdr) for s, e in periods)
     result = hotspot_change([h.result for h in per], confidence=confidence,

@@ -150,7 +150,7 @@ def grid_counts(x: FloatArray, y: FloatArray, boundary: BaseGeometry,
     give the same cells, whatever the data.
     """
     if not cell_size > 0:
-        raise InputError(f"cell size must be positive, got {cell_size}", column="--cell-size")
+        raise InputError(f"cell size must be positive, got {cell_size}", param="cell_size")
     minx, miny, maxx, maxy = boundary.bounds
     x0 = math.floor(minx / cell_size) * cell_size
     y0 = math.floor(miny / cell_size) * cell_size
@@ -158,7 +158,7 @@ def grid_counts(x: FloatArray, y: FloatArray, boundary: BaseGeometry,
     nrows = max(1, math.ceil((maxy - y0) / cell_size))
     if nrows * ncols > 4_000_000:
         raise InputError(f"a {cell_size:g} m grid over this area has {nrows * ncols:,} cells; "
-                         "choose a larger --cell-size", column="--cell-size")
+                         "choose a larger --cell-size", param="cell_size")
     cols, rows = np.meshgrid(np.arange(ncols), np.arange(nrows))
     boxes = shapely.box(x0 + cols * cell_size, y0 + rows * cell_size,
                         x0 + (cols + 1) * cell_size, y0 + (rows + 1) * cell_size)
@@ -351,7 +351,7 @@ def gistar_scores(grid: Grid, *, permutations: int = 0,
     """(z, unadjusted two-sided p) of every kept cell, in `Grid.cell_index` order: the
     numerical core of `gistar`, without the per-cell result objects."""
     if permutations < 0:
-        raise InputError("permutations must be 0 or more", column="--permutations")
+        raise InputError("permutations must be 0 or more", param="permutations")
     values = grid.values()
     if len(values) == 0:
         raise InputError("the grid has no cells inside the boundary")
@@ -401,7 +401,7 @@ def street_points(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *
     """police.uk street crimes of `area` (its policing force's rows, as in the dashboard),
     months `start..end`, within the categories (with descendants), projected to EPSG:27700."""
     if start and end and start > end:
-        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
+        raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     cats.register(con)
     where: list[str] = []
     params: dict[str, Any] = {}

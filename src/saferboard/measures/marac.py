@@ -145,9 +145,9 @@ def marac(ref: Referrals, first_month: date, last_month: date, *, quarters: int 
           lookback_days: int = 365) -> Marac:
     """MARAC demand and profile for the months first_month..last_month (module docstring)."""
     if last_month < first_month:
-        raise InputError("--from is after --to", column="--from")
+        raise InputError("the start is after the end", param="start")
     if quarters < 1:
-        raise InputError("at least one quarter", column="--quarters")
+        raise InputError("at least one quarter", param="quarters")
     first = first_month.replace(day=1)
     last = shift(last_month.replace(day=1), 1) - timedelta(days=1)
     rep = repeat_flags(ref.victim, ref.day, lookback_days)
@@ -159,7 +159,7 @@ def marac(ref: Referrals, first_month: date, last_month: date, *, quarters: int 
     if not sel.any():
         raise InputError(f"no referrals between {first:%d/%m/%Y} and {last:%d/%m/%Y}; the "
                          f"referrals loaded run from {data_first:%d/%m/%Y} to "
-                         f"{data_last:%d/%m/%Y}", column="--to")
+                         f"{data_last:%d/%m/%Y}", param="end")
 
     # Quarters: the `quarters` financial quarters ending with the one holding last_month.
     fy, q = fy_quarter(last_month)

@@ -194,7 +194,7 @@ def outcome_rates(
     warning, raised when `end` is within `lag_months` of any of them.
     """
     if start > end:
-        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}", column="--from")
+        raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     if lag_months < 0:
         raise InputError(f"lag months must be 0 or more, got {lag_months}")
     mapping = load_outcome_map(mapping_path)

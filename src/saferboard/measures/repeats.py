@@ -84,7 +84,7 @@ def load_incidents(con: duckdb.DuckDBPyConnection, incident_type: str, *,
     """Partner incidents of one type (case-insensitive) keyed by person or location; with
     source='marac', MARAC referrals keyed by victim."""
     if by not in KEYS:
-        raise InputError(f"expected one of {', '.join(KEYS)}, got {by!r}", column="--by")
+        raise InputError(f"expected one of {', '.join(KEYS)}, got {by!r}", param="by")
     if source == "marac":
         sql = ("SELECT dense_rank() OVER (ORDER BY victim) - 1, "
                "date_diff('day', DATE '1970-01-01', referral_date) FROM partner_marac")
@@ -99,7 +99,7 @@ def load_incidents(con: duckdb.DuckDBPyConnection, incident_type: str, *,
             have = (", ".join(repr(t) for t in types)
                     or "none; import them with 'saferboard ingest-partner incidents FILE'")
             raise InputError(f"no incidents of type {incident_type!r}; types loaded: {have}",
-                             column="--type")
+                             param="type")
         sql = (f"SELECT dense_rank() OVER (ORDER BY {by}) - 1, "
                "date_diff('day', DATE '1970-01-01', incident_date) FROM partner_incidents "
                f"WHERE incident_type = ? AND {by} IS NOT NULL")
@@ -191,7 +191,7 @@ def repeat_victimisation(inc: Incidents, month: date, *, window_months: int = 12
     """Repeat victimisation for the window ending with `month` (module docstring)."""
     if window_months < 1 or series_months < 1 or lookback_days < 1:
         raise InputError("window, series and look-back must be at least 1",
-                         column="--months")
+                         param="months")
     month = month.replace(day=1)
     first = shift(month, -(window_months - 1))
     last = shift(month, 1) - timedelta(days=1)
@@ -206,7 +206,7 @@ def repeat_victimisation(inc: Incidents, month: date, *, window_months: int = 12
         span = (f"the data runs from {data_first:%d/%m/%Y} to "
                 f"{_date(int(inc.day.max())):%d/%m/%Y}" if data_first else "there is no data")
         raise InputError(f"no {inc.incident_type or 'incidents'} in the 12 months "
-                         f"{first:%m/%Y}-{last:%m/%Y}; {span}", column="--month")
+                         f"{first:%m/%Y}-{last:%m/%Y}; {span}", param="month")
     _, counts = np.unique(key[w], return_counts=True)
     victims = len(counts)
     repeats = counts[counts > 1]
@@ -303,7 +303,7 @@ def repeat_callers(inc: Incidents, end: date, *, periods: int = 6, period_days: 
     """% of callers who are repeat callers in each of `periods` periods ending on `end`."""
     if periods < 1 or period_days < 1 or min_calls < 2:
         raise InputError("periods and period length must be at least 1, and a repeat caller "
-                         "needs at least 2 calls", column="--periods")
+                         "needs at least 2 calls", param="periods")
     back = _day(end) - inc.day
     p = back // period_days
     sel = (back >= 0) & (p < periods)

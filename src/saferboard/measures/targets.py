@@ -60,7 +60,7 @@ def target_status(table: MonthlyCounts, cats: Categories, t: Target, area: str, 
                   ) -> TargetStatus:
     """Where `area` stands against target `t` at `month` (the latest month to use)."""
     if not table.has_area(area):
-        raise InputError(f"area {area!r} is not in the {table.source} data", column="--area")
+        raise InputError(f"area {area!r} is not in the {table.source} data", param="area")
     name = table.areas[table.area_index(area)]
     series = table.category_series(name, t.category, cats)
     covered = table.covered.get(name, frozenset())
@@ -85,7 +85,7 @@ def target_status(table: MonthlyCounts, cats: Categories, t: Target, area: str, 
                             "not started", points, complete=complete, caveats=caveats)
     if now is None:
         raise InputError(f"{name}: no {table.source} data for the 12 months to {last:%Y-%m} "
-                         f"({t.name})", column="--month")
+                         f"({t.name})", param="month")
     total = month_index(t.end) - month_index(t.start) + 1
     done = month_index(last) - month_index(t.start) + 1
     projected = now + (now - t.baseline) / done * (total - done)

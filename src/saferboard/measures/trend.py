@@ -37,7 +37,7 @@ def trend(table: MonthlyCounts, cats: Categories, area: str, category: str, mont
           *, months: int = 36, method: str = "sd") -> Trend:
     """The `months` months ending at `month` for `area` and `category` from `table`."""
     if not table.has_area(area):
-        raise InputError(f"area {area!r} is not in the {table.source} data", column="--area")
+        raise InputError(f"area {area!r} is not in the {table.source} data", param="area")
     name = table.areas[table.area_index(area)]
     series = table.category_series(name, category, cats)
     covered = table.covered.get(name, frozenset())

@@ -170,7 +170,7 @@ def incident_events(con: duckdb.DuckDBPyConnection, incident_type: str,
             "SELECT DISTINCT incident_type FROM partner_incidents ORDER BY 1").fetchall()]
         raise InputError(f"no partner incidents of type {incident_type!r} with coordinates "
                          f"in the store ({len(rows):,} without); types in the store: "
-                         f"{', '.join(known) or 'none'}", column="--incidents")
+                         f"{', '.join(known) or 'none'}", param="incidents")
     return Events(
         f"store: partner incidents ({incident_type})",
         np.array([r[0] for r in located], np.float64),

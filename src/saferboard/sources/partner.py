@@ -518,7 +518,7 @@ def ingest_partner(con: duckdb.DuckDBPyConnection, kind_name: str, path: str | P
     display = str(path)
     name = " ".join((source or kind.name).split())
     if not name:
-        raise InputError("the source name is empty", column="--source")
+        raise InputError("the source name is empty", param="source")
     data = _read(path, display)
     sha = hashlib.sha256(data).hexdigest()
     existing = store.one(con, "SELECT batch_id, sha256, row_count, path FROM partner_batches "

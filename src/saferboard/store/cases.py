@@ -368,7 +368,7 @@ def search(con: sqlite3.Connection, keys: CaseKeys, actor: str, *, name: str | N
     through the blind index: the search value is never stored, only its keyed hash is looked
     up. Returns case_ref, role and the case's dates; audited (the values searched are not)."""
     if name is None and address is None:
-        raise InputError("give --name, --address or both", column="--name")
+        raise InputError("give --name, --address or both", param="name")
     clauses, params = [], []
     if name is not None:
         clauses.append("p.name_index = ?")
@@ -492,7 +492,7 @@ def record_assessment(con: sqlite3.Connection, case_ref: str, on: date, assessor
     if row is None:
         raise InputError("no such case in the register", column="case_ref")
     if on.isoformat() < row[4]:
-        raise InputError("the assessment is dated before the case was opened", column="--date")
+        raise InputError("the assessment is dated before the case was opened", param="date")
     con.execute("INSERT INTO assessments (case_id, assessed_on, assessor, answers, score, level)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (row[0], on.isoformat(), assessor, json.dumps(answers, sort_keys=True), score,
