@@ -75,15 +75,34 @@ def hotspots_cmd(
 ) -> None:
     """Getis-Ord Gi* hotspots of police.uk street crimes on a grid over a London borough
     (British National Grid), with false-discovery-rate control on by default."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     from saferboard.measures.hotspots import hotspots
     from saferboard.report.maps import hotspot_layer
 
     _check_map_format(fmt, out_file)
+    # On a terminal only, and only when there are permutations to wait for: nothing extra
+    # when piped or for machines (json, geojson and csv go to stdout for programs).
+    bar = Progress(TextColumn("[bold]permutations"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("cells"),
+                   TimeRemainingColumn(), console=err, transient=True,
+                   disable=not err.is_terminal or not permutations or fmt == "json")
     con = store.connect(db, read_only=True)
     try:
-        h = hotspots(con, categories.load(mapping), area, start=parse_month(from_, "--from"),
-                     end=parse_month(to, "--to"), category_names=category or [],
-                     cell_size=cell_size, permutations=permutations, seed=seed, fdr=fdr)
+        with bar:
+            task = bar.add_task("", total=None)
+            h = hotspots(con, categories.load(mapping), area,
+                         start=parse_month(from_, "--from"), end=parse_month(to, "--to"),
+                         category_names=category or [], cell_size=cell_size,
+                         permutations=permutations, seed=seed, fdr=fdr,
+                         progress=lambda done, total: bar.update(task, completed=done,
+                                                                 total=total))
     finally:
         con.close()
     r = h.result

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -54,6 +54,10 @@ DEFAULT_PERMUTATIONS = 999
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+# (cells done, cells in all) of the permutation inference; as near_repeat.Progress, a
+# plain callback so that front ends can hang a progress bar on it without measures
+# importing one.
+Progress = Callable[[int, int], None]
 
 
 # ---------------------------------------------------------------- boundaries and projection
@@ -252,7 +256,7 @@ def benjamini_hochberg(p: FloatArray) -> FloatArray:
 
 
 def permutation_p(values: FloatArray, lag: FloatArray, card: FloatArray, permutations: int,
-                  seed: int | None) -> FloatArray:
+                  seed: int | None, progress: Progress | None = None) -> FloatArray:
     """Two-sided conditional-permutation pseudo p-values of each unit's weighted sum.
 
     Unit i keeps its own value and gets k_i = W_i - 1 neighbours drawn at random, without
@@ -262,6 +266,9 @@ def permutation_p(values: FloatArray, lag: FloatArray, card: FloatArray, permuta
     first k_i of them, and if it drew itself swaps itself for draw k_i + 1 (the first k_i + 1
     draws are a uniform subset containing i, so dropping i leaves a uniform k_i-subset of the
     others). Sums are prefix sums, and only the (few) self-draws need a correction.
+
+    `progress(done, n)` is called with the number of units tested so far as each block of
+    units finishes (the draws themselves take a small share of the time).
     """
     x = np.asarray(values, np.float64)
     n = len(x)
@@ -289,6 +296,8 @@ def permutation_p(values: FloatArray, lag: FloatArray, card: FloatArray, permuta
         obs = lag[start:stop, None]
         larger[start:stop] = (sims >= obs - 1e-9).sum(axis=1)
         smaller[start:stop] = (sims <= obs + 1e-9).sum(axis=1)
+        if progress is not None:
+            progress(stop, n)
     return np.minimum(1.0, 2 * (np.minimum(larger, smaller) + 1) / (permutations + 1))
 
 
@@ -346,10 +355,11 @@ def method_text(cell_size: float, permutations: int, seed: int | None, fdr: bool
             f"{inference}; {correction}. Hot/cold at 99%, 95%, 90% = p < 0.01, 0.05, 0.10.")
 
 
-def gistar_scores(grid: Grid, *, permutations: int = 0,
-                  seed: int | None = None) -> tuple[FloatArray, FloatArray]:
+def gistar_scores(grid: Grid, *, permutations: int = 0, seed: int | None = None,
+                  progress: Progress | None = None) -> tuple[FloatArray, FloatArray]:
     """(z, unadjusted two-sided p) of every kept cell, in `Grid.cell_index` order: the
-    numerical core of `gistar`, without the per-cell result objects."""
+    numerical core of `gistar`, without the per-cell result objects. `progress(done, total)`
+    follows the permutation inference over the cells (not called without permutations)."""
     if permutations < 0:
         raise InputError("permutations must be 0 or more", param="permutations")
     values = grid.values()
@@ -358,15 +368,16 @@ def gistar_scores(grid: Grid, *, permutations: int = 0,
     lag, card = _window_sums(grid)
     z = gstar_z(values, lag, card)
     if permutations:
-        return z, permutation_p(values, lag, card, permutations, seed)
+        return z, permutation_p(values, lag, card, permutations, seed, progress)
     return z, np.asarray(2 * norm.sf(np.abs(z)), np.float64)
 
 
 def gistar(grid: Grid, *, permutations: int = 0, seed: int | None = None,
-           fdr: bool = True) -> HotspotResult:
-    """Gi* hotspots of a grid of counts (see the module docstring for the method)."""
+           fdr: bool = True, progress: Progress | None = None) -> HotspotResult:
+    """Gi* hotspots of a grid of counts (see the module docstring for the method);
+    `progress` as for `gistar_scores`."""
     values = grid.values()
-    z, p = gistar_scores(grid, permutations=permutations, seed=seed)
+    z, p = gistar_scores(grid, permutations=permutations, seed=seed, progress=progress)
     p_adj = benjamini_hochberg(p) if fdr else p
     rows, cols = grid.cell_index()
     cx, cy = grid.centres()
@@ -471,12 +482,14 @@ def area_points(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
 def hotspots(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *,
              start: date | None = None, end: date | None = None,
              category_names: Sequence[str] = (), cell_size: float | None = None,
-             permutations: int = 0, seed: int | None = None, fdr: bool = True) -> Hotspots:
-    """Gi* hotspots of an area's police.uk street crimes (the `hotspots` command)."""
+             permutations: int = 0, seed: int | None = None, fdr: bool = True,
+             progress: Progress | None = None) -> Hotspots:
+    """Gi* hotspots of an area's police.uk street crimes (the `hotspots` command);
+    `progress(cells done, cells)` during permutation inference."""
     name, geom, pts, size = area_points(con, cats, area, start=start, end=end,
                                         category_names=category_names, cell_size=cell_size)
     grid = grid_counts(pts.x, pts.y, geom, size)
-    result = gistar(grid, permutations=permutations, seed=seed, fdr=fdr)
+    result = gistar(grid, permutations=permutations, seed=seed, fdr=fdr, progress=progress)
     return Hotspots(name, tuple(category_names), start, end, pts.force, pts.rows,
                     pts.rows_without_coords, pts.force_rows_without_location, result)
 
