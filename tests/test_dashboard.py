@@ -520,8 +520,14 @@ def test_reference_month_at_start_of_data(historical_only, cats):
         dashboard(sources, cats, load_config(), "Barnet", date(2010, 6, 1))
     # Names the first month and the first usable reference month (24 months of data).
     assert "2010-04" in str(e.value) and "2012-03" in str(e.value)
+    assert "from 2011-03 the rolling 12 months" in str(e.value)
     with pytest.raises(InputError, match="2012-03"):
-        dashboard(sources, cats, load_config(), "Barnet", date(2012, 2, 1), ["Robbery"])
+        dashboard(sources, cats, load_config(), "Barnet", date(2011, 2, 1), ["Robbery"])
+    # Partial history: at 2012-02 only the rolling change lacks a month (2010-03).
+    early, = dashboard(sources, cats, load_config(), "Barnet", date(2012, 2, 1),
+                       ["Robbery"]).rows
+    assert early.rolling12_volume and early.quarter_volume and early.rolling12_previous is None
+    assert "2010-03" in early.caveats[0]
     row, = dashboard(sources, cats, load_config(), "Barnet", date(2012, 3, 1),
                      ["Robbery"]).rows
     assert row.source == "mps" and row.rolling12_volume and row.rolling12_volume > 0
@@ -557,19 +563,37 @@ def test_missing_month_is_named(gappy, cats):
     db, sources = gappy
     ref = date(2025, 6, 1)
     row = dashboard(sources, cats, load_config(), "Barnet", ref, ["Robbery"]).rows[0]
-    assert row.source is None and row.rag is None and row.rolling12_volume is None
+    # Partial history (issue 15, item 4): the quarter (2025-04..06 vs 2024-04..06) and the
+    # rolling 12 months (2024-07..2025-06) are all present and computed exactly; only the
+    # rolling change (its previous 12 months lack 2023-07..12) is null, with the reason.
+    series = monthly(raw_mps([HISTORICAL, RECENT_1225]), "Barnet", "Robbery")
+
+    def total(months: list[tuple[int, int]]) -> int:
+        return sum(series.get(date(y, m, 1), 0) for y, m in months)
+
+    assert row.source == "mps"
+    assert row.quarter_volume == total([(2025, 4), (2025, 5), (2025, 6)])
+    assert row.quarter_previous == total([(2024, 4), (2024, 5), (2024, 6)])
+    assert row.rolling12_volume == total([(2024, k) for k in range(7, 13)]
+                                         + [(2025, k) for k in range(1, 7)])
+    assert row.rate_per_1000 is not None
+    assert row.rolling12_previous is None and row.rolling12_change_pct is None
+    assert row.p_value is None and row.significant is None
     assert not row.complete
     assert "missing" in row.caveats[0] and "2023-07" in row.caveats[0]
+    assert "RAG from the factors available (last quarter, monthly exceptions, rank)" in (
+        row.caveats[-1])
+    assert not any("Rolling 12 months" in f.text or "rolling 12" in f.text
+                   for f in row.factors)
     r = run_cli("dashboard", "--db", db, "--area", "Barnet", "--month", "2025-06",
                 "--category", "Robbery", "--format", "json")
     assert r.code == 0, r.stderr
     assert "2023-07" in r.stderr
     (j,) = json.loads(r.stdout)
-    assert j["complete"] is False and j["rag"] is None and "2023-07" in j["caveats"][0]
+    assert j["complete"] is False and j["rag"] == row.rag and "2023-07" in j["caveats"][0]
     part = dashboard(sources, cats, load_config(), "Barnet", ref, ["Robbery"],
                      allow_partial=True).rows[0]
     # Present months only: the previous 12 months (2023-07..2024-06) lack 2023-07..2023-12.
-    series = monthly(raw_mps([HISTORICAL, RECENT_1225]), "Barnet", "Robbery")
     previous = sum(series.get(date(y, m, 1), 0) for y, m in
                    [(2023, k) for k in range(7, 13)] + [(2024, k) for k in range(1, 7)])
     assert part.rolling12_previous == previous

@@ -160,7 +160,9 @@ def _coverage_problem(table: MonthlyCounts, area: str, month: date
     if needed[0] < first:
         return (f"{table.source} data for {area} starts {first:%Y-%m}; reference month "
                 f"{month:%Y-%m} needs {NEEDED_MONTHS} months from {needed[0]:%Y-%m} "
-                f"(choose {shift(first, NEEDED_MONTHS - 1):%Y-%m} or later)"), []
+                f"(choose {shift(first, NEEDED_MONTHS - 1):%Y-%m} or later; from "
+                f"{shift(first, 11):%Y-%m} the rolling 12 months and from "
+                f"{shift(first, 14):%Y-%m} the quarter can be computed)"), []
     shown = ", ".join(f"{m:%Y-%m}" for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
     return (f"{table.source} data for {area} is missing {len(missing)} of the "
             f"{NEEDED_MONTHS} months ({shown}); import them, or use --allow-partial to "
@@ -174,6 +176,7 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
     gap_reasons = []
     base = ("households" if category in config.dashboard.household_categories
             else "population")
+    partial: list[tuple[MonthlyCounts, frozenset[str], str]] = []
     for source in SOURCE_ORDER:
         table = sources[source]
         if not table.has_area(area):
@@ -190,11 +193,42 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
             reasons.append(problem[0])
             if problem[1]:
                 gap_reasons.append(problem[0])
+            skip = _uncomputable(table, area, month)
+            if len(skip) < len(WINDOW_PARTS):
+                partial.append((table, skip, problem[0]))
             continue
         return _compute(table, cats, config, area, month, category, series, base)
+    if partial:  # no source has all 24 months: compute what one of them can (MPS first)
+        table, skip, why = partial[0]
+        return _compute(table, cats, config, area, month, category,
+                        table.category_series(area, category, cats), base,
+                        skip=skip, skip_reason=why)
     note = "; ".join(reasons) or f"no data for {category} in {area}"
     return Indicator(category, None, area, month, rate_base=base, note=note,
                      complete=not gap_reasons, caveats=tuple(gap_reasons))
+
+
+# The parts of an indicator that need their own months: the quarter and its year-earlier
+# quarter (change), the rolling 12 months (volume, rate, ranks), the 12 months before them.
+WINDOW_PARTS = ("quarter", "rolling12", "rolling12_change")
+
+
+def _uncomputable(table: MonthlyCounts, area: str, month: date) -> frozenset[str]:
+    """The parts of `WINDOW_PARTS` whose months are not all in the data (partial history:
+    e.g. police.uk files for 2024-01..04 and 2025-01..12 give the quarter to 2025-03 against
+    a year earlier and the rolling 12 months to 2025-12, but no rolling change)."""
+    covered = table.covered.get(area, frozenset())
+    q, r = quarter(month), rolling12(month)
+    if month not in covered:
+        return frozenset(WINDOW_PARTS)
+    out = set()
+    if not covered >= {*q.months, *q.year_earlier().months}:
+        out.add("quarter")
+    if not covered >= set(r.months):
+        out.update(("rolling12", "rolling12_change"))
+    elif not covered >= set(r.year_earlier().months):
+        out.add("rolling12_change")
+    return frozenset(out)
 
 
 def _window_sum(table: MonthlyCounts, series: np.ndarray, w: Window) -> int:
@@ -234,7 +268,11 @@ def _describe_gaps(category: str, gaps: Sequence[LabelGap]) -> str:
 
 def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
              category: str, series: np.ndarray, base: str,
-             missing: Sequence[date] = ()) -> Indicator:
+             missing: Sequence[date] = (), *, skip: frozenset[str] = frozenset(),
+             skip_reason: str = "") -> Indicator:
+    if skip:
+        return _compute_partial(table, cats, config, area, month, category, series, base,
+                                skip, skip_reason)
     q, r = quarter(month), rolling12(month)
     qv, qp = _window_sum(table, series, q), _window_sum(table, series, q.year_earlier())
     rv, rp = _window_sum(table, series, r), _window_sum(table, series, r.year_earlier())
@@ -276,6 +314,57 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
                             "no_clear_change": neutral})
     return Indicator(**{**ind.__dict__, "rag": rag(factors, config.rag), "factors": factors,
                         "no_clear_change": neutral})
+
+
+def _compute_partial(table: MonthlyCounts, cats: Categories, config: Config, area: str,
+                     month: date, category: str, series: np.ndarray, base: str,
+                     skip: frozenset[str], reason: str) -> Indicator:
+    """Partial history: every part whose months are all present is computed exactly as with
+    full history; the others are None, each named in the caveats with the missing months;
+    the RAG is taken from the factors that exist, and a caveat says which those are."""
+    full = _compute(table, cats, config, area, month, category, series, base)
+    covered = table.covered.get(area, frozenset())
+    q, r = quarter(month), rolling12(month)
+    values = dict(full.__dict__)
+    caveats = []
+
+    def gap(months: Sequence[date]) -> str:
+        absent = [m for m in months if m not in covered]
+        shown = ", ".join(f"{m:%Y-%m}" for m in absent[:4])
+        return f"{len(absent)} month(s) missing: {shown}{' ...' if len(absent) > 4 else ''}"
+
+    if "quarter" in skip:
+        values.update(quarter_volume=None, quarter_previous=None, quarter_change_pct=None,
+                      quarter_p_value=None)
+        caveats.append(f"Latest quarter vs a year earlier not computed ({table.source}: "
+                       f"{gap([*q.year_earlier().months, *q.months])}).")
+    if "rolling12" in skip:
+        values.update(rolling12_volume=None, rate_per_1000=None, denominator_year=None,
+                      ranks={})
+        caveats.append(f"Rolling 12 months, rate and ranks not computed ({table.source}: "
+                       f"{gap(r.months)}).")
+    if "rolling12_change" in skip:
+        values.update(rolling12_previous=None, rolling12_change_pct=None, p_value=None,
+                      significant=None)
+        if "rolling12" not in skip:
+            caveats.append(f"Rolling 12 months vs the 12 before not computed "
+                           f"({table.source}: {gap(r.year_earlier().months)}).")
+    ind = Indicator(**{**values, "rag": None, "factors": (), "no_clear_change": (),
+                       "note": reason})
+    if full.caveats:  # labels that could not be placed: figures are lower bounds, no RAG
+        return Indicator(**{**ind.__dict__, "complete": False,
+                            "caveats": (*caveats, *full.caveats)})
+    quarter_sig = (ind.quarter_p_value is not None
+                   and ind.quarter_p_value < config.dashboard.alpha)
+    factors, neutral = _factors(ind, quarter_sig, config.rag)
+    used = ["last quarter" if "quarter" not in skip else "",
+            "rolling 12 months" if "rolling12_change" not in skip else "",
+            "monthly exceptions", "rank" if "rolling12" not in skip else ""]
+    caveats.append("Partial history: RAG from the factors available ("
+                   + ", ".join(u for u in used if u) + ") only.")
+    return Indicator(**{**ind.__dict__, "complete": False, "caveats": tuple(caveats),
+                        "rag": rag(factors, config.rag) if factors else None,
+                        "factors": factors, "no_clear_change": neutral})
 
 
 def _flag(table: MonthlyCounts, series: np.ndarray, m: date, bad: frozenset[date],
@@ -353,14 +442,16 @@ def _change_factor(change: float | None, current: int, previous: int, significan
 def _factors(ind: Indicator, quarter_significant: bool, rules: RagRules
              ) -> tuple[tuple[Factor, ...], tuple[str, ...]]:
     """The positive and negative factors, and the changes that are not clear (neutral)."""
-    assert ind.quarter_volume is not None and ind.rolling12_volume is not None
+    # A part left None by partial history gives no factor (_compute_partial).
     changes = [
-        _change_factor(ind.quarter_change_pct, ind.quarter_volume, ind.quarter_previous or 0,
+        None if ind.quarter_volume is None or ind.quarter_previous is None else
+        _change_factor(ind.quarter_change_pct, ind.quarter_volume, ind.quarter_previous,
                        quarter_significant, ind.quarter_p_value, rules,
                        "Last quarter reduction vs. one year ago",
                        "Last quarter increase vs. one year ago", "Last quarter"),
+        None if ind.rolling12_volume is None or ind.rolling12_previous is None else
         _change_factor(ind.rolling12_change_pct, ind.rolling12_volume,
-                       ind.rolling12_previous or 0, bool(ind.significant), ind.p_value, rules,
+                       ind.rolling12_previous, bool(ind.significant), ind.p_value, rules,
                        "Decrease in rolling 12 months", "Increase in rolling 12 months",
                        "Rolling 12 months"),
     ]
