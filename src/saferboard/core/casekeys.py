@@ -22,6 +22,7 @@ import hmac
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -99,12 +100,18 @@ def load_case_key(path: str | Path | None = None) -> CaseKeys:
     return keys_from_line(lines[0], str(p))
 
 
+@lru_cache(maxsize=8)
+def _aead(key: bytes) -> AESGCM:
+    # One cipher object per key: building it for every field was most of an import's time.
+    return AESGCM(key)
+
+
 def encrypt(keys: CaseKeys, column: str, value: str | None) -> bytes | None:
     """VERSION + nonce + AES-GCM(value) with `column` as associated data; None stays None."""
     if value is None:
         return None
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(keys.encryption).encrypt(nonce, value.encode("utf-8"), column.encode())
+    sealed = _aead(keys.encryption).encrypt(nonce, value.encode("utf-8"), column.encode())
     return VERSION + nonce + sealed
 
 
@@ -116,7 +123,7 @@ def decrypt(keys: CaseKeys, column: str, blob: bytes | None) -> str | None:
         raise CaseKeyError(f"a {column} value is not in the register's encrypted format")
     nonce, sealed = blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:]
     try:
-        return AESGCM(keys.encryption).decrypt(nonce, sealed, column.encode()).decode("utf-8")
+        return _aead(keys.encryption).decrypt(nonce, sealed, column.encode()).decode("utf-8")
     except InvalidTag:
         raise CaseKeyError(f"a {column} value does not decrypt with this key (wrong key file, "
                         "or the field was altered)") from None

@@ -327,6 +327,7 @@ def import_file(con: sqlite3.Connection, keys: CaseKeys, parsed: CaseFile,
     import_id = cur.lastrowid
     ids = _case_ids(con)
     touched: dict[str, int] = {}
+    incidents: list[tuple[int, str, str, bytes | None]] = []
 
     def case_id(row: IncidentRow | ReviewRow | ApplicationRow) -> int:
         found = ids.get(row.case_ref)
@@ -368,10 +369,9 @@ def import_file(con: sqlite3.Connection, keys: CaseKeys, parsed: CaseFile,
                             (cid, row.opened.isoformat(), encrypt(keys, "notes.text",
                                                                   row.notes)))
         elif isinstance(row, IncidentRow):
-            con.execute("INSERT INTO incidents (case_id, date, reported_to, description) "
-                        "VALUES (?, ?, ?, ?)",
-                        (case_id(row), row.date.isoformat(), row.reported_to,
-                         encrypt(keys, "incidents.description", row.description)))
+            # Collected and inserted in one executemany: incidents are the bulk of a register
+            incidents.append((case_id(row), row.date.isoformat(), row.reported_to,
+                              encrypt(keys, "incidents.description", row.description)))
         elif isinstance(row, ReviewRow):
             cid = case_id(row)
             opened = con.execute("SELECT opened FROM cases WHERE id = ?", (cid,)).fetchone()[0]
@@ -393,6 +393,8 @@ def import_file(con: sqlite3.Connection, keys: CaseKeys, parsed: CaseFile,
                         (row.application_ref, cid, row.received.isoformat(),
                          row.review_date.isoformat() if row.review_date else None,
                          None if row.recommendations is None else int(row.recommendations)))
+    con.executemany("INSERT INTO incidents (case_id, date, reported_to, description) "
+                    "VALUES (?, ?, ?, ?)", incidents)
     for ref, n in touched.items():
         cs.audit(con, actor, "import", ref, f"{parsed.kind}: {n} row(s) from {name} "
               f"(sha256 {parsed.sha256[:12]})")
