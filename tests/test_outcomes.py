@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from saferboard.core.errors import InputError
-from saferboard.measures.outcomes import OutcomeRates, load_outcome_map, outcome_rates
+from saferboard.core.outcome_map import load_outcome_map
+from saferboard.measures.outcomes import OutcomeRates, outcome_rates
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli
 from tests.csvcount import la_of, rows
@@ -340,7 +341,7 @@ def test_unmapped_label_is_counted_and_listed(con, cats, tmp_path):
     extra.write_text('[outcomes]\n"Offender given conditional caution" = '
                      '"Caution or out-of-court disposal"\n', encoding="utf-8")
     mapped = outcome_rates(con, cats, area="Barnet", start=date(2025, 1, 1),
-                           end=date(2025, 1, 1), mapping_path=extra)
+                           end=date(2025, 1, 1), mapping=load_outcome_map(extra))
     assert mapped.unmapped == {}
     assert mapped.sanction_detections == r.sanction_detections + 1
 
@@ -376,7 +377,7 @@ def test_sanction_detection_groups_come_from_the_mapping(con, cats, tmp_path):
 
     def rates(mapping: Path | None) -> OutcomeRates:
         return outcome_rates(con, cats, area=None, start=date(2019, 12, 1),
-                             end=date(2020, 11, 1), mapping_path=mapping)
+                             end=date(2020, 11, 1), mapping=load_outcome_map(mapping))
 
     a, b = rates(None), rates(wider)
     community = a.groups[2].crimes

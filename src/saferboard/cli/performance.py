@@ -59,6 +59,7 @@ def outcomes_cmd(
 ) -> None:
     """Outcome groups and the sanction detection rate (charged or summonsed, cautions and
     other out-of-court disposals) of police.uk crimes recorded in --from..--to."""
+    from saferboard.core.outcome_map import load_outcome_map
     from saferboard.measures.outcomes import outcome_rates
 
     start, end = parse_month(from_, "--from"), parse_month(to, "--to")
@@ -67,7 +68,7 @@ def outcomes_cmd(
     try:
         r = outcome_rates(con, categories.load(mapping), area=area, start=start, end=end,
                           categories=category or [], lag_months=lag_months,
-                          mapping_path=outcome_map, by_month=by_month)
+                          mapping=load_outcome_map(outcome_map), by_month=by_month)
     finally:
         con.close()
     sd_name = "Sanction detections (" + " + ".join(r.sanction_detection_groups) + ")"

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_toml, shipped
 
 SOURCES = ("policeuk", "mps")
 TOTAL = "Total notifiable offences"
@@ -147,7 +146,7 @@ class Categories:
 
 
 def default_mapping_path() -> Path:
-    return Path(str(resources.files("saferboard") / "data" / "categories.toml"))
+    return shipped("categories.toml")
 
 
 def load(override: str | Path | None = None) -> Categories:
@@ -169,12 +168,7 @@ def _merge(
     path: Path, parents: dict[str, str | None], labels: dict[str, dict[str, str]],
     majors: dict[str, str],
 ) -> None:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("category mapping file not found", path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not a valid TOML mapping file: {e}", path=path) from None
+    data = read_toml(path, what="category mapping file", invalid="not a valid TOML mapping file")
     unknown = set(data) - {"categories", MAJORS, *SOURCES}
     if unknown:
         raise InputError(

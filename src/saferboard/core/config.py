@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_toml, shipped
 
 DEFAULT_CATEGORIES = (
     "Burglary", "Residential burglary", "Non-residential burglary", "Robbery",
@@ -68,18 +67,13 @@ class Config:
 
 
 def default_config_path() -> Path:
-    return Path(str(resources.files("saferboard") / "data" / "partnership.toml"))
+    return shipped("partnership.toml")
 
 
 def load_config(path: str | Path | None = None) -> Config:
     """`path`, else $SAFERBOARD_CONFIG, else the shipped Barnet configuration."""
     chosen = Path(path or os.environ.get("SAFERBOARD_CONFIG") or default_config_path())
-    try:
-        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("configuration file not found", path=chosen) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not valid TOML: {e}", path=chosen) from None
+    data = read_toml(chosen, what="configuration file")
     part = data.get("partnership", {})
     groups = data.get("peer_groups", {})
     for key in ("name", "area"):

@@ -24,13 +24,11 @@ by default, because a borough grid tests thousands of cells at once.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import duckdb
@@ -40,12 +38,12 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 from scipy import sparse
 from scipy.stats import false_discovery_control, norm
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from saferboard.core.areas import area_boundary, policing_force
 from saferboard.core.categories import SQL_NORMALISE, Categories
 from saferboard.core.errors import InputError
+from saferboard.core.reference import london_boroughs
 
 BNG = "EPSG:27700"
 LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
@@ -62,22 +60,14 @@ Progress = Callable[[int, int], None]
 
 # ---------------------------------------------------------------- boundaries and projection
 
-@cache
-def _boroughs() -> dict[str, tuple[str, BaseGeometry]]:
-    path = resources.files("saferboard") / "data" / "london_boroughs_bng.geojson"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {f["properties"]["name"].lower(): (f["properties"]["name"], shape(f["geometry"]))
-            for f in data["features"]}
-
-
 def borough_names() -> list[str]:
-    return sorted(name for name, _ in _boroughs().values())
+    return sorted(name for name, _ in london_boroughs().values())
 
 
 def boundary(area: str) -> tuple[str, BaseGeometry]:
     """The shipped (EPSG:27700) boundary of a London borough, matched case-insensitively, or
     of any other LA of England and Wales by name or code (core.areas.area_boundary)."""
-    found = _boroughs().get(area.strip().lower())
+    found = london_boroughs().get(area.strip().lower())
     if found is None:
         return area_boundary(area)
     return found

@@ -14,81 +14,20 @@ London to 2020 must still warn about City of London crimes of mid-2020.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
-from pathlib import Path
 
 import duckdb
 
-from saferboard.core.categories import SQL_NORMALISE, Categories, normalise_label
+from saferboard.core.categories import SQL_NORMALISE, Categories
 from saferboard.core.errors import InputError
+from saferboard.core.outcome_map import UNMAPPED, OutcomeMap, shipped_outcome_map
 from saferboard.store import one
 
-UNMAPPED = "Unmapped"  # the by-month column of crimes whose outcome label maps to no group
 BLANK = "(blank)"  # how a crime with no outcome label at all is listed among unmapped labels
 LAG_MESSAGE = ("outcomes for crimes in the last {n} months are incomplete and will rise as "
                "cases progress")
-
-
-@dataclass(frozen=True)
-class OutcomeMap:
-    """Outcome groups in precedence order, which of them are sanction detections, and the
-    mapping from normalised police.uk outcome labels to groups."""
-
-    groups: tuple[str, ...]
-    sanction_detection: tuple[str, ...]
-    labels: dict[str, str]  # normalised label -> group
-
-    def group_of(self, label: str | None) -> str | None:
-        return None if label is None else self.labels.get(normalise_label(label))
-
-
-def default_outcome_map_path() -> Path:
-    return Path(str(resources.files("saferboard") / "data" / "outcomes.toml"))
-
-
-def load_outcome_map(override: str | Path | None = None) -> OutcomeMap:
-    """The shipped mapping, with `override` laid over it: its `groups` and
-    `sanction_detection` replace ours when given, its [outcomes] entries add to ours."""
-    groups: list[str] = []
-    sd: list[str] = []
-    labels: dict[str, str] = {}
-    paths = [default_outcome_map_path(), *([Path(override)] if override is not None else [])]
-    for path in paths:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError("outcome mapping file not found", path=path) from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise InputError(f"not a valid TOML mapping file: {e}", path=path) from None
-        unknown = set(data) - {"groups", "sanction_detection", "outcomes"}
-        if unknown:
-            raise InputError(f"unknown key(s) {sorted(unknown)}; allowed: groups, "
-                             "sanction_detection, outcomes", path=path)
-        for key, target in (("groups", groups), ("sanction_detection", sd)):
-            if key in data:
-                value = data[key]
-                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                    raise InputError(f"{key} must be a list of group names", path=path)
-                target[:] = value
-        for label, group in data.get("outcomes", {}).items():
-            if not isinstance(group, str):
-                raise InputError(f"[outcomes] {label!r}: group must be a string", path=path)
-            labels[normalise_label(label)] = group
-    last = paths[-1]
-    if len(set(groups)) != len(groups) or not groups or UNMAPPED in groups:
-        raise InputError(f"groups must be a non-empty list without repeats or {UNMAPPED!r}",
-                         path=last)
-    for name in sd:
-        if name not in groups:
-            raise InputError(f"sanction_detection names unknown group {name!r}", path=last)
-    for label, group in labels.items():
-        if group not in groups:
-            raise InputError(f"[outcomes] {label!r} maps to unknown group {group!r}", path=last)
-    return OutcomeMap(tuple(groups), tuple(sd), labels)
 
 
 @dataclass(frozen=True)
@@ -183,7 +122,7 @@ def outcome_rates(
     categories: Sequence[str] = (),
     latest_data: date | None = None,
     lag_months: int = 6,
-    mapping_path: str | Path | None = None,
+    mapping: OutcomeMap | None = None,
     by_month: bool = False,
 ) -> OutcomeRates:
     """Outcome groups and the sanction detection rate of police.uk crimes recorded in
@@ -197,7 +136,8 @@ def outcome_rates(
         raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     if lag_months < 0:
         raise InputError(f"lag months must be 0 or more, got {lag_months}")
-    mapping = load_outcome_map(mapping_path)
+    if mapping is None:  # the shipped mapping, read once by core
+        mapping = shipped_outcome_map()
     start, end = start.replace(day=1), end.replace(day=1)
     cats.register(con)
     _register_outcome_map(con, mapping)

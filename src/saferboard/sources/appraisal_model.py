@@ -19,13 +19,13 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_toml
 
 DEFAULT_SCALE: Mapping[str, float] = {"H": 3.0, "M": 2.0, "L": 1.0}
 
@@ -61,12 +61,7 @@ def load_appraisal(path: Path, *, text: str | None = None) -> Appraisal:
     def fail(key: str, reason: str) -> InputError:
         return InputError(f"key {key!r}: {reason}", path=path)
 
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8") if text is None else text)
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not valid TOML: {e}", path=path) from None
+    doc = read_toml(path, text=text)
     head: dict[str, Any] = doc.get("appraisal", {})
     if not isinstance(head, dict):
         raise fail("appraisal", "must be a table")

@@ -52,7 +52,6 @@ from __future__ import annotations
 import csv
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -60,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_toml
 
 
 @dataclass(frozen=True)
@@ -254,20 +254,7 @@ class _Reader:
 
 
 def _parse_toml(path: Path, text: str | None = None) -> dict[str, Any]:
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError("no such file", path=path) from None
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text", path=path) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        line = int(m[1]) if m else None
-        raise InputError(f"not valid TOML: {str(e).split(' (at line')[0]}", path=path,
-                         line=line) from None
+    return read_toml(path, text=text, at_line=True)
 
 
 def _unit_cost(r: _Reader, key: str, name: str, table: Mapping[str, Any],
