@@ -62,6 +62,8 @@ def _form(route: str, role: str) -> dict[str, str]:
         "/projects/{project_id}/confirm": {"quarter": "2016-Q4", "rag": "A"},
         "/quarters/{quarter}/lock": {"back": "projects"},
         "/admin/users": {"username": f"new_{role}", "password": PASSWORD, "role": "board"},
+        "/account/password": {"current": "wrong password!", "new": "granite lantern orchard",
+                              "confirm": "granite lantern orchard"},
     }.get(route, {})
 
 

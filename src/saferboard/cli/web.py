@@ -1,4 +1,4 @@
-"""Web commands: `saferboard serve` and `saferboard users add|disable|list`."""
+"""Web commands: `saferboard serve` and `saferboard users add|passwd|role|enable|disable|list`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import typer
 from saferboard import store
 from saferboard.cli.common import DbOption, app, emit, err, out
 from saferboard.cli.common import Format as OutFormat
+from saferboard.core.errors import InputError
 
-users_app = typer.Typer(help="Web accounts: add, disable, list.", no_args_is_help=True)
+users_app = typer.Typer(help="Web accounts: add, passwd, role, enable, disable, list.",
+                        no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
@@ -78,6 +80,27 @@ def _actor() -> str:
         return "cli:unknown"
 
 
+PasswordFile = Annotated[Path | None, typer.Option(
+    "--password-file", help="Read the password from this file (first line) instead of "
+    "prompting")]
+
+
+def _password(password_file: Path | None) -> str:
+    """The password from the file's first line, or asked for twice at the terminal."""
+    if password_file is None:
+        password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    try:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read the password file: {getattr(e, 'strerror', None) or e}",
+                         path=password_file) from None
+    if not lines or not lines[0]:
+        raise InputError("the password file is empty: put the password on its first line",
+                         path=password_file)
+    return lines[0]
+
+
 @users_app.command("add")
 def users_add_cmd(
     username: Annotated[str, typer.Argument(help="Login name")],
@@ -85,22 +108,19 @@ def users_add_cmd(
     agency: Annotated[str | None, typer.Option(help="Agency (required for partner)")] = None,
     export: Annotated[bool, typer.Option("--export/--no-export",
                                          help="May download (a separate right)")] = False,
-    password_file: Annotated[Path | None, typer.Option(
-        "--password-file", help="Read the password from this file (first line) instead of "
-        "prompting")] = None,
+    password_file: PasswordFile = None,
     db: DbOption = None,
 ) -> None:
     """Add a web account (argon2id password hash; the change is in the audit log)."""
-    from saferboard.web.auth import add_user
+    from saferboard.web.auth import add_user, check_username, hash_password
     from saferboard.web.settings import utc_now
 
-    if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").splitlines()[0]
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    # Checked and hashed before the store is opened: argon2 never holds the file.
+    name = check_username(username)
+    hashed = hash_password(_password(password_file), name)
     con = store.connect(db)
     try:
-        user = add_user(con, username, password, role, agency=agency, can_export=export,
+        user = add_user(con, name, hashed, role, agency=agency, can_export=export,
                         now=utc_now(), actor=_actor())
     finally:
         con.close()
@@ -124,6 +144,64 @@ def users_disable_cmd(username: Annotated[str, typer.Argument(help="Login name")
         con.close()
     out.print(f"disabled {user.username}; their sessions have ended", markup=False,
               highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd_cmd(username: Annotated[str, typer.Argument(help="Login name")],
+                     password_file: PasswordFile = None, db: DbOption = None) -> None:
+    """Set an account's password (a reset: every session of the account ends; audited,
+    never the password)."""
+    from saferboard.web.auth import hash_password, set_password
+    from saferboard.web.settings import utc_now
+
+    hashed = hash_password(_password(password_file), username.strip().lower())
+    con = store.connect(db)
+    try:
+        user = set_password(con, username, hashed, now=utc_now(), actor=_actor())
+    finally:
+        con.close()
+    out.print(f"password of {user.username} changed; their sessions have ended", markup=False,
+              highlight=False)
+
+
+@users_app.command("enable")
+def users_enable_cmd(username: Annotated[str, typer.Argument(help="Login name")],
+                     db: DbOption = None) -> None:
+    """Enable a disabled account again (audited)."""
+    from saferboard.web.auth import enable_user
+    from saferboard.web.settings import utc_now
+
+    con = store.connect(db)
+    try:
+        user = enable_user(con, username, now=utc_now(), actor=_actor())
+    finally:
+        con.close()
+    out.print(f"enabled {user.username}", markup=False, highlight=False)
+
+
+@users_app.command("role")
+def users_role_cmd(
+    username: Annotated[str, typer.Argument(help="Login name")],
+    role: Annotated[str, typer.Option(help="board, partner, analyst, manager, admin or dpo")],
+    agency: Annotated[str | None, typer.Option(help="Agency (required for partner)")] = None,
+    export: Annotated[bool | None, typer.Option(
+        "--export/--no-export", help="May download (unchanged if neither is given)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change an account's role and agency (and export right); its sessions end so the
+    next request has the new permissions (audited with before and after)."""
+    from saferboard.web.auth import set_role
+    from saferboard.web.settings import utc_now
+
+    con = store.connect(db)
+    try:
+        user = set_role(con, username, role, agency=agency, can_export=export, now=utc_now(),
+                        actor=_actor())
+    finally:
+        con.close()
+    out.print(f"{user.username} is now {user.role}"
+              + (f" ({user.agency})" if user.agency else "")
+              + (", may export" if user.can_export else ""), markup=False, highlight=False)
 
 
 @users_app.command("list")

@@ -128,15 +128,17 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.saferboard = st
     app.state.refusals = audit.RefusalTally()
-    # Added last, so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    # An oversized body is refused before any route reads it (the 413 still gets the
+    # security headers: the middleware added last runs first).
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        login_bytes=settings.max_login_body_bytes)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     _add_error_handlers(app)
 
-    from saferboard.web import api, downloads, pages
+    from saferboard.web import account, api, downloads, pages
 
     app.include_router(pages.router)
+    app.include_router(account.router)
     app.include_router(downloads.router)
     app.include_router(api.router)
     app.mount("/static", StaticFiles(packages=[("saferboard.web", "static")]), name="static")

@@ -236,12 +236,27 @@ def set_password(con: duckdb.DuckDBPyConnection, username: str, password: Passwo
                    actor_role=actor_role, client=client, keep_session=keep_session)
 
 
-def password_matches(db: Database, username: str, password: str) -> bool:
-    """Whether `password` is the account's current one (argon2 outside the connection)."""
+def check_current_password(db: Database, settings: Settings, username: str, password: str,
+                           client: str) -> bool:
+    """Whether `password` is the account's current one (argon2 outside the connection). A
+    wrong one counts as a failed login for the account from `client` (and is audited), and
+    a throttled account answers False unchecked: a stolen session guesses no faster than
+    the login form."""
+    now = settings.clock()
     with db.connect() as con:
-        row = store.one(con, "SELECT password_hash FROM web_users WHERE username = ?",
-                        [username.strip().lower()])
-    return verify_password(str(row[0]) if row else _DUMMY_HASH, password) and row is not None
+        if throttle_reason(con, settings, username, client, now, known=True) is not None:
+            return False
+        row = store.one(con, "SELECT password_hash, role FROM web_users WHERE username = ?",
+                        [username])
+    if row is not None and verify_password(str(row[0]), password):
+        return True
+    with db.connect() as con, store.transaction(con):
+        con.execute("INSERT INTO web_login_attempts VALUES (?, ?, ?, false)",
+                    [username, client, naive_utc(now)])
+        audit.record(con, at=now, actor=username, role=str(row[1]) if row else None,
+                     action="user.password", obj=f"user:{username}", outcome="failed",
+                     client=client, after={"reason": "wrong current password"})
+    return False
 
 
 # ------------------------------------------------------------------------------ sessions

@@ -348,8 +348,10 @@ def users_add(request: Request, p: Annotated[Principal, Depends(Need(Perm.users)
               agency: Annotated[str, Form(max_length=100)] = "",
               can_export: Annotated[bool, Form()] = False) -> Response:
     st = state(request)
+    # Checked and hashed before taking the connection: argon2 must not hold up page reads.
+    hashed = auth.hash_password(password, auth.check_username(username))
     with st.db.connect() as con:
-        auth.add_user(con, username, password, role, agency=agency, can_export=can_export,
+        auth.add_user(con, username, hashed, role, agency=agency, can_export=can_export,
                       now=st.settings.clock(), actor=p.actor, actor_role=p.role,
                       client=p.client)
     return RedirectResponse("/admin/users", status_code=303)
