@@ -208,12 +208,15 @@ def compare_cmd(
     month: Annotated[str | None, typer.Option(
         help="Reference month YYYY-MM (default: the latest with data)")] = None,
     peers: Annotated[str | None, typer.Option(
-        help="Peer group from the configuration (default: the region)")] = None,
+        help="Peer group: a configured group, 'ONS nearest neighbours', 'same force', "
+        "'region', or a comma-separated list of areas (names or codes) (default: the "
+        "configuration's region)")] = None,
     config: ConfigOption = None,
     fmt: FormatOption = Format.table,
     mapping: CategoriesOption = None,
 ) -> None:
     """Peer comparison with uncertainty: rates with 95% intervals and funnel limits."""
+    from saferboard.core.areas import peer_group
     from saferboard.measures.compare import compare
     from saferboard.measures.dashboard import (
         canonical_area,
@@ -223,14 +226,11 @@ def compare_cmd(
 
     cfg, cats, sources = _load_for_measures(db, config, mapping)
     chosen = canonical_area(sources, area or cfg.area)
-    group = peers or cfg.region
-    if group not in cfg.peer_groups:
-        raise typer.BadParameter(f"unknown group {group!r}; configured: "
-                                 f"{', '.join(cfg.peer_groups)}", param_hint="--peers")
+    group, members = peer_group(peers or cfg.region, chosen, cfg.peer_groups)
     ref = parse_month(month, "--month") or latest_month(sources, chosen)
     base = "households" if category in cfg.dashboard.household_categories else "population"
     table = source_for(sources, cats, chosen, category)
-    result = compare(table, cats, category, ref, group, cfg.peer_groups[group], rate_base=base)
+    result = compare(table, cats, category, ref, group, members, rate_base=base)
     rows = [{"rank": r.rank, "area": r.area, "count": r.count, "denominator": r.denominator,
              "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
              "expected": r.expected, "p_value": round(r.p_value, 6),
@@ -238,6 +238,11 @@ def compare_cmd(
              "funnel998_lower": r.funnel998[0], "funnel998_upper": r.funnel998[1],
              "vs_peer_average": r.verdict,
              "highlight": r.area.lower() == chosen.lower()} for r in result.rows]
+    if fmt is not Format.table:  # machines get every member: one without a rate says why
+        rows += [{**dict.fromkeys(rows[0] if rows else ()), "area": name,
+                  "vs_peer_average": f"not ranked: {why}",
+                  "highlight": name.lower() == chosen.lower()}
+                 for name, why in result.reasons]
     emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
                           f"(source {table.source}; pooled rate {result.pooled_rate} per "
                           f"1,000 {base})")
@@ -246,8 +251,9 @@ def compare_cmd(
                   soft_wrap=True)
     if fmt is Format.table:
         if result.without_data:
-            err.print("note: no data or denominator for " + ", ".join(result.without_data),
-                      markup=False, highlight=False)
+            err.print("note: not ranked (listed, not dropped): " + "; ".join(
+                f"{name}: {why}" for name, why in result.reasons), markup=False,
+                highlight=False, soft_wrap=True)
         out.print(result.method, highlight=False, markup=False)
 
 

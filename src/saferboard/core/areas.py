@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -217,6 +217,54 @@ def resolve_area_name(text: str, known: Iterable[str]) -> str:
     raise InputError(f"{la.name} ({la.code}) has no rows in the store; its figures come from "
                      f"the {la.force_name} police force's police.uk files: import them",
                      param="area")
+
+
+# Peer groups any area has without configuration (`peer_group`); the nearest neighbours
+# are ONS's model, never the Home Office's most similar group (which is not public).
+BUILT_IN_GROUPS = ("ONS nearest neighbours", "same force", "region")
+
+
+def peer_group(spec: str, area: str, configured: Mapping[str, Sequence[str]]
+               ) -> tuple[str, tuple[str, ...]]:
+    """(group label, member names) for a --peers value: a configured group name; a built-in
+    group of `area` ("ONS nearest neighbours" - "nearest neighbours" also reads - the top 15
+    of ONS's statistical nearest neighbours, England only; "same force": every LA of its
+    police force area; "region": its English region, or Wales); or a comma-separated list of
+    LA names or codes (`area` itself is added so that it is ranked among them). Members are
+    LA names as the store keeps them; an unknown name is an error with "did you mean"."""
+    from saferboard.core import national
+
+    if spec in configured:
+        return spec, tuple(configured[spec])
+    key = " ".join(spec.casefold().split())
+    if key in ("ons nearest neighbours", "nearest neighbours", "same force", "region"):
+        (code,) = local_authorities_of(area)
+        las = national.local_authorities()
+        if key == "same force":
+            label = f"same force ({las[code].force_name})"
+            codes: tuple[str, ...] = national.same_force(code)
+        elif key == "region":
+            label = f"region ({las[code].region_name})"
+            codes = national.region(code)
+        else:
+            neighbours = national.nearest_neighbours(code)
+            if not neighbours:
+                raise InputError(f"{las[code].name} has no ONS nearest neighbours (they cover "
+                                 "England only); use 'same force' or 'region'", param="peers")
+            label = "ONS nearest neighbours"
+            codes = (code, *(n.code for n in neighbours))
+        return label, tuple(las[c].name for c in codes)
+    try:  # an LA whose name holds a comma (Bournemouth, Christchurch and Poole) by its code
+        names = [la_name(part) for part in spec.split(",") if part.strip()]
+    except InputError as e:
+        raise InputError(e.detail, param="peers") from None
+    if len(names) < 1:
+        raise InputError(f"no peers in {spec!r}: give a configured group, one of "
+                         f"{', '.join(BUILT_IN_GROUPS)}, or a comma-separated list of "
+                         "areas", param="peers")
+    mine = la_name(area)
+    members = tuple(dict.fromkeys([mine, *names]))
+    return "peers: " + ", ".join(members), members
 
 
 def area_boundary(text: str) -> tuple[str, BaseGeometry]:

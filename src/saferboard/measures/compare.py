@@ -58,6 +58,8 @@ class Comparison:
     # Areas whose count lacks rows with labels the mapping could not place in the category
     # (their rates are lower bounds, so their verdicts are too).
     caveats: tuple[str, ...] = ()
+    # (member, why it has no rate): listed, never silently dropped from the comparison.
+    reasons: tuple[tuple[str, str], ...] = ()
 
 
 def exact_interval(count: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -96,18 +98,22 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
     a, b = table.position(window.first), table.position(window.last)
     counted: list[tuple[str, int, int]] = []
     missing = []
+    reasons = []
     for member in members:
         if not table.has_area(member):
             missing.append(member)
+            reasons.append((member, f"no {table.source} data in the store"))
             continue
         name = table.areas[table.area_index(member)]
         if not table.covered.get(name, frozenset()) >= set(window.months):
             missing.append(member)
+            reasons.append((member, f"{table.source} data lacks months of {window.label()}"))
             continue
         try:
             d = denominator(name, rate_base, shift(month, -5).year)
         except InputError:
             missing.append(member)
+            reasons.append((member, f"no {rate_base} figure"))
             continue
         counted.append((name, int(matrix[table.area_index(name), a:b + 1].sum()), d.value))
     caveats = []
@@ -143,4 +149,4 @@ def compare(table: MonthlyCounts, cats: Categories, category: str, month: date,
         for r in rows
     )
     return Comparison(category, group, month, rate_base, round(pooled * 1000, 3), ranked,
-                      tuple(missing), caveats=tuple(caveats))
+                      tuple(missing), caveats=tuple(caveats), reasons=tuple(reasons))
