@@ -269,6 +269,7 @@ def targets_cmd(
     mapping: CategoriesOption = None,
 ) -> None:
     """Strategy targets: straight-line trajectory, actual to date, projection, on-track RAG."""
+    from saferboard.core.areas import same_area
     from saferboard.measures.dashboard import canonical_area, source_for
     from saferboard.measures.targets import default_month, target_status
 
@@ -276,8 +277,16 @@ def targets_cmd(
     if not cfg.targets:
         raise typer.BadParameter(f"no [[targets]] in {cfg.path}", param_hint="--config")
     rows: list[dict[str, Any]] = []
-    for t in cfg.targets:
-        chosen = canonical_area(sources, area or t.area or cfg.area)
+    wanted = None if area is None else canonical_area(sources, area)
+    targets = [t for t in cfg.targets
+               if wanted is None or same_area(t.area or cfg.area, wanted)]
+    if not targets:  # a target is its own area's: never another area's figures against it
+        raise typer.BadParameter(
+            f"no target in {cfg.path} is for {wanted}; targets are for "
+            f"{', '.join(sorted({t.area or cfg.area for t in cfg.targets}))}",
+            param_hint="--area")
+    for t in targets:
+        chosen = canonical_area(sources, t.area or cfg.area)
         table = source_for(sources, cats, chosen, t.category)
         ref = parse_month(month, "--month") or default_month(table, chosen)
         s = target_status(table, cats, t, chosen, ref)
@@ -311,10 +320,22 @@ def pack_cmd(
     include_unverified: Annotated[bool, typer.Option(
         "--include-unverified", help="Cost of crime: also use unit costs not yet checked "
         "against the report (the pack then says which)")] = False,
+    allow_partial: Annotated[bool, typer.Option(
+        "--allow-partial", help="Compute a dashboard indicator whose windows miss a month "
+        "from the months present (marked incomplete, no RAG) instead of leaving it out")
+    ] = False,
     config: ConfigOption = None,
     mapping: CategoriesOption = None,
 ) -> None:
     """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     from saferboard.core.config import load_config
     from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
     from saferboard.measures.windows import latest_quarter_end
@@ -329,9 +350,17 @@ def pack_cmd(
         if ref is None:
             sources = load_sources(con, cats)
             ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
-        with err.status("writing the pack (charts, PDF)..."):
-            result = write_pack(con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx,
-                                include_unverified=include_unverified)
+        # On a terminal only: nothing extra on stderr when it is piped or logged.
+        bar = Progress(TextColumn("[bold]writing the pack"), BarColumn(),
+                       MofNCompleteColumn(), TextColumn("steps"),
+                       TimeRemainingColumn(), console=err, transient=True,
+                       disable=not err.is_terminal)
+        with bar:
+            task = bar.add_task("", total=None)
+            result = write_pack(
+                con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx,
+                include_unverified=include_unverified, allow_partial=allow_partial,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         con.close()
     print_pack_result(result)
