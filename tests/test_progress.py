@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,9 @@ from rich.console import Console
 
 from saferboard.measures import hotspots as h
 from tests.conftest import EXAMPLES, run_cli
+
+# The loopback archive server and archives of test_fetch, as fixtures here too.
+from tests.test_fetch import LOOPBACK_ENV, Fixture, Server, archives, server  # noqa: F401
 
 
 def random_cells(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,3 +112,22 @@ def test_ingest_shows_a_bar_on_a_terminal(tmp_path, monkeypatch):
     assert len(report.files) == len(files)
     shown = buf.getvalue()
     assert "importing" in shown and f"/{len(files)}" in shown
+
+
+def test_fetch_bars_on_a_terminal_and_nothing_extra_when_piped(
+        server: Server, archives: Fixture,  # noqa: F811  (test_fetch's fixtures)
+        tmp_path: Path, monkeypatch) -> None:
+    from saferboard.cli import data
+
+    server.files.update(archives.archives)
+    run = run_cli("fetch", "--force", "metropolitan", "--from", "2024-12", "--to", "2025-02",
+                  "--base-url", server.url, "--db", tmp_path / "piped.duckdb", "--cache",
+                  tmp_path / "cache", env={**os.environ, **LOOPBACK_ENV})
+    assert run.code == 0 and run.stderr == ""
+    console, buf = terminal()
+    monkeypatch.setattr(data, "err", console)
+    report = data.run_fetch(tmp_path / "t.duckdb", "metropolitan", date(2024, 12, 1),
+                            date(2025, 2, 1), server.url, tmp_path / "cache2", None)
+    assert len(report.files) == 4
+    shown = buf.getvalue()
+    assert "downloading" in shown and "importing" in shown and "4/4" in shown
