@@ -8,6 +8,8 @@ row (police.uk anti-social behaviour rows have no Crime ID; identical rows are r
 from __future__ import annotations
 
 import os
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from saferboard.core.errors import StoreError
+from saferboard.store import handoff
 
 DEFAULT_DB = "saferboard.duckdb"
 
@@ -317,11 +320,17 @@ def resolve_db_path(db: str | Path | None) -> Path:
     return Path(os.environ.get("SAFERBOARD_DB") or DEFAULT_DB)
 
 
-def connect(db: str | Path | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+WAIT_S = 120.0  # how long a command waits for the web server (or another writer) to yield
+
+
+def connect(db: str | Path | None = None, *, read_only: bool = False,
+            wait_s: float = WAIT_S) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating if needed) the store at `db`.
 
     A read-only open of a missing database is an error rather than an empty answer, so a
-    mistyped --db path is not mistaken for "no data".
+    mistyped --db path is not mistaken for "no data". If another process holds the file
+    (the web server), ask it to yield (store.handoff) and retry for up to `wait_s` seconds;
+    the web server itself passes 0 and answers 503 instead of waiting.
     """
     path = resolve_db_path(db)
     if read_only and not path.exists():
@@ -329,22 +338,51 @@ def connect(db: str | Path | None = None, *, read_only: bool = False) -> duckdb.
     if path.exists() and path.is_dir():
         raise StoreError(f"{path}: is a directory, not a database file")
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        text = str(e)
-        if "not a valid DuckDB database" in text:
-            raise StoreError(f"{path}: not a DuckDB database file") from None
-        if "lock" in text.lower():
-            raise StoreError(f"{path}: database is in use by another saferboard process") from None
-        raise StoreError(f"{path}: cannot open database: {text.splitlines()[0]}") from None
-    except duckdb.Error as e:
-        raise StoreError(f"{path}: cannot open database: {str(e).splitlines()[0]}") from None
+        con = _open(path, read_only)
+    except _Locked:
+        if wait_s <= 0:
+            raise StoreError(f"{path}: database is in use by another saferboard process"
+                             ) from None
+        con = _wait(path, read_only, wait_s)
     try:
         _migrate(con, path, read_only=read_only)
     except BaseException:
         con.close()
         raise
     return con
+
+
+class _Locked(Exception):
+    """Another process holds the file."""
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        text = str(e)
+        if "not a valid DuckDB database" in text:
+            raise StoreError(f"{path}: not a DuckDB database file") from None
+        if "lock" in text.lower():
+            raise _Locked from None
+        raise StoreError(f"{path}: cannot open database: {text.splitlines()[0]}") from None
+    except duckdb.Error as e:
+        raise StoreError(f"{path}: cannot open database: {str(e).splitlines()[0]}") from None
+
+
+def _wait(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait_s
+    with handoff.request(path):
+        while True:
+            time.sleep(0.05)
+            try:
+                return _open(path, read_only)
+            except _Locked:
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{path}: database is in use by another saferboard process and was "
+                        f"not released within {wait_s:.0f} s (a long import or pack build?); "
+                        "try again later") from None
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -385,14 +423,31 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run a block in one transaction: all of it commits, or none of it does."""
+    """Run a block in one transaction: all of it commits, or none of it does. A block
+    inside another joins it (DuckDB has no nested transactions), so a caller can make a
+    store function's writes and its own (a web change and its audit row) one commit."""
+    depth = _DEPTH.get(con, 0)
+    if depth:
+        _DEPTH[con] = depth + 1
+        try:
+            yield con
+        finally:
+            _DEPTH[con] = depth
+        return
     con.execute("BEGIN TRANSACTION")
+    _DEPTH[con] = 1
     try:
         yield con
     except BaseException:
+        del _DEPTH[con]
         con.execute("ROLLBACK")
         raise
+    del _DEPTH[con]
     con.execute("COMMIT")
+
+
+# Open transaction blocks per connection (a connection is used by one thread at a time).
+_DEPTH: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, int] = weakref.WeakKeyDictionary()
 
 
 FACT_TABLES = ("street", "outcomes", "stop_search", "mps_counts", "batch_months")

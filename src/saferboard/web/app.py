@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saferboard.core.errors import InputError, SaferboardError, StoreError
 from saferboard.web import audit
-from saferboard.web.db import Database
+from saferboard.web.db import RETRY_AFTER_S, Database
 from saferboard.web.deps import CsrfError, Principal, client_address, route_permissions
 from saferboard.web.limits import BodyLimit
 from saferboard.web.permissions import Forbidden, NotAuthenticated, NotFound
@@ -128,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.saferboard = st
     app.state.refusals = audit.RefusalTally()
+    app.state.audit_chain = audit.ChainCheck()  # the DPO's page verifies new rows only
     # An oversized body is refused before any route reads it (the 413 still gets the
     # security headers: the middleware added last runs first).
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
@@ -187,14 +188,19 @@ def _audit_refusal(request: Request, status: int, reason: str) -> None:
 
 def _error(request: Request, status: int, message: str | None = None) -> Response:
     text = message or MESSAGES.get(status, MESSAGES[500])
+    headers = {"WWW-Authenticate": "Cookie"} if status == 401 else {}
+    if status == 503:  # another process has the store for a moment (an import)
+        headers["Retry-After"] = str(RETRY_AFTER_S)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": {"status": status, "message": text}}, status_code=status,
-                            headers={"WWW-Authenticate": "Cookie"} if status == 401 else None)
+                            headers=headers or None)
     if status == 401:
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
     principal: Principal | None = getattr(request.state, "principal", None)
-    return render(request, "error.html.j2", principal, status=status, status_code=status,
-                  message=text)
+    response = render(request, "error.html.j2", principal, status=status, status_code=status,
+                      message=text)
+    response.headers.update(headers)
+    return response
 
 
 def _input_text(exc: SaferboardError) -> str:

@@ -1,15 +1,18 @@
-"""Short-lived, serialized store connections for the web app, and the measures cache.
+"""The web app's store connection, shared with other saferboard processes, and the measures
+cache.
 
-DuckDB lets one process at a time open a database file read-write. The app holds one
-connection, used by one request at a time (a lock), and closes it after two idle seconds, so
-that `saferboard ingest` can run whenever the server is idle. While an import holds the
-file, a request gets 503 ("the database is busy") rather than waiting.
+DuckDB lets one process at a time open a database file. The app keeps one connection open,
+used by one request at a time (a lock), and gives the file up whenever another saferboard
+process asks for it (store.handoff): an import, `saferboard users ...` or a report run
+while people use the site waits at most as long as the requests already running, instead
+of failing. While the file is given up, requests get 503 with Retry-After (the page says
+so) rather than waiting; when the other process is done the next request opens the file
+again and sees the new data (the measures cache is keyed by the imported batches).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,23 +21,33 @@ from typing import Any, TypeVar
 import duckdb
 
 from saferboard import store
+from saferboard.core.errors import StoreError
+from saferboard.store import handoff
 
 T = TypeVar("T")
+RETRY_AFTER_S = 2  # what a 503 tells clients while another process has the file
+
+
+class StoreBusy(StoreError):
+    """Another saferboard process has (or has asked for) the store file: 503."""
+
+    http_status = 503
 
 
 class Database:
     """One store connection, used by one request at a time (a lock), opened on demand and
-    closed again once no request has used it for `idle_close_s` seconds, which releases the
-    file for `saferboard ingest`."""
+    kept open until another process asks for the file (checked every `poll_s` seconds by a
+    background thread): then new blocks are refused with StoreBusy and the connection is
+    closed as soon as the running block ends."""
 
-    def __init__(self, path: Path, idle_close_s: float = 2.0) -> None:
+    def __init__(self, path: Path, poll_s: float = 0.1) -> None:
         self.path = path
-        self.idle_close_s = idle_close_s
+        self.poll_s = poll_s
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._last_used = 0.0
         self._stop = threading.Event()
-        self._reaper: threading.Thread | None = None
+        self._yielding = threading.Event()  # another process wants the file
+        self._watcher: threading.Thread | None = None
         self.opened = 0  # connections opened so far: data can only change between them
         self._blocks = 0  # `connect` blocks entered so far (outermost only)
         self._owner: int | None = None  # the thread inside a block, if any
@@ -42,7 +55,10 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The store, for the block; other threads wait for it."""
+        """The store, for the block; other threads of this process wait for it, and it is
+        StoreBusy (503) while another process has asked for the file."""
+        if self._yielding.is_set() and self._owner != threading.get_ident():
+            raise StoreBusy(f"{self.path}: another saferboard process is using the database")
         with self._lock:
             if self._depth == 0:
                 self._blocks += 1
@@ -50,16 +66,18 @@ class Database:
             self._depth += 1
             try:
                 if self._con is None:
-                    self._con = store.connect(self.path)
+                    if self._yielding.is_set() or handoff.wanted(self.path):
+                        raise StoreBusy(f"{self.path}: another saferboard process is using "
+                                        "the database")
+                    # Never wait here: a page answers 503 at once rather than hang.
+                    self._con = store.connect(self.path, wait_s=0)
                     self.opened += 1
-                    self._start_reaper()
+                    self._start_watcher()
                 try:
                     yield self._con
                 except BaseException:
                     self._close()  # never reuse a connection left in an unknown state
                     raise
-                finally:
-                    self._last_used = time.monotonic()
             finally:
                 self._depth -= 1
                 if self._depth == 0:
@@ -75,25 +93,29 @@ class Database:
         was cached for it (see auth.cached_session), never to run queries on."""
         return self._con
 
-    def _start_reaper(self) -> None:
-        if self._reaper is None or not self._reaper.is_alive():
-            self._stop.clear()
-            self._reaper = threading.Thread(target=self._reap, name="saferboard-db-reaper",
-                                            daemon=True)
-            self._reaper.start()
+    @property
+    def busy(self) -> bool:
+        """Whether another process has the file (requests now get 503)."""
+        return self._yielding.is_set()
 
-    def _reap(self) -> None:
-        while not self._stop.wait(min(0.5, self.idle_close_s)):
-            if self._con is None:
+    def _start_watcher(self) -> None:
+        if self._watcher is None or not self._watcher.is_alive():
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, name="saferboard-db-handoff",
+                                             daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Yield the file while another process asks for it; resume when none does."""
+        while not self._stop.wait(self.poll_s):
+            if handoff.wanted(self.path):
+                self._yielding.set()
+                with self._lock:  # waits for the running block (new ones are refused)
+                    self._close()
+            elif self._yielding.is_set():
+                self._yielding.clear()  # the next request opens the file again
+            elif self._con is None:
                 return
-            if time.monotonic() - self._last_used >= self.idle_close_s and \
-                    self._lock.acquire(blocking=False):
-                try:
-                    if time.monotonic() - self._last_used >= self.idle_close_s:
-                        self._close()
-                        return
-                finally:
-                    self._lock.release()
 
     def _close(self) -> None:
         if self._con is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from saferboard import store
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.measures.actions import ActionsReport, actions_report
@@ -83,15 +84,16 @@ def update_action(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, a
         raise InputError("give the quarter, e.g. 2012-Q4", column="quarter")
     before = _action_state(con, action_id, q, agency)
     try:
-        outcome = record_action_update(
-            con, ActionUpdate(action_id, q, plan.strip(), update.strip(), rag.strip() or None),
-            submitted_by=p.actor)
+        with store.transaction(con):  # the change and its audit row commit together
+            outcome = record_action_update(
+                con, ActionUpdate(action_id, q, plan.strip(), update.strip(),
+                                  rag.strip() or None), submitted_by=p.actor)
+            audit.record(con, at=now, actor=p.actor, role=p.role, action="action.update",
+                         obj=f"action:{action_id}:{q}", client=p.client, before=before,
+                         after=_action_state(con, action_id, q, agency))
     except QuarterLocked as e:
         _refused(con, now, p, "action.update", f"action:{action_id}:{q}", e)
         raise
-    audit.record(con, at=now, actor=p.actor, role=p.role, action="action.update",
-                 obj=f"action:{action_id}:{q}", client=p.client, before=before,
-                 after=_action_state(con, action_id, q, agency))
     return outcome
 
 
@@ -139,17 +141,18 @@ def submit_return(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal,
                              _number(form.get(f"actual_{i}", ""), f"actual_{i}"),
                              (form.get(f"rag_{i}", "").strip().upper() or None),
                              form.get(f"comment_{i}", "").strip()[:2000]))
+    spend = _number(form.get("spend", ""), "spend")
     try:
-        outcome = record_return(
-            con, ProjectReturn(project_id, q, _number(form.get("spend", ""), "spend"),
-                               tuple(kpis)), submitted_by=p.actor)
+        with store.transaction(con):  # the change and its audit row commit together
+            outcome = record_return(con, ProjectReturn(project_id, q, spend, tuple(kpis)),
+                                    submitted_by=p.actor)
+            after, _ = _project_kpis(con, project_id, q, agency)
+            audit.record(con, at=now, actor=p.actor, role=p.role, action="project.return",
+                         obj=f"project:{project_id}:{q}", client=p.client,
+                         before=before or None, after=after)
     except QuarterLocked as e:
         _refused(con, now, p, "project.return", f"project:{project_id}:{q}", e)
         raise
-    after, _ = _project_kpis(con, project_id, q, agency)
-    audit.record(con, at=now, actor=p.actor, role=p.role, action="project.return",
-                 obj=f"project:{project_id}:{q}", client=p.client, before=before or None,
-                 after=after)
     return outcome
 
 
@@ -202,14 +205,15 @@ def confirm(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, kind: s
     reported = None if item is None else item.rag
     before = _confirmation(item)
     try:
-        outcome = confirm_rag(con, kind, item_id, q, rag, reported_rag=reported,
-                              confirmed_by=p.actor, at=audit.naive_utc(now))
+        with store.transaction(con):  # the change and its audit row commit together
+            outcome = confirm_rag(con, kind, item_id, q, rag, reported_rag=reported,
+                                  confirmed_by=p.actor, at=audit.naive_utc(now))
+            audit.record(con, at=now, actor=p.actor, role=p.role,
+                         action=f"{kind}.confirm_rag", obj=obj, client=p.client,
+                         before=before, after=_confirmation(_find(con, kind, item_id, q)))
     except QuarterLocked as e:
         _refused(con, now, p, f"{kind}.confirm_rag", obj, e)
         raise
-    audit.record(con, at=now, actor=p.actor, role=p.role, action=f"{kind}.confirm_rag",
-                 obj=obj, client=p.client, before=before,
-                 after=_confirmation(_find(con, kind, item_id, q)))
     return outcome
 
 
@@ -226,9 +230,9 @@ def lock(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, quarter_te
                                            "locked_by": value.locked_by,
                                            "locked_at": value.locked_at.isoformat()}
 
-    before = state(quarter_lock(con, q))
-    made, new = lock_quarter(con, q, locked_by=p.actor, at=audit.naive_utc(now))
-    audit.record(con, at=now, actor=p.actor, role=p.role, action="quarter.lock",
-                 obj=f"quarter:{q}",
-                 client=p.client, before=before, after=state(made))
+    with store.transaction(con):  # the lock and its audit row commit together
+        before = state(quarter_lock(con, q))
+        made, new = lock_quarter(con, q, locked_by=p.actor, at=audit.naive_utc(now))
+        audit.record(con, at=now, actor=p.actor, role=p.role, action="quarter.lock",
+                     obj=f"quarter:{q}", client=p.client, before=before, after=state(made))
     return new

@@ -376,7 +376,7 @@ def audit_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.audit
     with st.db.connect() as con:
         rows = audit.entries(con, limit=100, offset=100 * (page - 1), actor=actor,
                              action=action)
-        broken = audit.verify(con)
+        broken = request.app.state.audit_chain.verify(con, st.db.opened)
     return render(request, "audit.html.j2", p, rows=[asdict(r) for r in rows], broken=broken,
                   page=page, actor=actor or "", action=action or "")
 

@@ -1,0 +1,188 @@
+"""A site that stays up while data changes (issue 16, items 1 and 2): imports and account
+changes from the command line succeed while a client polls the server, the server answers
+503 with Retry-After meanwhile and then shows the new data without a restart; a change and
+its audit row commit together (a process killed between them keeps neither); argon2 runs
+outside the store lock; the audit page verifies only rows it has not verified yet."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from saferboard import store
+from saferboard.web import audit, auth
+from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.web.conftest import Web
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SAFERBOARD_")}
+
+
+class Poller:
+    """A signed-in client requesting pages in a loop on a thread, recording each answer."""
+
+    def __init__(self, client: TestClient, paths: tuple[str, ...]) -> None:
+        self.client = client
+        self.paths = paths
+        self.answers: list[tuple[int, str | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            r = self.client.get(self.paths[i % len(self.paths)])
+            self.answers.append((r.status_code, r.headers.get("retry-after")))
+            i += 1
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def wait_for(self, n: int) -> None:
+        """Until `n` more answers have come (the poller is really running)."""
+        target = len(self.answers) + n
+        while len(self.answers) < target and self._thread.is_alive():
+            self._stop.wait(0.01)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+def _new_month(tmp_path: Path) -> Path:
+    """A police.uk file for a month the examples lack (the first month's rows, re-dated)."""
+    source = EXAMPLES / "policeuk" / "2019-12-city-of-london-street.csv.gz"
+    text = gzip.decompress(source.read_bytes()).decode("utf-8").replace("2019-12", "2019-11")
+    out = tmp_path / "2019-11-city-of-london-street.csv"
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def test_imports_and_account_changes_succeed_while_a_client_polls(web: Web,
+                                                                   tmp_path: Path) -> None:
+    c = web.login("analyst")
+    assert "2019-11" not in c.get("/api/quality").text
+    pw = tmp_path / "pw.txt"
+    pw.write_text("granite lantern orchard velvet\n", encoding="utf-8")
+    with Poller(c, ("/api/me", "/api/dashboard", "/overview")) as poller:
+        poller.wait_for(10)
+        r = run_cli("users", "add", "newcomer", "--role", "board", "--password-file", pw,
+                    "--db", web.db, env=_env())
+        assert r.code == 0, r.stderr
+        poller.wait_for(3)
+        r = run_cli("ingest", _new_month(tmp_path), "--db", web.db, env=_env())
+        assert r.code == 0, r.stderr
+        poller.wait_for(10)
+    statuses = {s for s, _ in poller.answers}
+    assert statuses <= {200, 503}, statuses
+    assert all(int(retry or "99") <= 5 for s, retry in poller.answers if s == 503)
+    assert poller.answers[-1][0] == 200  # answering again afterwards
+    # The new account and the new month are there without a restart.
+    web.login("newcomer", "granite lantern orchard velvet")
+    assert "2019-11" in c.get("/api/quality").text
+
+
+def test_a_command_waits_for_the_server_only_as_long_as_the_running_request(
+        web: Web, tmp_path: Path) -> None:
+    c = web.login("analyst")
+    assert c.get("/api/me").status_code == 200  # the server holds the file now
+    r = run_cli("users", "list", "--db", web.db, env=_env())
+    assert r.code == 0, r.stderr
+    assert "analyst" in r.stdout
+    assert c.get("/api/me").status_code == 200
+
+
+KILL_SCRIPT = """
+import os, sys
+from datetime import UTC, datetime
+from saferboard import store
+from saferboard.web import audit, auth, governance
+from saferboard.web.deps import Principal
+
+def killed(*args, **kwargs):
+    os._exit(9)  # the process dies between the change and its audit row
+
+con = store.connect(sys.argv[1])
+now = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+manager = auth.get_user(con, "manager")
+audit.record = killed
+if sys.argv[2] == "lock":
+    governance.lock(con, now, Principal(manager, None, "127.0.0.1"), "2016-Q4")
+else:
+    auth.set_role(con, "probation", "analyst", agency=None, now=now, actor="cli:test")
+"""
+
+
+def test_a_kill_between_a_change_and_its_audit_row_keeps_neither(web: Web) -> None:
+    web.app.state.saferboard.db.close()
+    before = _rows(web.db)
+    for what in ("lock", "role"):
+        proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(web.db), what],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 9, proc.stderr
+    with store.connect(web.db) as con:
+        locks = store.one(con, "SELECT count(*) FROM gov_quarter_locks")
+        user = auth.get_user(con, "probation")
+        assert audit.verify(con) is None
+    assert locks is not None and locks[0] == 0
+    assert user is not None and str(user.role) == "partner"
+    assert _rows(web.db) == before
+
+
+def _rows(db: Path) -> int:
+    with store.connect(db) as con:
+        row = store.one(con, "SELECT count(*) FROM web_audit")
+    assert row is not None
+    return int(str(row[0]))
+
+
+def test_password_hashing_does_not_hold_the_store_lock(web: Web,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    db = web.app.state.saferboard.db
+    free: list[bool] = []
+    real = auth.verify_password
+
+    def verify(stored: str, password: str) -> bool:
+        def probe() -> None:
+            got = db._lock.acquire(blocking=False)
+            free.append(got)
+            if got:
+                db._lock.release()
+
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join()
+        return real(stored, password)
+
+    monkeypatch.setattr(auth, "verify_password", verify)
+    web.login("analyst")
+    assert free == [True]  # another thread could take the store while argon2 ran
+
+
+def test_the_audit_check_reads_only_new_rows_until_the_file_changes_hands(web: Web) -> None:
+    check = audit.ChainCheck()
+    with store.connect(web.db) as con:
+        assert check.verify(con, 1) is None
+        first = check.last_id
+        new = audit.record(con, at=web.clock(), actor="t", role=None, action="test", obj="x")
+        assert check.verify(con, 1) is None and check.last_id == new > first
+        # A row added since the last check is verified: tampered, it is found.
+        newer = audit.record(con, at=web.clock(), actor="t", role=None, action="test",
+                             obj="y")
+        con.execute("UPDATE web_audit SET actor = 'someone' WHERE audit_id = ?", [newer])
+        assert check.verify(con, 1) == newer
+    with store.connect(web.db) as con:
+        # Another generation (the file changed hands): an old row's edit is found too.
+        con.execute("UPDATE web_audit SET actor = 'fixed' WHERE audit_id = ?", [newer])
+        con.execute("UPDATE web_audit SET actor = 'x' WHERE audit_id = ?", [first])
+        assert check.verify(con, 1) == newer  # same generation: the recorded answer
+        assert check.verify(con, 2) == first
