@@ -285,3 +285,79 @@ def test_out_of_area_rows_are_reported_not_counted(forces):
     # E.g. Sussex rows in Slough (Thames Valley) are not Slough's figures.
     assert q["sussex"].outside_force["Slough"] > 0
     assert not sources["policeuk"].has_area("Slough")
+
+
+def test_init_writes_a_working_configuration(forces, tmp_path):
+    """`init --area`: name and codes, ONS nearest neighbours (labelled as ONS's), same force
+    and region from the raw ONS lookups, the police.uk types its data has by their published
+    names plus the all-crime total, no targets; the dashboard runs with it."""
+    import tomllib
+
+    db, cats, sources = forces
+    out = tmp_path / "brighton.toml"
+    r = run_cli("init", "--db", db, "--area", "brighton & hove", "--out", out)
+    assert r.code == 0, r.stderr
+    text = out.read_text(encoding="utf-8")
+    doc = tomllib.loads(text)
+    assert doc["partnership"]["area"] == "Brighton and Hove" and "E06000043" in text
+    assert "not the Home Office's most similar" in text and "targets" not in doc
+    with open(SHARED / "peer_groups" / "ons_nearest_neighbours_ltla_top15_long.csv",
+              newline="", encoding="utf-8-sig") as f:
+        ons = [x["neighbour_name"] for x in sorted(
+            (x for x in csv.DictReader(f) if x["area_code"] == "E06000043"),
+            key=lambda x: int(x["rank"]))]
+    groups = doc["peer_groups"]
+    assert groups["ONS nearest neighbours"] == ["Brighton and Hove", *ons] and len(ons) == 15
+    assert groups["ONS nearest neighbours"][0] == "Brighton and Hove"
+    with open(ONS / "lookup_ltla24_csp24_pfa24.csv", newline="", encoding="utf-8-sig") as f:
+        sussex = {x["ltla24_name"] for x in csv.DictReader(f) if x["pfa24_name"] == "Sussex"}
+    assert set(groups["Same force"]) == sussex
+    assert doc["partnership"]["region"] == "South East"
+    assert len(groups["South East"]) == 64
+    types = {t for p in files("sussex") for t in (x["Crime type"] for x in rows(p))}
+    published = {"Vehicle crime": "Vehicle offences"}
+    assert doc["dashboard"]["categories"] == [
+        *[published.get(t, t) for t in (
+            "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson",
+            "Drugs", "Other theft", "Possession of weapons", "Public order", "Robbery",
+            "Shoplifting", "Theft from the person", "Vehicle crime",
+            "Violence and sexual offences", "Other crime") if t in types],
+        "Total notifiable offences"]
+    board = dashboard(sources, cats, load_config(out), "Brighton and Hove", date(2025, 12, 1))
+    assert len(board.rows) == len(doc["dashboard"]["categories"])
+    tno = board.rows[-1]
+    assert tno.rolling12_volume == total("Brighton and Hove", months("2025-01", "2025-12"),
+                                         {t for t in types if t not in NOT_ASB})
+    nn = tno.ranks["ONS nearest neighbours"]
+    # Of the 16, those with police.uk data here (Sussex, Hampshire, Dorset) are ranked;
+    # the rest are listed as without data, never dropped.
+    ranked = {"Brighton and Hove", "Southampton", "Bournemouth, Christchurch and Poole",
+              "Portsmouth", "Crawley"}
+    assert nn.of == len(ranked) and set(nn.without_data) == set(
+        groups["ONS nearest neighbours"]) - ranked
+    assert run_cli("init", "--area", "Brighton and Hoove").stderr.count(
+        "did you mean 'Brighton and Hove'") == 1
+
+
+def test_configured_groups_and_targets_apply_to_their_own_area(forces, tmp_path):
+    """Another area than the configured one is ranked only in the region group, and a target
+    is never applied to another area's figures."""
+    db, cats, sources = forces
+    cfg_file = tmp_path / "b.toml"
+    assert run_cli("init", "--db", db, "--area", "Brighton and Hove", "--out",
+                   cfg_file).code == 0
+    text = cfg_file.read_text(encoding="utf-8").replace(
+        "# [[targets]]", "[[targets]]").replace("# name =", "name =").replace(
+        "# category =", "category =").replace("# baseline = 0", "baseline = 900").replace(
+        "# change_pct =", "change_pct =").replace("# start =", "start =").replace(
+        "# end =", "end =")
+    cfg_file.write_text(text, encoding="utf-8")
+    cfg = load_config(cfg_file)
+    row = dashboard(sources, cats, cfg, "Southampton", date(2025, 12, 1), ["Burglary"]).rows[0]
+    assert set(row.ranks) == {"South East"}
+    r = run_cli("targets", "--db", db, "--config", cfg_file, "--area", "Southampton")
+    assert r.code != 0 and "no target" in r.stderr and "Brighton and Hove" in r.stderr
+    r = run_cli("targets", "--db", db, "--config", cfg_file, "--format", "json")
+    assert r.code == 0, r.stderr
+    (t,) = json.loads(r.stdout)
+    assert t["area"] == "Brighton and Hove"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -243,6 +244,46 @@ def counts_cmd(
     finally:
         con.close()
     emit(result.as_dicts(), fmt, title=f"Counts ({source})", columns=[*result.by, "count"])
+
+
+@app.command("init")
+def init_cmd(
+    area: Annotated[str, typer.Option(
+        "--area", help="Local authority (name or code) or Community Safety Partnership")],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="TOML file to write (default: print it)")] = None,
+    db: DbOption = None,
+    mapping: CategoriesOption = None,
+) -> None:
+    """Write a starter partnership configuration for any area of England and Wales: name and
+    codes, peer groups (ONS nearest neighbours, same force, region), the dashboard categories
+    its data in the store supports, and empty targets."""
+    from saferboard.core.areas import la_name
+    from saferboard.core.errors import StoreError
+    from saferboard.core.starter import starter_config
+    from saferboard.measures.coverage import supported_categories
+
+    name = la_name(area)
+    cats = categories.load(mapping)
+    try:
+        con = store.connect(db, read_only=True)
+    except StoreError:
+        con = None  # no store yet: every police.uk crime type
+    try:
+        chosen, source = supported_categories(con, cats, name)
+    finally:
+        if con is not None:
+            con.close()
+    starter = starter_config(name, categories=chosen, source=source)
+    if out_file is None:
+        sys.stdout.write(starter.toml)
+        return
+    if out_file.exists():
+        raise typer.BadParameter(f"{out_file} exists; choose another file or remove it",
+                                 param_hint="--out")
+    out_file.write_text(starter.toml, encoding="utf-8")
+    out.print(f"wrote {out_file} for {starter.area} ({starter.code}); edit it and pass it "
+              "with --config", markup=False, highlight=False)
 
 
 @app.command("quality")

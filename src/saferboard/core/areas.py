@@ -267,6 +267,16 @@ def peer_group(spec: str, area: str, configured: Mapping[str, Sequence[str]]
     return "peers: " + ", ".join(members), members
 
 
+def same_area(a: str, b: str) -> bool:
+    """Whether two area texts (names any case, or codes) are the same local authority."""
+    if a.strip().lower() == b.strip().lower():
+        return True
+    try:
+        return la_name(a) == la_name(b)
+    except InputError:
+        return False
+
+
 def area_boundary(text: str) -> tuple[str, BaseGeometry]:
     """(LA name, boundary in EPSG:27700) for an LA name or code, or a CSP that is one whole
     LA, anywhere in England and Wales (national.la_boundary: London's finer shipped

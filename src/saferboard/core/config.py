@@ -94,7 +94,8 @@ def load_config(path: str | Path | None = None) -> Config:
                   {k: tuple(v) for k, v in groups.items()}, str(chosen),
                   _dashboard(data.get("dashboard", {}), chosen),
                   _rag(data.get("rag", {}), chosen, groups),
-                  tuple(_target(t, i, chosen) for i, t in enumerate(data.get("targets", []))))
+                  tuple(_target(t, i, chosen, part["area"])
+                        for i, t in enumerate(data.get("targets", []))))
 
 
 def _typed(table: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
@@ -153,7 +154,8 @@ def _month(value: Any, where: str, path: Path) -> date:
     raise InputError(f"{where} must be a month 'YYYY-MM', got {value!r}", path=path)
 
 
-def _target(table: Any, i: int, path: Path) -> Target:
+def _target(table: Any, i: int, path: Path, partnership_area: str) -> Target:
+    """A target; without `area` it is the partnership's area's, and applies to it only."""
     where = f"[[targets]] #{i + 1}"
     if not isinstance(table, dict):
         raise InputError(f"{where} must be a table", path=path)
@@ -174,6 +176,6 @@ def _target(table: Any, i: int, path: Path) -> Target:
         baseline,
         float(_typed(table, "change_pct", (int, float), 0, where, path)),
         start, end,
-        area if isinstance(area, str) else None,
+        area if isinstance(area, str) and area else partnership_area,
         float(_typed(table, "tolerance_pct", (int, float), 5.0, where, path)),
     )

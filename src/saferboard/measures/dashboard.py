@@ -386,6 +386,11 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
     totals = matrix[:, a:b + 1].sum(axis=1)
     out = {}
     for group, members in config.peer_groups.items():
+        # A partnership's own groups (its most similar group, its ONS neighbours) are about
+        # its own area; for another area only the region group applies (issue 15: Croydon
+        # was ranked in Barnet's most similar group).
+        if area.lower() != config.area.lower() and group != config.region:
+            continue
         rates: dict[str, float] = {}
         missing = []
         for member in members:
@@ -509,9 +514,10 @@ def glossary(config: Config) -> dict[str, str]:
                           "same three months one year earlier.",
         "Rolling 12 months": "The twelve months ending at the reference month, compared with "
                              "the twelve months before them.",
-        "Rate": "Crimes in the rolling 12 months per 1,000 residents (per 1,000 households for "
-                + ", ".join(d.household_categories)
-                + "); ONS mid-year estimates and Census households, latest year available.",
+        "Rate": "Crimes in the rolling 12 months per 1,000 residents"
+                + (" (per 1,000 households for " + ", ".join(d.household_categories) + ")"
+                   if d.household_categories else "")
+                + "; ONS mid-year estimates and Census households, latest year available.",
         "Peer comparison": "Rank by rate among the areas of a peer group that have data; 1 is "
                            "the lowest rate (best).",
         "Monthly exceptions": ("A month is unusually high or low when it falls outside "

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from saferboard.core.areas import same_area
 from saferboard.core.categories import Categories
 from saferboard.core.config import Target
 from saferboard.core.errors import InputError
@@ -62,6 +63,10 @@ def target_status(table: MonthlyCounts, cats: Categories, t: Target, area: str, 
     if not table.has_area(area):
         raise InputError(f"area {area!r} is not in the {table.source} data", param="area")
     name = table.areas[table.area_index(area)]
+    if t.area is not None and not same_area(t.area, name):
+        # A target is its own area's (issue 15: a copied configuration showed Camden
+        # "Green, projected 521" from Barnet's target).
+        raise InputError(f"target {t.name!r} is for {t.area}, not {name}", param="area")
     series = table.category_series(name, t.category, cats)
     covered = table.covered.get(name, frozenset())
     target_value = t.baseline * (1 + t.change_pct / 100)
