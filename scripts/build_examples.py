@@ -20,6 +20,11 @@ PEERS = ("Barnet", "Wandsworth", "Bromley", "Harrow", "Croydon", "Ealing", "Sutt
          "Enfield", "Waltham Forest")
 MET_MONTHS = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)
               if "2023-03" <= f"{y}-{m:02d}" <= "2025-02"]
+# The second worked example (issue 15): a partnership outside London from police.uk alone.
+# Brighton and Hove with two small same-force neighbours (so that "same force" ranks have
+# members), from the full Sussex street files; rows matched by LSOA code through the raw ONS
+# lookup, plus the force's rows with no location (they count for the force only).
+BRIGHTON_LAS = ("Brighton and Hove", "Lewes", "Adur")
 COL_MONTHS = [f"{y}-{m:02d}" for y in (2019, 2020) for m in range(1, 13)
               if "2019-12" <= f"{y}-{m:02d}" <= "2020-11"]
 
@@ -47,9 +52,18 @@ def filter_rows(src: Path, keep) -> tuple[str, set[str]]:  # type: ignore[no-unt
     return buf.getvalue(), ids
 
 
+def build_brighton() -> None:
+    lookup = SHARED / "ons_geography_ew" / "lookup_lsoa21_ward24_ltla24.csv"
+    with open(lookup, newline="", encoding="utf-8-sig") as f:
+        codes = {r["lsoa21_code"] for r in csv.DictReader(f) if r["ltla24_name"] in BRIGHTON_LAS}
+    for src in sorted((SHARED / "policeuk_forces").glob("*-sussex-street.csv.gz")):
+        text, _ = filter_rows(src, lambda r: r["LSOA code"] in codes or r["LSOA code"] == "")
+        write_gz(OUT / "brighton" / src.name, text)
+
+
 def main() -> None:
     if OUT.exists():
-        for sub in ("policeuk", "mps"):
+        for sub in ("policeuk", "mps", "brighton"):
             shutil.rmtree(OUT / sub, ignore_errors=True)
     met = SHARED / "policeuk_met_burglary"
     ids: set[str] = set()
@@ -80,6 +94,7 @@ def main() -> None:
     for f in ward.glob("*.csv.gz"):
         (OUT / "mps" / "release_2025-12").mkdir(parents=True, exist_ok=True)
         shutil.copy(f, OUT / "mps" / "release_2025-12" / f.name)
+    build_brighton()
 
 
 if __name__ == "__main__":
