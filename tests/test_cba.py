@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_deflator
 from saferboard.measures.cba import (
     Additionality,
     CbaModel,
@@ -27,7 +28,7 @@ from saferboard.measures.cba import (
     switching_value,
     with_assumption,
 )
-from saferboard.sources.cba_model import load_deflator, load_model, load_unit_costs
+from saferboard.sources.cba_model import load_model, load_unit_costs
 from tests.conftest import EXAMPLES, run_cli
 
 CBA = EXAMPLES / "cba"
@@ -88,7 +89,7 @@ def test_additionality() -> None:
 
 
 def test_rebase_with_the_shipped_deflator() -> None:
-    deflator = load_deflator()
+    deflator = read_deflator()
     index = dict(deflator)
     assert index["2019-20"] == 100.0
     assert rebase(1000, "2014-15", "2012-13", deflator) == pytest.approx(
@@ -320,7 +321,7 @@ def test_shipped_unit_cost_rebased_to_the_model_price_year(tmp_path: Path) -> No
                     'unit_cost = "ne_arrest"\nbaseline_rate = 0.5\nintervention_rate = 0.3\n',
                     encoding="utf-8")
     r = appraise_cba(load_model(path))
-    index = dict(load_deflator())
+    index = dict(read_deflator())
     unit = load_unit_costs()["ne_arrest"]
     assert unit.price_year == "2014-15"
     expected = 100 * (0.5 - 0.3) * unit.value * index["2012-13"] / index["2014-15"]

@@ -13,9 +13,9 @@ import pytest
 
 from saferboard import store
 from saferboard.core import categories
+from saferboard.core.crime_costs import load_unit_costs
 from saferboard.core.pseudonym import Key
 from saferboard.measures.cohort import cohort_measures, load_cohort, suppress_small_cohorts
-from saferboard.measures.costs import load_unit_costs
 from saferboard.sources.ingest import ingest
 from saferboard.sources.partner import ingest_partner
 from tests.conftest import EXAMPLES, run_cli

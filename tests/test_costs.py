@@ -18,17 +18,15 @@ from hypothesis import strategies as st
 
 from saferboard import store
 from saferboard.core import categories
+from saferboard.core.crime_costs import UnitCosts, deflator_by_year, load_unit_costs
 from saferboard.core.errors import InputError
+from saferboard.core.quarters import financial_year
 from saferboard.measures.cohort import CohortData, Membership, Offence, cohort_measures
 from saferboard.measures.costs import (
-    UnitCosts,
     cohort_costs,
     cost_avoided,
     cost_report,
     crime_cost,
-    financial_year,
-    load_deflator,
-    load_unit_costs,
 )
 from saferboard.measures.dashboard import load_sources
 from saferboard.measures.series import MonthlyCounts
@@ -304,23 +302,23 @@ def test_bad_deflator_and_unit_cost_files(tmp_path: Path) -> None:
     p = tmp_path / "d.csv"
     p.write_text("# a comment\nyear,index\n2015-16,92\n2016-17,abc\n")
     with pytest.raises(InputError, match=r"d.csv: line 4: column 'index': index must be a number"):
-        load_deflator(p)
+        deflator_by_year(p)
     p.write_text("when,what\n2015-16,92\n")
     with pytest.raises(InputError, match="header must be 'year,index'"):
-        load_deflator(p)
+        deflator_by_year(p)
     p.write_text("year,index\n2015/16,92\n")
     with pytest.raises(InputError, match="line 2: expected 'YYYY-YY,index'"):
-        load_deflator(p)
+        deflator_by_year(p)
     p.write_text("year,index\n2015-16,0\n")
     with pytest.raises(InputError, match="positive"):
-        load_deflator(p)
+        deflator_by_year(p)
     p.write_text("year,index\n")
     with pytest.raises(InputError, match="no deflator rows"):
-        load_deflator(p)
+        deflator_by_year(p)
     with pytest.raises(InputError, match="cannot read"):
-        load_deflator(tmp_path / "missing.csv")
+        deflator_by_year(tmp_path / "missing.csv")
     p.write_text("year,index\n2015-16,80\n2023-24,100\n")
-    assert load_deflator(p) == {"2015/16": 80.0, "2023/24": 100.0}
+    assert deflator_by_year(p) == {"2015/16": 80.0, "2023/24": 100.0}
     assert load_unit_costs(deflator=p).factor("2023/24") == 1.25
     t = tmp_path / "u.toml"
     t.write_text('[categories]\n"Drugs" = { heeks = "Drug dealing" }\n')
@@ -340,7 +338,7 @@ def test_bad_deflator_and_unit_cost_files(tmp_path: Path) -> None:
 
 
 def test_no_deflator_series(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from saferboard.measures import costs as mod
+    from saferboard.core import crime_costs as mod
 
     monkeypatch.setattr(mod, "_shipped_deflator", lambda: None)
     c = load_unit_costs()
@@ -506,7 +504,7 @@ def test_cli_costs_json_and_price_year(example_db: Path) -> None:
     (("--area", "Nowhere"), "not in the store"),
     (("--month", "2025-13"), "YYYY-MM"),
     (("--price-year", "2023/24", "--deflator", "/nonexistent/deflator.csv"), "cannot read"),
-    (("--unit-costs", "/nonexistent/costs.toml"), "cannot read unit costs"),
+    (("--unit-costs", "/nonexistent/costs.toml"), "unit costs not found"),
 ])
 def test_cli_costs_bad_input(example_db: Path, args: tuple[str, ...], needle: str) -> None:
     base = {"--area": "Barnet", "--month": "2025-12"}

@@ -78,7 +78,8 @@ def test_projects_follow_the_pack_month(con: duckdb.DuckDBPyConnection) -> None:
 def test_cba_xlsx_from_the_cli(tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
-    from saferboard.report.governance import run_cba, write_cba_xlsx
+    from saferboard.cli.governance import run_cba
+    from saferboard.report.governance import write_cba_xlsx
 
     out = tmp_path / "cba.xlsx"
     write_cba_xlsx(run_cba(sorted((EXAMPLES / "cba").glob("*.toml"))), out)

@@ -105,7 +105,7 @@ def test_cases_repeats_sources_and_profile_by_construction() -> None:
 
 def test_from_after_to_is_refused() -> None:
     ref = referrals([(1, date(2016, 5, 1))])
-    with pytest.raises(ValueError, match="parameter .start.: the start is after the end"):
+    with pytest.raises(ValueError, match="parameter 'start': the start is after the end"):
         marac(ref, date(2016, 6, 1), date(2016, 5, 1))
 
 

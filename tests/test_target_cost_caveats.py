@@ -19,7 +19,8 @@ import pytest
 from saferboard import store
 from saferboard.core import categories
 from saferboard.core.config import Target
-from saferboard.measures.costs import cost_report, load_unit_costs
+from saferboard.core.crime_costs import load_unit_costs
+from saferboard.measures.costs import cost_report
 from saferboard.measures.dashboard import load_sources, source_for
 from saferboard.measures.targets import target_status
 from tests.conftest import run_cli

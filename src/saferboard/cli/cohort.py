@@ -283,9 +283,10 @@ def costs_cmd(
     Heeks et al. 2018), cost avoided by the change in volume against the 12 months before, and
     cost avoided by the offender cohort's reduction (when cohort data is in the store)."""
     from saferboard.core.config import load_config
+    from saferboard.core.crime_costs import load_unit_costs
     from saferboard.core.errors import InputError
     from saferboard.measures.cohort import cohort_measures, load_cohort
-    from saferboard.measures.costs import cost_report, load_unit_costs
+    from saferboard.measures.costs import cost_report
     from saferboard.measures.dashboard import canonical_area, latest_month, load_sources
 
     cfg = load_config(config)

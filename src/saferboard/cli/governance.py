@@ -17,6 +17,10 @@ from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err
 from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from saferboard.measures.cba import CbaResult
+    from saferboard.sources.cba_model import CbaModel
     from saferboard.store.locks import QuarterLock
 
 
@@ -56,6 +60,16 @@ def _print_saved(saved: tuple[tuple[str, str], ...]) -> None:
         err.print(f"saved {name!r} for the board pack ({state})", markup=False)
 
 
+def run_cba(paths: Sequence[Path]) -> list[tuple[CbaModel, CbaResult]]:
+    """Each model file read (with the shipped unit costs and deflator) and appraised."""
+    from saferboard.core.reference import read_deflator
+    from saferboard.measures.cba import appraise_cba
+    from saferboard.sources.cba_model import load_model, load_unit_costs
+
+    units = load_unit_costs()
+    deflator = read_deflator()
+    return [(m, appraise_cba(m)) for m in (load_model(p, units, deflator) for p in paths)]
+
 @app.command("cba")
 def cba_cmd(
     models: Annotated[list[Path], typer.Argument(help="Cost-benefit model files (TOML)")],
@@ -74,7 +88,7 @@ def cba_cmd(
     from saferboard.measures.cba import combine, sensitivity
     from saferboard.report import governance as gov
 
-    results = gov.run_cba(models)
+    results = run_cba(models)
     if save:
         from saferboard.sources.governance import save_models
 

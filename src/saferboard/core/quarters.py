@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from saferboard.core.errors import InputError
+
 _QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
 _FY_QUARTER = re.compile(r"(\d{4})\s*[/-]\s*(\d{2})\s*Q([1-4])", re.IGNORECASE)
 
@@ -57,3 +59,16 @@ def quarter_of(day: date) -> Quarter:
     """The financial-year quarter a date falls in."""
     fy = day.year if day.month >= 4 else day.year - 1
     return Quarter(fy, (day.month - 4) % 12 // 3 + 1)
+
+
+def financial_year(text: str) -> str:
+    """'2015/16', '2015-16', '2015-2016' or '2015/2016' -> '2015/16'."""
+    m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", str(text))
+    if not m:
+        raise InputError(f"expected a financial year YYYY/YY, got {text!r}",
+                         param="price_year")
+    start, end = int(m[1]), int(m[2][-2:])
+    if (start + 1) % 100 != end:
+        raise InputError(f"{text!r} is not a financial year (the second year must follow the "
+                         "first)", param="price_year")
+    return f"{start}/{end:02d}"

@@ -8,6 +8,7 @@ model file goes through, so a bad file always gets the same file (and line) erro
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import tomllib
@@ -56,6 +57,42 @@ def read_toml(path: Path, *, text: str | None = None, what: str | None = None,
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         raise InputError(f"{invalid}: {str(e).split(' (at line')[0]}", path=path,
                          line=int(m[1]) if m else None) from None
+
+
+# A financial year as the GDP deflator file writes it: 2019-20.
+DEFLATOR_YEAR = re.compile(r"(\d{4})-(\d{2})")
+
+
+def read_deflator(path: Path | None = None) -> tuple[tuple[str, float], ...]:
+    """(financial year 'YYYY-YY', index) rows of a GDP deflator CSV: the shipped one
+    (`data/gdp_deflator.csv`, read once) by default. The one reader of that format, for the
+    cost-benefit models and the cost of crime alike.
+
+    Lines starting with '#' are comments (the source); then a header `year,index`."""
+    if path is None:
+        return _shipped_deflator()
+    rows: list[tuple[str, float]] = []
+    with path.open(encoding="utf-8", newline="") as f:
+        lines = [(i, line) for i, line in enumerate(f, start=1) if not line.startswith("#")]
+    reader = csv.reader(line for _, line in lines)
+    header = next(reader, None)
+    if header != ["year", "index"]:
+        raise InputError(f"header must be 'year,index', got {header}", path=path,
+                         line=lines[0][0] if lines else None)
+    for (lineno, _), row in zip(lines[1:], reader, strict=True):
+        if len(row) != 2 or not DEFLATOR_YEAR.fullmatch(row[0]):
+            raise InputError(f"expected 'YYYY-YY,index', got {row}", path=path, line=lineno)
+        try:
+            rows.append((row[0], float(row[1])))
+        except ValueError:
+            raise InputError(f"index must be a number, got {row[1]!r}", path=path,
+                             line=lineno, column="index") from None
+    return tuple(rows)
+
+
+@cache
+def _shipped_deflator() -> tuple[tuple[str, float], ...]:
+    return read_deflator(shipped("gdp_deflator.csv"))
 
 
 @cache

@@ -14,6 +14,7 @@ from datetime import date
 import duckdb
 
 from saferboard.core.categories import Categories
+from saferboard.core.crime_costs import UnitCosts
 from saferboard.core.errors import InputError
 from saferboard.measures.cohort import (
     DEFAULT_SUPPRESS_BELOW,
@@ -24,7 +25,7 @@ from saferboard.measures.cohort import (
     load_cohort,
     suppress_small_cohorts,
 )
-from saferboard.measures.costs import UnitCosts, cost_report
+from saferboard.measures.costs import cost_report
 from saferboard.measures.disclosure import MARK
 from saferboard.measures.series import MonthlyCounts
 

@@ -12,15 +12,14 @@ from typing import Any
 import duckdb
 
 from saferboard.core.audience import EVERYONE, Audience
-from saferboard.core.errors import InputError
-from saferboard.core.quarters import Quarter, parse_quarter, quarter_of
+from saferboard.core.quarters import quarter_of
+from saferboard.core.reference import read_deflator
 from saferboard.measures import actions as actions_mod
 from saferboard.measures import appraisal as appraisal_mod
 from saferboard.measures import cba as cba_mod
+from saferboard.measures import governance as gov_mod
 from saferboard.measures import projects as projects_mod
-from saferboard.sources.appraisal_model import load_appraisal
-from saferboard.sources.cba_model import load_deflator, load_model, load_unit_costs
-from saferboard.sources.governance import saved_models
+from saferboard.sources.cba_model import load_unit_costs
 
 RAG_WORD = {"R": "Red", "A": "Amber", "G": "Green", None: "-"}
 
@@ -79,16 +78,6 @@ def sensitivity_rows(s: cba_mod.Sensitivity) -> list[dict[str, Any]]:
              "npv_low": round(row.npv_low, 2), "npv_high": round(row.npv_high, 2),
              "switching_value": None if row.switching_value is None
              else round(row.switching_value, 6), "note": row.note} for row in s.rows]
-
-
-def run_cba(paths: Sequence[Path]) -> list[tuple[cba_mod.CbaModel, cba_mod.CbaResult]]:
-    units = load_unit_costs()
-    deflator = load_deflator()
-    out = []
-    for p in paths:
-        m = load_model(p, units, deflator)
-        out.append((m, cba_mod.appraise_cba(m)))
-    return out
 
 
 def cba_document(models: Sequence[tuple[cba_mod.CbaModel, cba_mod.CbaResult]]
@@ -186,41 +175,31 @@ def action_rows(report: actions_mod.ActionsReport) -> list[dict[str, Any]]:
             for g in report.priorities for a in g.actions]
 
 
-def _latest_not_after(quarters: Sequence[str], limit: Quarter) -> Quarter | None:
-    parsed = [parse_quarter(q) for q in quarters]
-    return max((q for q in parsed if q <= limit), default=None)
-
-
 def governance_context(con: duckdb.DuckDBPyConnection, month: date,
                        audience: Audience = EVERYONE) -> tuple[dict[str, Any], list[str]]:
     """The pack's three sections (each None when its data is absent or the audience may not
     see it) and notes on what was skipped. Projects and actions are shown for the latest
     quarter with data up to the pack's month, only the audience's agency's when it has one;
     value for money (every partner's costs and savings) only to audiences that see every
-    agency."""
+    agency. The results come from measures.governance; this only lays them out."""
     if not audience.governance:
         return {"vfm": None, "projects": None, "actions": None}, []
     notes: list[str] = []
-    limit = quarter_of(month)
+    everyone = audience.agency is None  # one agency's copy gets no partner's money
+    results = gov_mod.governance_results(
+        con, quarter_of(month), agency=audience.agency,
+        unit_costs=load_unit_costs() if everyone else None,
+        deflator=read_deflator() if everyone else None)
     # Value for money
     vfm: dict[str, Any] | None = None
-    cba_saved = saved_models(con, "cba")
-    appraisals_saved = saved_models(con, "appraisal")
-    if audience.agency is not None:
-        pass  # every partner's money: not for one agency's copy (the cover says so)
-    elif cba_saved or appraisals_saved:
-        units, deflator = load_unit_costs(), load_deflator()
+    found = results.value_for_money
+    if found is not None:
+        for kind, name, reason in found.skipped:
+            notes.append(f"Value for money: {kind} '{name}' not shown - {reason}.")
         interventions = []
-        results = []
-        for name, path, content in cba_saved:
-            try:
-                m = load_model(Path(path), units, deflator, text=content)
-            except InputError as e:
-                notes.append(f"Value for money: model '{name}' not shown - {e}.")
-                continue
-            r = cba_mod.appraise_cba(m)
-            results.append(r)
-            interventions.append({"name": r.name, "source": m.source,
+        for c in found.cba:
+            r = c.result
+            interventions.append({"name": r.name, "source": c.model.source,
                                   "rows": cba_table_rows((*r.partners, r.total)),
                                   "summary": cba_summary(r), "raw": r,
                                   "money": {k: money(v) for k, v in (
@@ -229,44 +208,31 @@ def governance_context(con: duckdb.DuckDBPyConnection, month: date,
                                   "sensitivity": [
                                       {**x, "npv_low_money": money(x["npv_low"]),
                                        "npv_high_money": money(x["npv_high"])}
-                                      for x in sensitivity_rows(cba_mod.sensitivity(m))[:5]]})
-        appraisals = []
-        for name, path, content in appraisals_saved:
-            try:
-                a = appraisal_mod.appraise(load_appraisal(Path(path), text=content))
-            except InputError as e:
-                notes.append(f"Value for money: appraisal '{name}' not shown - {e}.")
-                continue
-            appraisals.append({"name": a.name, "criteria": [c.name for c in a.criteria],
-                               "rows": appraisal_rows(a),
-                               "changes": [c for c in appraisal_change_rows(a)
-                                           if c["changes"] != "none"],
-                               "robust": a.robust, "raw": a})
-        combined = cba_table_rows(cba_mod.combine(results)) if len(results) > 1 else []
-        vfm = {"interventions": interventions, "combined": combined,
-               "combined_raw": cba_mod.combine(results) if len(results) > 1 else (),
+                                      for x in sensitivity_rows(c.sensitivity)[:5]]})
+        appraisals = [{"name": a.name, "criteria": [c.name for c in a.criteria],
+                       "rows": appraisal_rows(a),
+                       "changes": [c for c in appraisal_change_rows(a) if c["changes"] != "none"],
+                       "robust": a.robust, "raw": a} for a in found.appraisals]
+        vfm = {"interventions": interventions,
+               "combined": cba_table_rows(found.combined) if found.combined else [],
+               "combined_raw": found.combined,
                "appraisals": appraisals, "method": cba_mod.METHOD,
                "appraisal_method": appraisal_mod.METHOD}
-    else:
+    elif everyone:
         notes.append("Value for money: no cost-benefit model or options appraisal saved "
                      "(saferboard cba MODEL --save; saferboard appraise FILE --save).")
     # Funded projects
     projects: dict[str, Any] | None = None
-    q = _latest_not_after([str(r[0]) for r in con.execute(
-        "SELECT DISTINCT quarter FROM gov_returns").fetchall()], limit)
-    if q is not None:
-        report = projects_mod.projects_report(con, q, agency=audience.agency)
-        projects = {"report": report, "rows": project_rows(report),
+    if results.projects is not None:
+        projects = {"report": results.projects, "rows": project_rows(results.projects),
                     "method": projects_mod.METHOD}
     else:
         notes.append("Funded projects: no quarterly return up to this quarter "
                      "(saferboard ingest-returns FILE).")
     # Action plan
     actions: dict[str, Any] | None = None
-    q = _latest_not_after([str(r[0]) for r in con.execute(
-        "SELECT DISTINCT quarter FROM gov_action_updates").fetchall()], limit)
-    if q is not None:
-        areport = actions_mod.actions_report(con, q, agency=audience.agency)
+    if results.actions is not None:
+        areport = results.actions
         actions = {"report": areport, "rows": action_rows(areport),
                    "counts": dict(areport.counts), "method": actions_mod.METHOD}
     else:

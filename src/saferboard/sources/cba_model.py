@@ -49,7 +49,6 @@ Model file layout (all money in pounds at `price_year`)::
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Mapping
@@ -59,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
-from saferboard.core.reference import read_toml
+from saferboard.core.reference import read_deflator, read_toml
 
 
 @dataclass(frozen=True)
@@ -291,33 +290,6 @@ def load_unit_costs(path: Path | None = None) -> dict[str, UnitCost]:
             for name in costs}
 
 
-def load_deflator(path: Path | None = None) -> tuple[tuple[str, float], ...]:
-    """GDP deflator at market prices by financial year (`data/gdp_deflator.csv`).
-
-    Lines starting with '#' are comments (the source); then a header `year,index`."""
-    if path is None:
-        ref = resources.files("saferboard") / "data" / "gdp_deflator.csv"
-        with resources.as_file(ref) as p:
-            return load_deflator(Path(p))
-    rows: list[tuple[str, float]] = []
-    with path.open(encoding="utf-8", newline="") as f:
-        lines = [(i, line) for i, line in enumerate(f, start=1) if not line.startswith("#")]
-    reader = csv.reader(line for _, line in lines)
-    header = next(reader, None)
-    if header != ["year", "index"]:
-        raise InputError(f"header must be 'year,index', got {header}", path=path,
-                         line=lines[0][0] if lines else None)
-    for (lineno, _), row in zip(lines[1:], reader, strict=True):
-        if len(row) != 2 or not FINANCIAL_YEAR.fullmatch(row[0]):
-            raise InputError(f"expected 'YYYY-YY,index', got {row}", path=path, line=lineno)
-        try:
-            rows.append((row[0], float(row[1])))
-        except ValueError:
-            raise InputError(f"index must be a number, got {row[1]!r}", path=path,
-                             line=lineno, column="index") from None
-    return tuple(rows)
-
-
 def load_model(path: Path, unit_costs: Mapping[str, UnitCost] | None = None,
                deflator: tuple[tuple[str, float], ...] | None = None, *,
                text: str | None = None) -> CbaModel:
@@ -421,7 +393,7 @@ def load_model(path: Path, unit_costs: Mapping[str, UnitCost] | None = None,
         raise r.fail("outcomes", "the model has no outcomes, savings or costs")
     needs_deflator = any(u.price_year != price_year for u in used.values())
     if deflator is None:
-        deflator = load_deflator() if needs_deflator else ()
+        deflator = read_deflator() if needs_deflator else ()
     index = dict(deflator)
     for u in used.values():
         for y in (u.price_year, price_year):

@@ -544,13 +544,6 @@ def save_models(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[Path]
     return tuple(out)
 
 
-def saved_models(con: duckdb.DuckDBPyConnection, kind: str) -> tuple[tuple[str, str, str], ...]:
-    """(name, path, content) of the saved models of a kind, by name."""
-    rows = con.execute("SELECT name, path, content FROM gov_models WHERE kind = ? ORDER BY name",
-                       [kind]).fetchall()
-    return tuple((str(n), str(p), str(c)) for n, p, c in rows)
-
-
 def load_example_governance(con: duckdb.DuckDBPyConnection, examples: Path) -> None:
     """The demo's money and governance data from examples/: the seed's cost-benefit models and
     options appraisal, the MOPAC project returns and the Q4 2012/13 action plan."""
