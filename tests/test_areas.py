@@ -72,3 +72,32 @@ def test_shipped_households_2011_equal_lsoa_sum():
             if r["LAD11NM"] == "Barnet":
                 total += int(r["HHOLDS"])
     assert denominator("Barnet", "households", 2011).value == total
+
+
+def test_2011_codes_are_attributed_to_2021_lsoas():
+    """A split 2011 LSOA's crimes go to its successors in proportion to their Census 2021
+    residents (E01000010 -> 015E 1,265 and 015F 2,252 residents: 10 crimes -> 3.6 and 6.4,
+    rounded by largest remainder to 4 and 6); an unchanged code keeps its crimes; a code
+    the lookup lacks stays as given."""
+    from saferboard.core.areas import lsoa21_counts
+
+    got, moved = lsoa21_counts({"E01000010": 10, "E01000001": 5, "X01": 2})
+    assert got == {"E01034473": 4, "E01034474": 6, "E01000001": 5, "X01": 2}
+    assert moved == {"E01000010": 10}
+    assert sum(got.values()) == 17
+
+
+@needs_shared
+def test_split_shares_match_the_raw_ons_files():
+    from saferboard.core.areas import lsoa21_counts
+
+    with open(SHARED / "ons_geography_ew/lookup_lsoa11_lsoa21_ltla22.csv",
+              encoding="utf-8-sig") as f:
+        succ = [r["lsoa21_code"] for r in csv.DictReader(f) if r["lsoa11_code"] == "E01000010"]
+    with open(SHARED / "ons_population_ew/census2021_lsoa21_usual_residents.csv",
+              encoding="utf-8") as f:
+        res = {r["lsoa21_code"]: int(r["usual_residents_census2021"])
+               for r in csv.DictReader(f) if r["lsoa21_code"] in succ}
+    assert res == {"E01034473": 1265, "E01034474": 2252}
+    got, _ = lsoa21_counts({"E01000010": 3517})  # = 1265 + 2252: shares are exact
+    assert got == res
