@@ -178,6 +178,14 @@ def test_faulty_pack_says_what_is_missing_in_words(faulty, tmp_path):
     assert "Target 'Reduce residential burglary" in appendix
     assert "Cost of crime" in appendix and f"'BURGLARY / {NEW}'" in appendix
     assert RAW_LABEL.search(appendix)
+    # Beside the figures (overview and category pages) the same words, not the raw caveat.
+    pages = [section(page, "overview")] + [
+        section(page, f"category-{i}") for i in range(1, 4)]
+    for text in pages:
+        assert_board_words(text)
+    assert "crime types this tool does not yet recognise" in pages[0]
+    assert "crime types this tool does not yet recognise" in pages[2]  # Residential burglary
+    assert "The detail for analysts is in the appendix." in pages[2]
     assert any("ingest-returns" in n for n in result.notes)
 
 

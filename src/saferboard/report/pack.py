@@ -287,6 +287,10 @@ def _indicator_words(row: Indicator, sources: dict[str, MonthlyCounts], cats: Ca
                      f"{row.month:%b %Y} are recorded under crime types this tool does not "
                      "yet recognise, so some may be missing from this figure. It may be too "
                      "low and carries no RAG rating.")
+    if not words and row.caveats:  # a caveat of a kind not worded here is never dropped
+        words.append(f"{row.category} figures are incomplete (the appendix says why), so "
+                     "they carry no RAG rating." if row.rag is None else
+                     f"{row.category} figures are incomplete (the appendix says why).")
     return words
 
 
@@ -407,8 +411,10 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     pages: list[dict[str, Any]] = []
     no_page: set[str] = set()
     group = config.region
+    row_words: dict[str, list[str]] = {}  # beside each figure: the board's words
     for row in board.rows:
-        about += _indicator_words(row, sources, cats)
+        row_words[row.category] = _indicator_words(row, sources, cats)
+        about += row_words[row.category]
         if row.source is None:
             no_page.add(f"{row.category}: no page - {row.note}.")
             notes.append(f"{row.category}: no page - {row.note}.")
@@ -490,6 +496,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         "config": config, "board": board, "pages": pages, "targets": target_rows,
         "places": places, **people, "governance": governance,
         "coverage": coverage, "glossary": glossary, "groups": groups, "css": _css(),
+        "row_words": row_words,
         "audience_note": audience.describe(),
         # About this pack: the board's words (no labels, files or commands).
         "quality_notes": _quality_words(dq), "notes": list(dict.fromkeys(about)),
