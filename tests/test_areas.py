@@ -101,3 +101,20 @@ def test_split_shares_match_the_raw_ons_files():
     assert res == {"E01034473": 1265, "E01034474": 2252}
     got, _ = lsoa21_counts({"E01000010": 3517})  # = 1265 + 2252: shares are exact
     assert got == res
+
+
+@needs_shared
+def test_ward_outlines_follow_the_raw_lookup():
+    """Ward outlines for maps: one per ward of the raw ONS LSOA 2021 -> ward 2024 lookup,
+    together covering the LA's boundary (both are unions of the same generalised LSOAs)."""
+    from saferboard.core.areas import ward_outlines
+    from saferboard.core.national import la_boundary
+
+    with open(SHARED / "ons_geography_ew/lookup_lsoa21_ward24_ltla24.csv",
+              encoding="utf-8-sig") as f:
+        raw = {r["ward24_name"] for r in csv.DictReader(f)
+               if r["ltla24_name"] == "Brighton and Hove"}
+    wards = ward_outlines("Brighton and Hove")
+    assert [w.name for w in wards] == sorted(raw) and len(raw) == 23
+    total = sum(w.geometry.area for w in wards)
+    assert total == pytest.approx(la_boundary("E06000043").area, rel=0.01)

@@ -277,6 +277,34 @@ def same_area(a: str, b: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class WardOutline:
+    """A ward (May 2024) of an LA for map outlines and labels: the union of the generalised
+    boundaries of its 2021 LSOAs (ONS best-fit LSOA -> ward lookup), EPSG:27700."""
+
+    code: str
+    name: str
+    geometry: BaseGeometry
+
+
+@cache
+def ward_outlines(area: str) -> tuple[WardOutline, ...]:
+    """The wards of one LA (name or code), by name. Best-fit wards follow LSOA edges, so an
+    outline can differ from the statutory ward boundary by part of an LSOA: good enough to
+    say where a hotspot is, not for ward statistics."""
+    from shapely import unary_union
+
+    from saferboard.core import national
+
+    (code,) = local_authorities_of(area)
+    by_ward: dict[str, list[BaseGeometry]] = {}
+    for lsoa in national.lsoas_in(code):
+        by_ward.setdefault(lsoa.ward_code, []).append(national.lsoa_boundary(lsoa.code))
+    names = national.wards()
+    return tuple(sorted((WardOutline(w, names[w].name, unary_union(parts))
+                         for w, parts in by_ward.items()), key=lambda o: o.name))
+
+
 def area_boundary(text: str) -> tuple[str, BaseGeometry]:
     """(LA name, boundary in EPSG:27700) for an LA name or code, or a CSP that is one whole
     LA, anywhere in England and Wales (national.la_boundary: London's finer shipped
