@@ -55,3 +55,22 @@ def test_dashboard_from_the_readme_commands(brighton: tuple[Path, Path]) -> None
     assert burglary["complete"] is False and any("2024-10" in c for c in burglary["caveats"])
     # Rate against the ONS mid-2024 estimate for Brighton and Hove (283,870).
     assert burglary["rate_per_1000"] == round(count("Burglary", "2025") / 283_870 * 1000, 2)
+
+
+def test_hotspot_map_names_the_wards(brighton: tuple[Path, Path], tmp_path: Path) -> None:
+    """Maps draw the wards (dissolved from the LSOA -> ward lookup) with their names, so a
+    board member can see where a hotspot is without background tiles."""
+    from saferboard.core.national import lsoas_in, wards
+
+    db, _ = brighton
+    out = tmp_path / "map.html"
+    r = run_cli("hotspots", "--db", db, "--area", "Brighton and Hove", "--category",
+                "Burglary", "--format", "html", "--out", out)
+    assert r.code == 0, r.stderr
+    page = out.read_text(encoding="utf-8")
+    names = {wards()[x.ward_code].name for x in lsoas_in("E06000043")}
+    assert len(names) == 23
+    ward_json = page.split("var wards = ", 1)[1].split(";\n", 1)[0]
+    doc = json.loads(ward_json.replace("<\\/", "</"))
+    assert {f["properties"]["name"] for f in doc["features"]} == names
+    assert "its wards (outlines and names)" in page

@@ -344,17 +344,19 @@ def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
     self-contained Leaflet HTML (stdout or --out) or a static PNG (--out). The note (the
     method) goes to stderr, except with JSON, which carries it."""
     if fmt in MAP_FORMATS:
+        from saferboard.core.areas import ward_outlines
         from saferboard.measures.hotspots import boundary
         from saferboard.report.maps import map_html, map_png
 
-        _, geom = boundary(meta["area"])
+        name, geom = boundary(meta["area"])
+        wards = ward_outlines(name)  # outlines and names: where a cell is, without tiles
         if fmt == "png":
             assert out_file is not None  # checked before the analysis
-            out_file.write_bytes(map_png(layer, geom, title))
+            out_file.write_bytes(map_png(layer, geom, title, wards=wards))
         elif out_file is None:
-            sys.stdout.write(map_html(layer, geom, title))
+            sys.stdout.write(map_html(layer, geom, title, wards))
         else:
-            out_file.write_text(map_html(layer, geom, title), encoding="utf-8")
+            out_file.write_text(map_html(layer, geom, title, wards), encoding="utf-8")
     elif fmt == "csv":
         emit(cells, Format.csv, columns=list(cells[0]) if cells else None)
     elif fmt == "json":

@@ -26,6 +26,7 @@ import vl_convert as vlc
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
+from saferboard.core.areas import WardOutline
 from saferboard.measures.density import DensityResult
 from saferboard.measures.hotspot_change import HotspotChange
 from saferboard.measures.hotspots import HotspotResult, square_rings_wgs84, to_wgs84
@@ -44,6 +45,7 @@ CHANGE_COLOURS: dict[str, str] = {
 # ColorBrewer YlOrRd, five classes (colour-blind safe, prints in grey scale in order).
 DENSITY_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 BOUNDARY_COLOUR = "#333333"
+WARD_COLOUR = "#666666"  # dashed and thinner than the boundary: read as inner lines
 FONT = "DejaVu Sans"
 
 
@@ -173,6 +175,9 @@ body {{ font-family: "DejaVu Sans", Arial, sans-serif; margin: 0 1rem; color: #2
 .legend i {{ display: inline-block; width: 14px; height: 14px; margin-right: 6px;
   vertical-align: middle; border: 1px solid #777; }}
 .note {{ font-size: 0.9rem; color: #444; }}
+.ward-label {{ background: transparent; border: none; box-shadow: none; padding: 0;
+  font-size: 11px; color: #333; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }}
+.ward-label:before {{ display: none; }}
 </style>
 </head>
 <body>
@@ -180,8 +185,7 @@ body {{ font-family: "DejaVu Sans", Arial, sans-serif; margin: 0 1rem; color: #2
 <p class="note">{summary}</p>
 <div id="map" role="region" aria-label="{summary}"></div>
 <p class="note">Background map tiles are off: this page loads nothing from the internet, so it
-works on council networks that block tile servers. The map shows the area boundary and the grid
-only. {help_text}</p>
+works on council networks that block tile servers. The map shows {contents}. {help_text}</p>
 <h2>Method</h2>
 <p class="note">{method}</p>
 <script>
@@ -212,6 +216,13 @@ L.geoJSON(cells, {{
 var outline = L.geoJSON(boundary, {{style: {{color: "{boundary_colour}", weight: 2,
   fill: false}}, interactive: false}}).addTo(map);
 map.fitBounds(outline.getBounds());
+// Ward outlines and names, so a reader can tell where a cell is without background tiles.
+var wards = {wards};
+L.geoJSON(wards, {{style: {{color: "{ward_colour}", weight: 0.8, dashArray: "3 3",
+  fill: false}}, onEachFeature: function (f, layer) {{
+    layer.bindTooltip(f.properties.name, {{permanent: true, direction: "center",
+      className: "ward-label"}});
+  }}}}).addTo(map);
 var legend = L.control({{position: "bottomright"}});
 legend.onAdd = function () {{
   var div = L.DomUtil.create("div", "legend");
@@ -231,9 +242,13 @@ def _legend_html(layer: GridLayer) -> str:
     return f"<b>{html.escape(layer.legend_title)}</b><br>" + "<br>".join(rows)
 
 
-def map_html(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
+def map_html(layer: GridLayer, boundary: BaseGeometry, title: str,
+             wards: Sequence[WardOutline] = ()) -> str:
     """A single self-contained HTML page (Leaflet inlined, no tiles, no external URLs)
-    mapping the cells by class over the boundary (`boundary` in EPSG:27700)."""
+    mapping the cells by class over the boundary (`boundary` in EPSG:27700), with the ward
+    outlines and names when `wards` are given (core.areas.ward_outlines)."""
+    contents = ("the area boundary, its wards (outlines and names) and the grid" if wards
+                else "the area boundary and the grid only")
     return PAGE.format(
         title=html.escape(title), summary=html.escape(describe(layer, title)),
         method=html.escape(layer.method), help_text=html.escape(layer.help_text),
@@ -241,7 +256,14 @@ def map_html(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
         boundary=_script_safe(json.dumps(_boundary_wgs84(boundary))),
         cells=_script_safe(json.dumps(cells_geojson_wgs84(layer))),
         colours=json.dumps(layer.colours), boundary_colour=BOUNDARY_COLOUR,
-        legend=_script_safe(json.dumps(_legend_html(layer))))
+        legend=_script_safe(json.dumps(_legend_html(layer))), contents=contents,
+        wards=_script_safe(json.dumps(_wards_wgs84(wards))), ward_colour=WARD_COLOUR)
+
+
+def _wards_wgs84(wards: Sequence[WardOutline]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": w.name},
+         "geometry": _boundary_wgs84(w.geometry)} for w in wards]}
 
 
 def _square(x: float, y: float, cell_size: float) -> list[tuple[float, float]]:
@@ -251,10 +273,10 @@ def _square(x: float, y: float, cell_size: float) -> list[tuple[float, float]]:
 
 
 def map_spec(layer: GridLayer, boundary: BaseGeometry, title: str,
-             width: int = 560) -> dict[str, Any]:
+             width: int = 560, wards: Sequence[WardOutline] = ()) -> dict[str, Any]:
     """Vega-Lite spec of the map in British National Grid metres: an identity projection
     (reflectY, since northings grow upwards) keeps the cells square, which mercator on
-    WGS84 would only approximate."""
+    WGS84 would only approximate. Ward outlines (dashed) and names when `wards` are given."""
     cells = [{"type": "Feature", "properties": {"class": props["class"]},
               "geometry": {"type": "Polygon", "coordinates": [_square(x, y, layer.cell_size)]}}
              for props, x, y in zip(layer.properties, layer.x, layer.y, strict=True)]
@@ -271,17 +293,29 @@ def map_spec(layer: GridLayer, boundary: BaseGeometry, title: str,
         filled=False, stroke=BOUNDARY_COLOUR, strokeWidth=1.5)
     bx0, by0, bx1, by1 = boundary.bounds
     height = max(100, round(width * (by1 - by0) / max(bx1 - bx0, 1.0)))
-    chart = alt.layer(grid, edge).project(type="identity", reflectY=True).properties(
+    layers = [grid, edge]
+    if wards:
+        shapes = [{"type": "Feature", "properties": {"name": w.name},
+                   "geometry": dict(mapping(w.geometry))} for w in wards]
+        points = [(w.name, w.geometry.representative_point()) for w in wards]
+        layers.insert(1, alt.Chart(alt.Data(values=shapes)).mark_geoshape(
+            filled=False, stroke=WARD_COLOUR, strokeWidth=0.5, strokeDash=[3, 2]))
+        layers.append(alt.Chart(alt.Data(values=[
+            {"name": n, "x": p.x, "y": p.y} for n, p in points])).mark_text(
+            fontSize=6.5, color="#333333").encode(
+            longitude="x:Q", latitude="y:Q", text="name:N"))
+    chart = alt.layer(*layers).project(type="identity", reflectY=True).properties(
         title=title, width=width, height=height,
         description=describe(layer, title))
     spec: dict[str, Any] = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
     return spec
 
 
-def map_svg(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
+def map_svg(layer: GridLayer, boundary: BaseGeometry, title: str,
+            wards: Sequence[WardOutline] = ()) -> str:
     """Static SVG of the map for the pack, with a <title> and <desc> and an aria-label on the
     root, so the file is accessible on its own (outside the pack's figure alt text too)."""
-    spec = map_spec(layer, boundary, title)
+    spec = map_spec(layer, boundary, title, wards=wards)
     svg = str(vlc.vegalite_to_svg(spec))
     label = html.escape(spec["description"], quote=True)
     head, sep, rest = svg.partition(">")
@@ -289,6 +323,8 @@ def map_svg(layer: GridLayer, boundary: BaseGeometry, title: str) -> str:
             f"<desc>{label}</desc>{rest}")
 
 
-def map_png(layer: GridLayer, boundary: BaseGeometry, title: str, scale: float = 2.0) -> bytes:
+def map_png(layer: GridLayer, boundary: BaseGeometry, title: str, scale: float = 2.0,
+            wards: Sequence[WardOutline] = ()) -> bytes:
     """Static PNG of the map (`--format png`); scale 2 for print-quality packs."""
-    return bytes(vlc.vegalite_to_png(map_spec(layer, boundary, title), scale=scale))
+    return bytes(vlc.vegalite_to_png(map_spec(layer, boundary, title, wards=wards),
+                                     scale=scale))

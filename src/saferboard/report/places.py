@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from saferboard.core.areas import ward_outlines
 from saferboard.core.categories import Categories
 from saferboard.core.config import Config
 from saferboard.core.errors import InputError
@@ -54,6 +55,7 @@ def place_pages(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config
         notes.append(f"Places: police.uk street data for {area} ends {end:%b %Y}; the hotspot "
                      f"pages cover {start:%b %Y} to {end:%b %Y}, not the pack's month.")
     name, geom = boundary(area)
+    wards = ward_outlines(name)  # drawn and named on each map (no background tiles)
     pages = []
     for category in config.dashboard.hotspot_categories:
         try:
@@ -67,7 +69,8 @@ def place_pages(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config
         title = f"{category} hotspots, {name}, {start:%b %Y} to {end:%b %Y}"
         pages.append(PlacePage(
             category, start, end, h.rows - h.rows_without_coords, len(r.cells), r.cell_size,
-            r.counts_by_class(), r.method, map_spec(hotspot_layer(r), geom, title, width=520),
+            r.counts_by_class(), r.method, map_spec(hotspot_layer(r), geom, title, width=520,
+                                                    wards=wards),
             tuple(a for a in rates.rows[:TOP_LSOAS] if a.count > 0), rates.area_rate,
             rates.population_note))
     return pages, notes
