@@ -1,5 +1,8 @@
 """Turning typed results into plain rows: the one shape the CLI's JSON/CSV, the web API and
-the board pack all print, so a figure reads the same everywhere."""
+the board pack all print, so a figure reads the same everywhere.
+
+A module of its own layer, between measures and the three entry points: may import measures
+and core; report, web and cli import it."""
 
 from __future__ import annotations
 

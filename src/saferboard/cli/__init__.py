@@ -1,7 +1,11 @@
 """The `saferboard` command: a thin Typer layer that parses, calls one function, renders.
 
 Errors become one line on stderr and a non-zero exit here, and only here (--debug shows the
-traceback). Each command family lives in its own module; importing it registers its commands.
+traceback); a bad parameter is named by its flag (cli.common.error_text). Each command family
+lives in its own module; importing it registers its commands. demo builds the example store
+and pack for `saferboard demo`.
+
+May import every layer: it is the top one.
 """
 
 from __future__ import annotations

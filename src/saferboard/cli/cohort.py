@@ -23,6 +23,7 @@ from saferboard.cli.common import (
     err,
     error_text,
     out,
+    parse_day,
     parse_month,
 )
 from saferboard.core import categories
@@ -36,16 +37,6 @@ COHORT_COST_CAVEAT = (
     "the cohort's cost avoided prices its whole before/after change as if the programme "
     "caused it; regression to the mean makes it an upper bound (see 'saferboard cohort')."
 )
-
-
-def parse_day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
-                                 param_hint=option) from None
 
 
 def _r(value: float | None, digits: int = 2) -> float | None:

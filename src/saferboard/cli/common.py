@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 
 import typer
 from rich.console import Console
@@ -59,6 +59,23 @@ def parse_month(value: str | None, option: str) -> date | None:
     if not m or not 1 <= int(m[2]) <= 12:
         raise typer.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint=option)
     return date(int(m[1]), int(m[2]), 1)
+
+
+@overload
+def parse_day(value: None, option: str) -> None: ...
+@overload
+def parse_day(value: str, option: str) -> date: ...
+@overload
+def parse_day(value: str | None, option: str) -> date | None: ...
+def parse_day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option (None stays None); a bad one is the option's usage error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
+                                 param_hint=option) from None
 
 
 def plain(value: Any) -> Any:

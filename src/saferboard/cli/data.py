@@ -66,7 +66,7 @@ def run_ingest(db: Path | None, paths: list[Path], mapping: Path | None) -> Inge
 
 def month_ranges(months: set[date] | tuple[date, ...]) -> str:
     """Months as compact YYYY-MM ranges ("2019-01..2019-12, 2021-03"); "no non-zero month"."""
-    from saferboard.measures.windows import month_index
+    from saferboard.core.dates import month_index
 
     ordered = sorted(months)
     if not ordered:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from saferboard import store
-from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err, out
+from saferboard.cli.common import (
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_day,
+)
 from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -39,16 +47,6 @@ def _quarter(value: str | None, option: str) -> Any:
         return parse_quarter(value)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint=option) from None
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}", param_hint=option
-                                 ) from None
 
 
 def _plain_number(value: float) -> str:
@@ -278,7 +276,7 @@ def actions_cmd(
 
     con = store.connect(db, read_only=True)
     try:
-        report = actions_report(con, _quarter(quarter, "--quarter"), _day(as_of, "--as-of"),
+        report = actions_report(con, _quarter(quarter, "--quarter"), parse_day(as_of, "--as-of"),
                                 agency)
     finally:
         con.close()

@@ -17,7 +17,17 @@ from typing import Annotated, Any
 import typer
 
 from saferboard import store
-from saferboard.cli.common import DbOption, Format, FormatOption, app, emit, err, out, parse_month
+from saferboard.cli.common import (
+    DbOption,
+    Format,
+    FormatOption,
+    app,
+    emit,
+    err,
+    out,
+    parse_day,
+    parse_month,
+)
 from saferboard.core.errors import InputError
 from saferboard.core.pseudonym import ENV, load_key
 from saferboard.measures import disclosure as dc
@@ -199,7 +209,7 @@ def repeats_cmd(
         con.close()
     ref = parse_month(month, "--month") or rp.latest_month(inc)
     if four_weekly:
-        last = _day(end) if end else rp.last_sunday(ref)
+        last = parse_day(end, "--end") if end else rp.last_sunday(ref)
         calls = rp.repeat_callers(inc, last, periods=periods)
         pub = rp.publish_callers(calls, threshold)
         if fmt is Format.json:
@@ -228,14 +238,6 @@ def repeats_cmd(
                       for r in summary.rows), fmt), fmt, title=summary.title)
     emit(_shown(series.rows, fmt), fmt, title=series.title)
     _notes(summary.notes, fmt)
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
-                                 param_hint="--end") from None
 
 
 @app.command("marac")

@@ -61,6 +61,11 @@ def quarter_of(day: date) -> Quarter:
     return Quarter(fy, (day.month - 4) % 12 // 3 + 1)
 
 
+def year_label(start_year: int) -> str:
+    """The one spelling of a financial year in what saferboard writes: 2016 -> '2016/17'."""
+    return f"{start_year}/{(start_year + 1) % 100:02d}"
+
+
 def financial_year(text: str) -> str:
     """'2015/16', '2015-16', '2015-2016' or '2015/2016' -> '2015/16'."""
     m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", str(text))
@@ -71,4 +76,4 @@ def financial_year(text: str) -> str:
     if (start + 1) % 100 != end:
         raise InputError(f"{text!r} is not a financial year (the second year must follow the "
                          "first)", param="price_year")
-    return f"{start}/{end:02d}"
+    return year_label(start)

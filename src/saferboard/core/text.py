@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -85,3 +86,10 @@ def _csv_cell(value: object) -> object:
     if isinstance(value, str):
         return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
+
+
+def script_json(value: Any, *, sort_keys: bool = False) -> str:
+    """`value` as JSON to put inside an HTML <script> element: "</" is written "<\\/" (the
+    same string to a JSON parser) so that no "</script>" in the data ends the element early."""
+    return json.dumps(value, sort_keys=sort_keys).replace("</", "<\\/")
+

@@ -58,7 +58,7 @@ class Indicator:
     rate_base: str = "population"
     denominator_year: int | None = None
     ranks: dict[str, Rank] = field(default_factory=dict)
-    exceptions: tuple[exc.Exception_, ...] = ()
+    exceptions: tuple[exc.MonthException, ...] = ()
     rag: str | None = None  # None: withheld (no data, or the figures are incomplete)
     factors: tuple[Factor, ...] = ()
     note: str | None = None
@@ -369,12 +369,12 @@ def _compute_partial(table: MonthlyCounts, cats: Categories, config: Config, are
 
 def _flag(table: MonthlyCounts, series: np.ndarray, m: date, bad: frozenset[date],
           covered: frozenset[date], history: list[tuple[date, int]], method: str
-          ) -> exc.Exception_:
+          ) -> exc.MonthException:
     """The exception test of month `m`; none for a month that is missing or incomplete."""
     i = table.position(m)
     count = int(series[i]) if 0 <= i < len(table.months) else 0
     if m in bad or m not in covered:
-        return exc.Exception_(m, count, "insufficient data", None, None, None, 0)
+        return exc.MonthException(m, count, "insufficient data", None, None, None, 0)
     return exc.flag_month(m, count, [(h, v) for h, v in history if h < m], method=method)
 
 

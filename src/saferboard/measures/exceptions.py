@@ -43,7 +43,10 @@ DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
-class Exception_:
+class MonthException:
+    """One month's count checked against control limits from the months before it: an
+    exception when `flag` is 'high' or 'low'."""
+
     month: date
     count: int
     flag: str  # 'high' | 'low' | 'normal' | 'insufficient data'
@@ -87,7 +90,7 @@ def _seasonal_index(months: Sequence[date], values: Sequence[float]) -> dict[int
 
 def flag_month(
     month: date, count: int, history: Sequence[tuple[date, int]], *, method: str = "sd"
-) -> Exception_:
+) -> MonthException:
     """Flag `count` in `month` against `history` (the months before it, oldest first)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -96,18 +99,18 @@ def flag_month(
     baseline = [(m, v) for m, v in history
                 if 0 < (month.year - m.year) * 12 + month.month - m.month <= BASELINE_MONTHS]
     if len(baseline) < MIN_BASELINE:
-        return Exception_(month, count, "insufficient data", None, None, None, len(baseline))
+        return MonthException(month, count, "insufficient data", None, None, None, len(baseline))
     centre, lower, upper = limits([m for m, _ in baseline], [float(v) for _, v in baseline],
                                   month, method)
     lower = max(0.0, lower)
     # The verdict uses the exact limits; only the reported limits are rounded.
     flag = "high" if count > upper else "low" if count < lower else "normal"
-    return Exception_(month, count, flag, round(centre, 1), round(lower, 1), round(upper, 1),
+    return MonthException(month, count, flag, round(centre, 1), round(lower, 1), round(upper, 1),
                       len(baseline))
 
 
 def last_months(series: Sequence[tuple[date, int]], n: int = 3, *, method: str = "sd"
-                ) -> list[Exception_]:
+                ) -> list[MonthException]:
     """Flags for the last `n` months of `series` (oldest first), newest first as in the seed."""
     out = []
     for i in range(max(0, len(series) - n), len(series)):

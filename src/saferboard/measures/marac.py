@@ -24,9 +24,11 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
+from saferboard.core.dates import month_index
 from saferboard.core.errors import InputError
+from saferboard.core.quarters import year_label
 from saferboard.measures import disclosure as dc
-from saferboard.measures.windows import month_index, shift
+from saferboard.measures.windows import shift
 
 NOT_RECORDED = "not recorded"
 AGE_BANDS = ((0, 18, "under 19"), (19, 30, "19-30"), (31, 50, "31-50"), (51, 64, "51-64"),
@@ -95,7 +97,7 @@ def fy_quarter(d: date) -> tuple[int, int]:
 
 
 def quarter_label(fy: int, q: int) -> str:
-    return f"{fy}/{(fy + 1) % 100:02d} Q{q}"
+    return f"{year_label(fy)} Q{q}"
 
 
 @dataclass(frozen=True)

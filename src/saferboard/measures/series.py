@@ -17,8 +17,9 @@ import pyarrow as pa
 from saferboard import store
 from saferboard.core.areas import policing_force
 from saferboard.core.categories import Categories, mps_label
+from saferboard.core.dates import from_index, month_index
 from saferboard.core.errors import InputError
-from saferboard.measures.windows import from_index, month_index, months_between
+from saferboard.measures.windows import months_between
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from datetime import date
 from saferboard.core.areas import same_area
 from saferboard.core.categories import Categories
 from saferboard.core.config import Target
+from saferboard.core.dates import month_index
 from saferboard.core.errors import InputError
 from saferboard.measures.series import MonthlyCounts
-from saferboard.measures.windows import month_index, months_between, rolling12, shift
+from saferboard.measures.windows import months_between, rolling12, shift
 
 METHOD = (
     "The target is the rolling 12-month volume at the end of the period: baseline x (1 + "

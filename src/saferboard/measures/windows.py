@@ -6,13 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-
-def month_index(month: date) -> int:
-    return month.year * 12 + month.month - 1
-
-
-def from_index(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
+from saferboard.core.dates import from_index, month_index
 
 
 def shift(month: date, months: int) -> date:

@@ -1,1 +1,8 @@
-"""The board pack: Jinja2 templates, Vega-Lite charts (SVG for the PDF), WeasyPrint."""
+"""The board pack and the files built from results: Jinja2 templates and WeasyPrint (pack),
+Vega-Lite charts (charts), Leaflet maps without tiles (maps), XLSX workbooks (xlsx,
+workbook) and the sections' row builders (cohort, people, places, governance).
+
+May import: present, measures, core and the sources model types (for the shipped unit costs);
+never the store or a source file reader (it lays out what measures return). The web and the
+CLI import it.
+"""

@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
+from saferboard.core.dates import parse_day
 from saferboard.core.errors import InputError
 
 if TYPE_CHECKING:  # pyproj is imported only when a --crs asks for it
@@ -39,20 +40,9 @@ class Events:
     crs: int | None
 
 
-def _parse_default(value: str) -> date:
-    """ISO YYYY-MM-DD (a time after it is ignored) or DD/MM/YYYY, without strptime's cost."""
-    v = value.strip()
-    if len(v) >= 10 and v[4] == "-" and v[7] == "-" and (len(v) == 10 or v[10] in " T"):
-        return date(int(v[:4]), int(v[5:7]), int(v[8:10]))
-    parts = v.split(" ", 1)[0].split("/")
-    if len(parts) == 3 and len(parts[2]) == 4:
-        return date(int(parts[2]), int(parts[1]), int(parts[0]))
-    raise ValueError(value)
-
-
 def parse_date(value: str, fmt: str | None) -> date:
     if fmt is None:
-        return _parse_default(value)
+        return parse_day(value)
     return datetime.strptime(value.strip(), fmt).date()
 
 

@@ -26,6 +26,7 @@ import duckdb
 
 from saferboard import __version__
 from saferboard.core.categories import Categories
+from saferboard.core.dates import from_index, month_index
 from saferboard.core.errors import FetchError, InputError
 from saferboard.sources import ingest as ingest_mod
 from saferboard.sources.files import SourceFile, discover, filter_members
@@ -54,26 +55,18 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "saferboard" / "archives"
 
 
-def _index(month: date) -> int:
-    return month.year * 12 + month.month - 1
-
-
-def _month(index: int) -> date:
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def archives_for(start: date, end: date) -> list[date]:
     """The fewest archive months whose 36-month windows cover start..end, newest first.
 
     The archive for `end` comes first (it has police.uk's latest revision of those months),
     then every 36 months back, so the windows abut without overlapping.
     """
-    first, last = _index(start), _index(end)
+    first, last = month_index(start), month_index(end)
     if first > last:
         raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}")
-    archives = [_month(last)]
-    while _index(archives[-1]) - (ARCHIVE_MONTHS - 1) > first:  # ends: each step goes 36 back
-        archives.append(_month(_index(archives[-1]) - ARCHIVE_MONTHS))
+    archives = [from_index(last)]
+    while month_index(archives[-1]) - (ARCHIVE_MONTHS - 1) > first:  # ends: each step goes 36 back
+        archives.append(from_index(month_index(archives[-1]) - ARCHIVE_MONTHS))
     return archives
 
 
@@ -192,8 +185,8 @@ def _resume_hint(part: Path) -> str:
 def wanted_names(force: str, start: date, end: date) -> set[str]:
     """Base names of every police.uk file of `force` for the months start..end."""
     return {
-        f"{_month(i):%Y-%m}-{force}-{kind}.csv"
-        for i in range(_index(start), _index(end) + 1)
+        f"{from_index(i):%Y-%m}-{force}-{kind}.csv"
+        for i in range(month_index(start), month_index(end) + 1)
         for kind in KINDS
     }
 
@@ -223,7 +216,7 @@ def fetch(
                          "hyphens (e.g. metropolitan, city-of-london)")
     if urlsplit(base_url).scheme not in ("http", "https"):
         raise InputError(f"--base-url must be an http(s) URL, got {base_url!r}")
-    start, end = _month(_index(start)), _month(_index(end))
+    start, end = from_index(month_index(start)), from_index(month_index(end))
     archives = archives_for(start, end)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     progress = progress or FetchProgress()

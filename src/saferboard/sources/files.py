@@ -104,14 +104,6 @@ class Local:
     temporary: bool = False  # a copy of a zip member, to delete once loaded
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def materialise(source: SourceFile, directory: Path) -> Local:
     """The source as a file DuckDB can read, with its hash and line count.
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from saferboard import store
+from saferboard.core.dates import utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.core.text import check_text
@@ -280,10 +281,6 @@ def parse_returns(path: Path) -> ParsedReturns:
                          len(table.rows), tuple(first_line.items()))
 
 
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
-
-
 def _write_project(con: duckdb.DuckDBPyConnection, d: ProjectDetails, at: datetime) -> None:
     con.execute("DELETE FROM gov_projects WHERE project_id = ?", [d.project_id])
     con.execute("INSERT INTO gov_projects VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -325,7 +322,7 @@ def ingest_returns(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
     """Validate every quarterly return file in full, then write them all in one transaction
     (a bad file loads nothing, from any file). Later files win for the same project+quarter."""
     parsed = [parse_returns(p) for p in paths]
-    at = _now()
+    at = utc_now()
     reports: list[ImportReport] = []
     with store.transaction(con):
         for one in parsed:  # a row for a locked quarter refuses the whole command
@@ -395,7 +392,7 @@ def record_return(con: duckdb.DuckDBPyConnection, ret: ProjectReturn, *, submitt
     _check_kpis(ret.kpis)
     with store.transaction(con):
         check_open(con, ret.quarter)
-        return _write_return(con, ret, source, submitted_by, _now())
+        return _write_return(con, ret, source, submitted_by, utc_now())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,7 +464,7 @@ def ingest_actions(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
                    submitted_by: str | None = None) -> tuple[ImportReport, ...]:
     """Validate every action plan file in full, then write them all in one transaction."""
     parsed = [parse_actions(p) for p in paths]
-    at = _now()
+    at = utc_now()
     reports: list[ImportReport] = []
     with store.transaction(con):
         for one in parsed:  # a row for a locked quarter refuses the whole command
@@ -507,7 +504,7 @@ def record_action_update(con: duckdb.DuckDBPyConnection, update: ActionUpdate, *
     check_text(update.update, column="update")
     with store.transaction(con):
         check_open(con, update.quarter)
-        return _write_update(con, update, source, submitted_by, _now())
+        return _write_update(con, update, source, submitted_by, utc_now())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -529,7 +526,7 @@ def save_models(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[Path]
         if any(n == name for n, _, _ in items):
             raise InputError(f"another file in this command has the name {name!r}", path=p)
         items.append((name, str(p), p.read_text(encoding="utf-8")))
-    at = _now()
+    at = utc_now()
     out: list[tuple[str, str]] = []
     with store.transaction(con):
         for name, path, content in items:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from saferboard import store
 from saferboard.core.categories import Categories
+from saferboard.core.dates import utc_now
 from saferboard.core.errors import InputError
 from saferboard.sources import mps, policeuk
 from saferboard.sources.files import Local, SourceFile, discover, materialise, read_header
@@ -201,7 +202,7 @@ def _load_policeuk(con: duckdb.DuckDBPyConnection, pending: Sequence[_Pending],
     for kind in policeuk.KINDS:
         loaded.update(policeuk.load_many(
             con, [i for i in items if i.ident.kind == kind], mapped))
-    now = datetime.now()
+    now = utc_now(seconds=False)
     batches = pa.table({
         "batch_id": pa.array(ids, pa.int64()),
         "source": ["policeuk"] * len(items),
@@ -259,7 +260,7 @@ def _record_batch(
     con.execute(
         "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [batch, source, kind, force, month, first, last, display, sha, rows, without_area,
-         without_coords, datetime.now()],
+         without_coords, utc_now(seconds=False)],
     )
 
 

@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 
 from saferboard import store
+from saferboard.core.dates import DATE_FORMS, parse_day, utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.pseudonym import Key, pseudonym
 from saferboard.core.text import check_text
@@ -45,7 +46,6 @@ BNG_Y = (0.0, 1_300_000.0)
 UK_LON = (-8.7, 1.8)
 UK_LAT = (49.8, 60.9)
 YEARS = (1900, 2100)
-DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
 
 SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
        "m": "male", "male": "male", "man": "male",
@@ -83,61 +83,61 @@ class Kind:
     overlap: tuple[str, ...] = ()  # a row matching another extract's on these is refused
 
 
-def _f(column: str, aliases: str, parse: str, *, required: bool = False,
-       nonempty: bool | None = None) -> Field:
+def _field(column: str, aliases: str, parse: str, *, required: bool = False,
+           nonempty: bool | None = None) -> Field:
     return Field(column, tuple(a.strip() for a in aliases.split("|")), parse, required,
                  required if nonempty is None else nonempty)
 
 
 KINDS: dict[str, Kind] = {
     "incidents": Kind("incidents", "partner_incidents", (
-        _f("incident_ref", "incident id|incident ref|incident reference|reference|ref|id", "ref",
-           required=True),
-        _f("incident_date", "date|incident date", "date", required=True),
-        _f("person", "person id|victim id|caller id|person", "person"),
-        _f("location", "location id|address id|address|location", "location"),
-        _f("x", "x|easting", "float"),
-        _f("y", "y|northing", "float"),
-        _f("lat", "latitude|lat", "float"),
-        _f("lon", "longitude|lon|lng|long", "float"),
-        _f("incident_type", "incident type|type", "lower", required=True),
-        _f("flags", "flags|flag", "lower"),
+        _field("incident_ref", "incident id|incident ref|incident reference|reference|ref|id",
+               "ref", required=True),
+        _field("incident_date", "date|incident date", "date", required=True),
+        _field("person", "person id|victim id|caller id|person", "person"),
+        _field("location", "location id|address id|address|location", "location"),
+        _field("x", "x|easting", "float"),
+        _field("y", "y|northing", "float"),
+        _field("lat", "latitude|lat", "float"),
+        _field("lon", "longitude|lon|lng|long", "float"),
+        _field("incident_type", "incident type|type", "lower", required=True),
+        _field("flags", "flags|flag", "lower"),
     ), unique="incident_ref", overlap=("incident_ref",),
         description="dated incidents with the person (victim or caller) and the address"),
     "marac": Kind("marac", "partner_marac", (
-        _f("referral_ref", "referral id|referral ref|referral reference|case id|id", "ref",
-           required=True),
-        _f("referral_date", "date|referral date", "date", required=True),
-        _f("victim", "victim id|victim", "person", required=True),
-        _f("perpetrator", "perpetrator id|perpetrator", "person"),
-        _f("referral_source", "referral source|source|referring agency", "text"),
-        _f("victim_sex", "victim sex|victim gender", "sex"),
-        _f("victim_age", "victim age", "int"),
-        _f("victim_disability", "victim disability", "lower"),
-        _f("perpetrator_sex", "perpetrator sex|perpetrator gender", "sex"),
-        _f("perpetrator_age", "perpetrator age", "int"),
-        _f("perpetrator_mental_health", "perpetrator mental health", "yesno"),
-        _f("perpetrator_substance_misuse", "perpetrator substance misuse", "yesno"),
+        _field("referral_ref", "referral id|referral ref|referral reference|case id|id", "ref",
+               required=True),
+        _field("referral_date", "date|referral date", "date", required=True),
+        _field("victim", "victim id|victim", "person", required=True),
+        _field("perpetrator", "perpetrator id|perpetrator", "person"),
+        _field("referral_source", "referral source|source|referring agency", "text"),
+        _field("victim_sex", "victim sex|victim gender", "sex"),
+        _field("victim_age", "victim age", "int"),
+        _field("victim_disability", "victim disability", "lower"),
+        _field("perpetrator_sex", "perpetrator sex|perpetrator gender", "sex"),
+        _field("perpetrator_age", "perpetrator age", "int"),
+        _field("perpetrator_mental_health", "perpetrator mental health", "yesno"),
+        _field("perpetrator_substance_misuse", "perpetrator substance misuse", "yesno"),
     ), unique="referral_ref", overlap=("referral_ref",),
         description="MARAC referrals with the victim and perpetrator"),
     "cohort": Kind("cohort", "partner_cohort", (
-        _f("offender", "offender id|offender", "person", required=True),
-        _f("cohort", "cohort", "text", required=True),
-        _f("join_date", "join date|joined", "date", required=True),
-        _f("leave_date", "leave date|left", "date"),
+        _field("offender", "offender id|offender", "person", required=True),
+        _field("cohort", "cohort", "text", required=True),
+        _field("join_date", "join date|joined", "date", required=True),
+        _field("leave_date", "leave date|left", "date"),
     ), overlap=("offender", "join_date"), description="offender management cohort membership"),
     "custody": Kind("custody", "partner_custody", (
-        _f("offender", "offender id|offender", "person", required=True),
-        _f("start_date", "start date", "date", required=True),
-        _f("end_date", "end date", "date"),
+        _field("offender", "offender id|offender", "person", required=True),
+        _field("start_date", "start date", "date", required=True),
+        _field("end_date", "end date", "date"),
     ), overlap=("offender", "start_date"), description="custody periods of cohort members"),
     "offences": Kind("offences", "partner_offences", (
-        _f("offender", "offender id|offender", "person", required=True),
-        _f("offence_date", "offence date|date", "date", required=True),
-        _f("offence_type", "offence type|type", "text", required=True),
-        _f("ho_recordable", "ho recordable|home office recordable|recordable", "bool",
-           required=True),
-        _f("conviction_date", "conviction date", "date"),
+        _field("offender", "offender id|offender", "person", required=True),
+        _field("offence_date", "offence date|date", "date", required=True),
+        _field("offence_type", "offence type|type", "text", required=True),
+        _field("ho_recordable", "ho recordable|home office recordable|recordable", "bool",
+               required=True),
+        _field("conviction_date", "conviction date", "date"),
     ), overlap=("offender", "offence_date", "offence_type"), description="offences by offender"),
 }
 
@@ -192,13 +192,7 @@ def parse_date(value: object) -> date:
     else:
         v = _text(value)
         try:
-            if len(v) >= 10 and v[4] == "-" and v[7] == "-" and (len(v) == 10 or v[10] in " T"):
-                d = date(int(v[:4]), int(v[5:7]), int(v[8:10]))
-            else:
-                parts = v.split(" ", 1)[0].split("/")
-                if len(parts) != 3 or len(parts[2]) != 4:
-                    raise ValueError
-                d = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            d = parse_day(v)
         except ValueError:
             raise _Bad(f"not a date ({DATE_FORMS})") from None
     if not YEARS[0] <= d.year <= YEARS[1]:
@@ -555,7 +549,7 @@ def ingest_partner(con: duckdb.DuckDBPyConnection, kind_name: str, path: str | P
                     f"SELECT ?, {cols} FROM partner_incoming", [batch])
         con.execute("INSERT INTO partner_batches (batch_id, kind, path, sha256, row_count, "
                     "imported_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [batch, kind.name, display, sha, parsed.rows, datetime.now(), name])
+                    [batch, kind.name, display, sha, parsed.rows, utc_now(seconds=False), name])
     c = parsed.columns
     return PartnerReport(
         kind.name, name, display, "replaced" if existing else "loaded", parsed.rows,

@@ -1,5 +1,11 @@
 """The DuckDB store: connection, schema and migrations. The one place SQL DDL lives.
 
+The package also holds the read queries measures share (governance: saved models and the
+quarters with data), the quarter locks and RAG confirmations (locks) and the case register's
+SQLite database (cases). May import: core (and, for the case register's row types only,
+sources.cases; see pyproject.toml). Imported by sources (which load into it), measures and
+the layers above. handoff lets the web server hand the store over to another command.
+
 The unit of import is a *batch*: one source file. Every fact row carries its batch id, so a
 batch can be replaced or removed in one transaction, and nothing is ever de-duplicated row by
 row (police.uk anti-social behaviour rows have no Crime ID; identical rows are real incidents).

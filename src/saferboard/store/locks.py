@@ -11,12 +11,13 @@ CLI prints one line and the web answers 409). A lock is permanent: there is no u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from saferboard import store
+from saferboard.core.dates import utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 
@@ -43,10 +44,6 @@ class RagConfirmation:
     reported_rag: str | None  # the reported (action) or calculated (project) RAG it was set beside
     confirmed_by: str
     confirmed_at: datetime
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def as_quarter(value: Quarter | str) -> Quarter:
@@ -113,7 +110,7 @@ def lock_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter | str, *, lock
         if existing is not None:
             return existing, False
         con.execute("INSERT INTO gov_quarter_locks VALUES (?, ?, ?)",
-                    [q, locked_by, at or _now()])
+                    [q, locked_by, at or utc_now()])
         made = quarter_lock(con, q)
     assert made is not None
     return made, True
@@ -169,7 +166,7 @@ def confirm_rag(con: duckdb.DuckDBPyConnection, kind: str, item_id: str,
         con.execute("DELETE FROM gov_rag_confirmations WHERE kind = ? AND item_id = ? AND "
                     "quarter = ?", [kind, item_id, q])
         con.execute("INSERT INTO gov_rag_confirmations VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [kind, item_id, q, value, reported_rag, confirmed_by, at or _now()])
+                    [kind, item_id, q, value, reported_rag, confirmed_by, at or utc_now()])
     if before is None:
         return "new"
     return "unchanged" if before == (value, reported_rag) else "replaced"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from saferboard.core.errors import InputError
+from saferboard.core.text import script_json
 from saferboard.measures.compare import METHOD as COMPARE_METHOD
 from saferboard.measures.periods import PERIODS
 from saferboard.measures.targets import METHOD as TARGETS_METHOD
@@ -45,8 +45,7 @@ HOME_ORDER = ((Perm.dashboards, "/overview"), (Perm.governance, "/actions"),
 
 
 def _spec_json(spec: dict[str, Any]) -> str:
-    # Inside <script type="application/json">: "</" must not end the element.
-    return json.dumps(spec).replace("</", "<\\/")
+    return script_json(spec)  # inside <script type="application/json">
 
 
 @router.get("/")

@@ -19,6 +19,7 @@ from saferboard.core import categories as categories_mod
 from saferboard.core.audience import Audience
 from saferboard.core.config import Config, load_config
 from saferboard.core.errors import InputError
+from saferboard.core.text import script_json
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
 from saferboard.measures.area_rates import latest_month as street_latest_month
@@ -79,8 +80,7 @@ class Measures:
                 spec = charts.peer_chart(self.peers(con, *args), args[0])
             else:
                 raise ValueError(f"unknown chart {kind!r}")
-            # Inside <script>: "</" must not end the element.
-            return json.dumps(spec).replace("</", "<\\/"), str(spec["description"])
+            return script_json(spec), str(spec["description"])  # goes inside <script>
         return self.cache.get(self._key(con, "spec", kind, *args), make)
 
     def hotspot_json(self, con: duckdb.DuckDBPyConnection, area: str, category: str,
