@@ -152,7 +152,7 @@ def grid_counts(x: FloatArray, y: FloatArray, boundary: BaseGeometry,
     nrows = max(1, math.ceil((maxy - y0) / cell_size))
     if nrows * ncols > 4_000_000:
         raise InputError(f"a {cell_size:g} m grid over this area has {nrows * ncols:,} cells; "
-                         "choose a larger --cell-size", param="cell_size")
+                         "choose a larger cell size", param="cell_size")
     cols, rows = np.meshgrid(np.arange(ncols), np.arange(nrows))
     boxes = shapely.box(x0 + cols * cell_size, y0 + rows * cell_size,
                         x0 + (cols + 1) * cell_size, y0 + (rows + 1) * cell_size)

@@ -63,7 +63,7 @@ def archives_for(start: date, end: date) -> list[date]:
     """
     first, last = month_index(start), month_index(end)
     if first > last:
-        raise InputError(f"--from {start:%Y-%m} is after --to {end:%Y-%m}")
+        raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     archives = [from_index(last)]
     while month_index(archives[-1]) - (ARCHIVE_MONTHS - 1) > first:  # ends: each step goes 36 back
         archives.append(from_index(month_index(archives[-1]) - ARCHIVE_MONTHS))
@@ -215,7 +215,7 @@ def fetch(
         raise InputError(f"invalid force {force!r}: use the police.uk slug, lowercase with "
                          "hyphens (e.g. metropolitan, city-of-london)")
     if urlsplit(base_url).scheme not in ("http", "https"):
-        raise InputError(f"--base-url must be an http(s) URL, got {base_url!r}")
+        raise InputError(f"must be an http(s) URL, got {base_url!r}", param="base_url")
     start, end = from_index(month_index(start)), from_index(month_index(end))
     archives = archives_for(start, end)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
