@@ -367,6 +367,15 @@ def la_name(text: str) -> str:
     return national.local_authority(codes[0]).name
 
 
+def store_area_name(text: str) -> str:
+    """`la_name` where the national lookup knows `text` (an LA code or CSP name counts as
+    its authority's stored name); otherwise `text` as given (an MPS pseudo-borough)."""
+    try:
+        return la_name(text)
+    except InputError:
+        return text
+
+
 @cache
 def lsoas_of(area: str) -> tuple[SmallArea, ...]:
     """The 2021 LSOAs of a local authority with residents: for a London borough ONS mid-2020

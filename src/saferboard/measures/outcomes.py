@@ -20,6 +20,7 @@ from datetime import date
 
 import duckdb
 
+from saferboard.core.areas import store_area_name
 from saferboard.core.categories import SQL_NORMALISE, Categories
 from saferboard.core.errors import InputError
 from saferboard.core.outcome_map import UNMAPPED, OutcomeMap, shipped_outcome_map
@@ -145,6 +146,7 @@ def outcome_rates(
     where = ["s.month BETWEEN $start AND $end"]
     params: dict[str, object] = {"start": start, "end": end}
     if area is not None:
+        area = store_area_name(area)  # an LA code or CSP name reads as the stored name
         where.append("lower(s.area) = lower($area)")
         params["area"] = area
     if categories:
