@@ -23,6 +23,7 @@ from saferboard.cli.common import (
     emit,
     err,
     out,
+    parse_day,
     parse_month,
     plain,
 )
@@ -129,19 +130,12 @@ def _near_repeat_events(path: Path | None, x_col: str | None, y_col: str | None,
                         incidents: str | None, from_: str | None, to: str | None,
                         db: Path | None) -> Events:
     """Events from a CSV (FILE with its columns) or from the store (--incidents TYPE)."""
-    from saferboard.sources.events import incident_events, parse_date, read_events
+    from saferboard.sources.events import incident_events, read_events
 
     if (path is None) == (incidents is None):
         raise typer.BadParameter("give either a FILE or --incidents TYPE", param_hint="FILE")
     if incidents is not None:
-        def day(value: str | None, option: str) -> date | None:
-            try:
-                return None if value is None else parse_date(value, "%Y-%m-%d")
-            except ValueError:
-                raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
-                                         param_hint=option) from None
-
-        start, end = day(from_, "--from"), day(to, "--to")
+        start, end = parse_day(from_, "--from"), parse_day(to, "--to")
         con = store.connect(db, read_only=True)
         try:
             return incident_events(con, incidents, start, end)
