@@ -12,12 +12,13 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from saferboard import store
-from saferboard.web import audit, auth
+from saferboard.web import audit, auth, packworker
 from tests.conftest import EXAMPLES, ROOT, run_cli
 from tests.web.conftest import Web
 
@@ -186,3 +187,30 @@ def test_the_audit_check_reads_only_new_rows_until_the_file_changes_hands(web: W
         con.execute("UPDATE web_audit SET actor = 'x' WHERE audit_id = ?", [first])
         assert check.verify(con, 1) == newer  # same generation: the recorded answer
         assert check.verify(con, 2) == first
+
+
+def test_a_pack_build_does_not_hold_up_other_requests(web: Web,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    started, release = threading.Event(), threading.Event()
+    real = packworker.build
+
+    def held(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+        started.set()  # the snapshot is taken; the worker would run now
+        assert release.wait(120)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(packworker, "build", held)
+    downloader, reader = web.login("analyst"), web.login("board")
+    answer: list[int] = []
+    t = threading.Thread(target=lambda: answer.append(
+        downloader.get("/downloads/pack.html").status_code))
+    t.start()
+    try:
+        assert started.wait(120)
+        # While the pack is being built, pages and the API answer.
+        assert reader.get("/overview").status_code == 200
+        assert reader.get("/api/dashboard").status_code == 200
+    finally:
+        release.set()
+        t.join(timeout=300)
+    assert answer == [200]

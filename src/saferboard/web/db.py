@@ -52,6 +52,8 @@ class Database:
         self._blocks = 0  # `connect` blocks entered so far (outermost only)
         self._owner: int | None = None  # the thread inside a block, if any
         self._depth = 0
+        self._readers = 0  # `reader` cursors in use (slow reads outside the lock)
+        self._no_readers = threading.Condition(threading.Lock())
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -76,12 +78,35 @@ class Database:
                 try:
                     yield self._con
                 except BaseException:
-                    self._close()  # never reuse a connection left in an unknown state
+                    # Never reuse a connection left in an unknown state, unless slow
+                    # readers are still using it (every write is in a transaction that
+                    # is rolled back on error, so its state is known anyway).
+                    if not self._readers:
+                        self._close()
                     raise
             finally:
                 self._depth -= 1
                 if self._depth == 0:
                     self._owner = None
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the store for slow read-only work (building the board pack), used
+        without holding the lock, so other requests are not queued behind it: DuckDB runs
+        reads of several cursors of one connection at once, each in its own snapshot.
+        The connection is handed over to another process only once no cursor is left."""
+        with self.connect() as con:
+            cursor = con.cursor()
+            with self._no_readers:
+                self._readers += 1
+        try:
+            yield cursor
+        finally:
+            with suppress(duckdb.Error):
+                cursor.close()
+            with self._no_readers:
+                self._readers -= 1
+                self._no_readers.notify_all()
 
     def block(self) -> int | None:
         """The number of the `connect` block the calling thread is in (None: in none). A
@@ -109,8 +134,11 @@ class Database:
         """Yield the file while another process asks for it; resume when none does."""
         while not self._stop.wait(self.poll_s):
             if handoff.wanted(self.path):
-                self._yielding.set()
-                with self._lock:  # waits for the running block (new ones are refused)
+                self._yielding.set()  # new blocks and readers are refused from now on
+                with self._no_readers:  # running readers finish first (a pack build)
+                    while self._readers:
+                        self._no_readers.wait()
+                with self._lock:  # waits for the running block
                     self._close()
             elif self._yielding.is_set():
                 self._yielding.clear()  # the next request opens the file again

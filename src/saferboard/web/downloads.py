@@ -75,8 +75,9 @@ def pack(request: Request, kind: str, p: Exporter, area: AreaQ = None, month: Mo
     st = state(request)
     with st.db.connect() as con:
         chosen, ref = st.measures.resolve(con, area, month)
-        assert p.user is not None  # Exporter: signed in
-        body = st.measures.pack(con, chosen, ref, audience(p.user), kind)
+    assert p.user is not None  # Exporter: signed in
+    # Built in a worker process from a snapshot (slow the first time; nobody waits for it).
+    body = st.measures.pack(chosen, ref, audience(p.user), kind)
     return _attachment(body, f"pack-{chosen}-{ref:%Y-%m}.{kind}", PACK_TYPES[kind])
 
 

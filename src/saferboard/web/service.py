@@ -37,7 +37,7 @@ from saferboard.measures.quality import SourceQuality, quality
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import Trend, trend
 from saferboard.measures.windows import rolling12
-from saferboard.web import inputs
+from saferboard.web import inputs, packworker
 from saferboard.web.db import Database, MeasureCache, fingerprint, governance_state
 from saferboard.web.settings import Settings
 
@@ -50,13 +50,16 @@ class Measures:
     cats: categories_mod.Categories
     cache: MeasureCache
     db: Database
+    config_path: Path | None = None  # for the pack worker, which loads its own
+    categories_path: Path | None = None
     _fingerprint: tuple[int, tuple[Any, ...]] | None = None
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> Measures:
         return cls(load_config(settings.config_path),
                    categories_mod.load(settings.categories_path),
-                   MeasureCache(settings.cache_measures, scope=db.block), db)
+                   MeasureCache(settings.cache_measures, scope=db.block), db,
+                   settings.config_path, settings.categories_path)
 
     # ------------------------------------------------------------------ helpers
 
@@ -219,25 +222,27 @@ class Measures:
     def quality(self, con: duckdb.DuckDBPyConnection) -> tuple[SourceQuality, ...]:
         return self.cache.get(self._key(con, "quality"), lambda: quality(con, self.cats))
 
-    def pack(self, con: duckdb.DuckDBPyConnection, area: str, month: date, audience: Audience,
-             kind: str) -> bytes:
-        """The board pack as `kind` (html, pdf or xlsx) for `audience`: slow, so cached. The
-        PDF is rendered only when asked for; HTML and XLSX are built together."""
-        from saferboard.report.pack import write_pack
-
+    def pack(self, area: str, month: date, audience: Audience, kind: str) -> bytes:
+        """The board pack as `kind` (html, pdf or xlsx) for `audience`: slow, so cached, and
+        built in a worker process from a snapshot of the store (web/packworker.py), so the
+        build neither holds the store nor competes with pages for the interpreter. The PDF
+        is rendered only when asked for; HTML and XLSX are built together."""
         pdf = kind == "pdf"
-
-        def make() -> dict[str, bytes]:
-            with tempfile.TemporaryDirectory() as tmp:
-                result = write_pack(con, self.cats, self.config, area, month, Path(tmp),
-                                    xlsx=not pdf, pdf=pdf, audience=audience)
-                paths = {"html": result.html, "pdf": result.pdf, "xlsx": result.xlsx}
-                return {k: p.read_bytes() for k, p in paths.items() if p is not None}
         # The pack also shows the governance tables, which the web itself changes (returns,
         # updates, confirmed RAG, locks) while the connection stays open: key on their state.
-        files = self.cache.get(self._key(con, "pack", area, month, governance_state(con),
-                                         audience, pdf), make)
-        return files[kind]
+        with self.db.connect() as con:
+            key = self._key(con, "pack", area, month, governance_state(con), audience, pdf)
+
+        def make() -> dict[str, bytes]:
+            with tempfile.TemporaryDirectory(prefix="saferboard-pack-") as tmp:
+                snap = Path(tmp) / "snapshot.duckdb"
+                with self.db.reader() as cursor:
+                    packworker.snapshot(cursor, snap)
+                return packworker.build(snap, Path(tmp), area=area, month=month,
+                                        audience=audience, pdf=pdf,
+                                        config_path=self.config_path,
+                                        categories_path=self.categories_path)
+        return self.cache.get(key, make)[kind]
 
 
 def boundary_wgs84(geom: Any) -> dict[str, Any]:

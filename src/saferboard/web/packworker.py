@@ -1,0 +1,90 @@
+"""Board packs built in a separate process, so that a build (seconds for the HTML, tens of
+seconds for the PDF, nearly all of it Python holding the interpreter lock) never slows the
+pages other people are reading.
+
+The server copies the store to a private snapshot (one DuckDB `COPY FROM DATABASE`, which
+runs outside the interpreter lock, on a cursor of its own) and starts
+`python -m saferboard.web.packworker` on it; the worker writes the pack files into the same
+private temporary folder, and the server reads them back and deletes the folder. The
+snapshot holds the whole store (the web's own tables too) for the seconds of the build, in
+a folder only the server's user can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from saferboard.core.audience import Audience
+from saferboard.core.errors import SaferboardError
+
+BUILD_TIMEOUT_S = 600.0
+
+
+class PackBuildError(SaferboardError):
+    """The worker failed; the message is its last line of stderr."""
+
+
+def snapshot(cursor: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Copy the whole store the cursor reads to a new database file `target`."""
+    row = cursor.execute("SELECT current_database()").fetchone()
+    assert row is not None
+    alias = f"snapshot_{os.getpid()}_{abs(hash(target))}"
+    cursor.execute(f"ATTACH '{target}' AS {alias}")
+    try:
+        cursor.execute(f'COPY FROM DATABASE "{row[0]}" TO {alias}')
+    finally:
+        cursor.execute(f"DETACH {alias}")
+
+
+def build(snapshot_db: Path, out_dir: Path, *, area: str, month: date, audience: Audience,
+          pdf: bool, config_path: Path | None, categories_path: Path | None
+          ) -> dict[str, bytes]:
+    """Run the worker on `snapshot_db`; the pack files by kind (html and xlsx, or pdf)."""
+    job = {"db": str(snapshot_db), "out": str(out_dir), "area": area,
+           "month": month.isoformat(), "audience": asdict(audience), "pdf": pdf,
+           "config": str(config_path) if config_path else None,
+           "categories": str(categories_path) if categories_path else None}
+    proc = subprocess.run([sys.executable, "-m", "saferboard.web.packworker"],
+                          input=json.dumps(job), capture_output=True, text=True,
+                          timeout=BUILD_TIMEOUT_S, check=False)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise PackBuildError(f"the board pack could not be built: "
+                             f"{lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+    out: dict[str, bytes] = {}
+    for kind in ("html", "pdf", "xlsx"):
+        path = out_dir / f"pack.{kind}"
+        if path.is_file():
+            out[kind] = path.read_bytes()
+    return out
+
+
+def main() -> None:
+    """The worker: a job as JSON on stdin; writes pack files to the job's folder."""
+    from saferboard import store
+    from saferboard.core import categories
+    from saferboard.core.config import load_config
+    from saferboard.report.pack import write_pack
+
+    # Below the server in the scheduler's eyes: on a small machine the pages come first.
+    os.nice(10)
+    job = json.loads(sys.stdin.read())
+    con = store.connect(job["db"], read_only=True, wait_s=0)
+    try:
+        write_pack(con, categories.load(job["categories"]), load_config(job["config"]),
+                   job["area"], date.fromisoformat(job["month"]), Path(job["out"]),
+                   xlsx=not job["pdf"], pdf=job["pdf"], audience=Audience(**job["audience"]))
+    finally:
+        con.close()
+
+
+if __name__ == "__main__":
+    main()
