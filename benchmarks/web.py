@@ -48,6 +48,10 @@ MIXED = {"cached page": ("/overview", "/category/Burglary", "/targets"),
          "uncached page": ("/actions", "/projects", "/data"),
          "api": ("/api/dashboard", "/api/me", "/api/categories/Burglary/trend")}
 PACK = "/downloads/pack.html"
+# Page and API requests of the mixed load as (start, seconds, status), and the import's
+# start and end, to report before, during and after the import.
+TIMELINE: list[tuple[float, float, int]] = []
+IMPORT_WINDOW: list[float] = []
 
 
 def build(workdir: Path) -> Path:
@@ -165,6 +169,7 @@ async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
                 errors.append(f"{path}: {type(e).__name__}")
                 status = 0
             results[kind].append((time.perf_counter() - start, status))
+            TIMELINE.append((start, time.perf_counter() - start, status))
             if status == 503:
                 await asyncio.sleep(float(r.headers.get("retry-after", "1")) / 4)
 
@@ -214,11 +219,13 @@ async def import_during(db: Path, workdir: Path, after: float) -> tuple[float, i
     last line of stderr)."""
     await asyncio.sleep(after)
     start = time.perf_counter()
+    IMPORT_WINDOW.append(start)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from saferboard.cli import main; main()", "ingest",
         str(new_month(workdir)), "--db", str(db),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     _, err = await proc.communicate()
+    IMPORT_WINDOW.append(time.perf_counter())
     lines = err.decode().strip().splitlines()
     return time.perf_counter() - start, int(proc.returncode or 0), lines[-1] if lines else ""
 
@@ -270,11 +277,25 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
             print(f"{name:<14} {len(rows):>7}")
             continue
         statuses = [s for _, s in rows]
-        other = sum(s not in (200, 503) for s in statuses) if name != "failed login" else \
-            sum(s != 401 for s in statuses)
+        expected = 401 if name == "failed login" else 200
+        other = sum(s not in (expected, 503) for s in statuses)
         print(f"{name:<14} {len(rows):>7} {pct(ok, 50):>8.0f} {pct(ok, 95):>8.0f} "
               f"{pct(ok, 99):>8.0f} {max(ok) * 1000:>8.0f} {statuses.count(503):>6} "
               f"{other:>6}")
+    if len(IMPORT_WINDOW) == 2:
+        began, ended = IMPORT_WINDOW
+        print("pages + API by phase (the first views after the import recompute the measures "
+              "for the new data)")
+        phases: tuple[tuple[str, float, float], ...] = (
+            ("before import", 0.0, began), ("during import", began, ended),
+            ("after import", ended, float("inf")), ("after + 5 s", ended + 5, float("inf")))
+        for phase, lo, hi in phases:
+            rows = [(lat, st) for t, lat, st in TIMELINE if lo <= t < hi]
+            ok = [lat for lat, st in rows if st != 503]
+            if len(ok) >= 2:
+                print(f"  {phase:<14} {len(rows):>6} requests, p50 {pct(ok, 50):.0f} ms, "
+                      f"p95 {pct(ok, 95):.0f} ms, 503s {sum(st == 503 for _, st in rows)}")
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(f"import: exit {import_code} after {import_s:.1f} s"
           + (f" ({import_err})" if import_code else ""))
     print(f"errors (other than the documented 503): {len(errors)}")
