@@ -12,7 +12,6 @@ never the only cue.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from saferboard.core.areas import WardOutline
+from saferboard.core.text import script_json
 from saferboard.measures.density import DensityResult
 from saferboard.measures.hotspot_change import HotspotChange
 from saferboard.measures.hotspots import HotspotResult, square_rings_wgs84, to_wgs84
@@ -57,11 +57,6 @@ def _leaflet_css() -> str:
     # The default marker and layer-control images are not used here; dropping their relative
     # url()s keeps the page from trying to load files that are not beside it.
     return re.sub(r"url\((?!#)[^)]*\)", "none", _vendor("leaflet.css"))
-
-
-def _script_safe(text: str) -> str:
-    # JSON inside <script>: "</" must not close the element early.
-    return text.replace("</", "<\\/")
 
 
 def _boundary_wgs84(boundary: BaseGeometry) -> dict[str, Any]:
@@ -253,11 +248,11 @@ def map_html(layer: GridLayer, boundary: BaseGeometry, title: str,
         title=html.escape(title), summary=html.escape(describe(layer, title)),
         method=html.escape(layer.method), help_text=html.escape(layer.help_text),
         leaflet_css=_leaflet_css(), leaflet_js=_vendor("leaflet.js"),
-        boundary=_script_safe(json.dumps(_boundary_wgs84(boundary))),
-        cells=_script_safe(json.dumps(cells_geojson_wgs84(layer))),
-        colours=json.dumps(layer.colours), boundary_colour=BOUNDARY_COLOUR,
-        legend=_script_safe(json.dumps(_legend_html(layer))), contents=contents,
-        wards=_script_safe(json.dumps(_wards_wgs84(wards))), ward_colour=WARD_COLOUR)
+        boundary=script_json(_boundary_wgs84(boundary)),
+        cells=script_json(cells_geojson_wgs84(layer)),
+        colours=script_json(layer.colours), boundary_colour=BOUNDARY_COLOUR,
+        legend=script_json(_legend_html(layer)), contents=contents,
+        wards=script_json(_wards_wgs84(wards)), ward_colour=WARD_COLOUR)
 
 
 def _wards_wgs84(wards: Sequence[WardOutline]) -> dict[str, Any]:
