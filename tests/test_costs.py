@@ -501,7 +501,7 @@ def test_cli_costs_json_and_price_year(example_db: Path) -> None:
     (("--price-year", "2023"), "financial year"),
     (("--price-year", "1990/91"), "has no 1990/91"),
     (("--month", "2023-06"), "lacks 24 of the 24 months"),
-    (("--area", "Nowhere"), "not in the store"),
+    (("--area", "Nowhere"), "is called 'Nowhere'; did you mean"),
     (("--month", "2025-13"), "YYYY-MM"),
     (("--price-year", "2023/24", "--deflator", "/nonexistent/deflator.csv"), "cannot read"),
     (("--unit-costs", "/nonexistent/costs.toml"), "unit costs not found"),
