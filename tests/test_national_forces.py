@@ -361,3 +361,34 @@ def test_configured_groups_and_targets_apply_to_their_own_area(forces, tmp_path)
     assert r.code == 0, r.stderr
     (t,) = json.loads(r.stdout)
     assert t["area"] == "Brighton and Hove"
+
+
+def test_ward_rate_table_outside_london(forces):
+    """Wards of a non-London LA: its LSOA counts and Census 2021 residents summed to the
+    best-fit wards of the raw ONS lookup, scaled to the mid-2024 population."""
+    db, cats, _ = forces
+    con = store.connect(db, read_only=True)
+    try:
+        r = area_rates(con, cats, "Southampton", level="ward", start=date(2025, 1, 1),
+                       end=date(2025, 12, 1))
+    finally:
+        con.close()
+    with open(ONS / "lookup_lsoa21_ward24_ltla24.csv", newline="", encoding="utf-8-sig") as f:
+        ward_of = {x["lsoa21_code"]: x["ward24_code"] for x in csv.DictReader(f)
+                   if x["ltla24_name"] == "Southampton"}
+    with open(POP / "census2021_lsoa21_usual_residents.csv", newline="",
+              encoding="utf-8") as f:
+        residents = Counter()
+        for x in csv.DictReader(f):
+            if x["lsoa21_code"] in ward_of:
+                residents[ward_of[x["lsoa21_code"]]] += int(x["usual_residents_census2021"])
+    expected = Counter()
+    for (la, code), n in raw_counts()[2].items():
+        if la == "Southampton":
+            expected[ward_of[code]] += n
+    assert len(r.rows) == len(set(ward_of.values()))
+    assert {a.code: a.count for a in r.rows if a.count} == dict(expected)
+    scale = mid2024()["Southampton"] / sum(residents.values())
+    assert {a.code: a.population for a in r.rows} == pytest.approx(
+        {w: n * scale for w, n in residents.items()})
+    assert r.area_population == mid2024()["Southampton"] and r.unallocated == ()

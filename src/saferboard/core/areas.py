@@ -367,6 +367,33 @@ def la_name(text: str) -> str:
     return national.local_authority(codes[0]).name
 
 
+def is_london(area: str) -> bool:
+    """Whether `area` is one of the 33 London authorities of the shipped London files."""
+    return area.strip().lower() in _canonical_names()
+
+
+@cache
+def lsoa_wards() -> dict[str, str]:
+    """2021 LSOA code -> its best-fit ward (May 2024) code (ONS lookup)."""
+    from saferboard.core import national
+
+    return {code: lsoa.ward_code for code, lsoa in national.lsoa_lookup().items()}
+
+
+def national_wards_of(area: str) -> tuple[SmallArea, ...]:
+    """The wards (May 2024) of any LA of England and Wales with Census 2021 usual residents
+    summed over the 2021 LSOAs whose best fit they are (ONS lookup), sorted by code."""
+    from saferboard.core import national
+
+    residents: dict[str, int] = {}
+    for code in local_authorities_of(area):
+        for lsoa in national.lsoas_in(code):
+            residents[lsoa.ward_code] = residents.get(lsoa.ward_code, 0) + lsoa.residents_2021
+    names = national.wards()
+    return tuple(SmallArea(w, names[w].name, float(n), CENSUS_RESIDENTS)
+                 for w, n in sorted(residents.items()))
+
+
 def store_area_name(text: str) -> str:
     """`la_name` where the national lookup knows `text` (an LA code or CSP name counts as
     its authority's stored name); otherwise `text` as given (an MPS pseudo-borough)."""

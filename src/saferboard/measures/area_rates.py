@@ -24,9 +24,12 @@ from saferboard.core.areas import (
     CENSUS_RESIDENTS,
     SmallArea,
     denominator,
+    is_london,
     la_name,
     lsoa21_counts,
+    lsoa_wards,
     lsoas_of,
+    national_wards_of,
     policing_force,
     wards_of,
 )
@@ -115,26 +118,31 @@ def rank_rates(counts_by_code: Mapping[str, int], places: Sequence[SmallArea],
 def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, level: str,
                start: date, end: date, category_names: Sequence[str] = (),
                populations: Mapping[str, float] | None = None) -> AreaRates:
-    """Rates by LSOA (police.uk street crimes of the authority's own force) or ward (MPS ward
-    counts) for `area` over months `start..end`. `populations` (code -> residents) replaces
-    the shipped LSOA estimates and is required for wards."""
+    """Rates by LSOA (police.uk street crimes of the authority's own force) or ward for `area`
+    over months `start..end`. Wards of a London borough: MPS ward counts, populations from
+    `populations` (required); wards of any other LA: its police.uk LSOA counts summed to the
+    best-fit wards (May 2024) of the ONS lookup, with Census 2021 residents summed the same
+    way. `populations` (code -> residents) replaces the shipped estimates."""
     if level not in LEVELS:
         raise InputError(f"level must be lsoa or ward, got {level!r}", param="level")
     if start > end:
         raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     area = la_name(area)
-    places = lsoas_of(area) if level == "lsoa" else wards_of(area)
+    # Outside London there are no MPS ward tables: wards are sums of the LSOAs.
+    by_lsoa = level == "lsoa" or not is_london(area)
+    places = (lsoas_of(area) if level == "lsoa" else
+              wards_of(area) if not by_lsoa else national_wards_of(area))
     if not places:
         raise InputError(f"no {level.upper() if level == 'lsoa' else 'ward'}s known for "
                          f"{area!r}", param="area")
-    if level == "ward" and populations is None:
+    if level == "ward" and not by_lsoa and populations is None:
         raise InputError("ward populations are not shipped with saferboard; give "
                          "--population FILE (CSV with columns code,population)",
                          param="population")
     if populations is not None:
         places = tuple(SmallArea(p.code, p.name, populations.get(p.code), "--population")
                        for p in places)
-    if level == "lsoa":
+    if by_lsoa:
         res = counts(con, cats, source="policeuk", areas=[area], start=start, end=end,
                      category_names=category_names, by=("lsoa", "force"))
         force = policing_force().get(area.lower())
@@ -143,6 +151,13 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
             if force is None or row_force == force:
                 by_code[str(code)] = by_code.get(str(code), 0) + int(n)  # type: ignore[call-overload]
         by_code, moved = lsoa21_counts(by_code)
+        if level == "ward":
+            lookup = lsoa_wards()
+            wards: dict[str, int] = {}
+            for code, n in by_code.items():
+                key = lookup.get(code, code)  # a code the lookup lacks stays unallocated
+                wards[key] = wards.get(key, 0) + n
+            by_code = wards
     else:
         moved = {}
         res = counts(con, cats, source="mps", areas=[area], start=start, end=end,
@@ -162,7 +177,10 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         area_pop = float(d.value)
         what = ("Census 2021 usual residents" if places[0].source == CENSUS_RESIDENTS
                 else "ONS mid-2020 small-area estimates")
-        note = (f"LSOA populations: {what} scaled to {d.area}'s "
+        if level == "ward":
+            what += " summed from the 2021 LSOAs to their best-fit wards (May 2024)"
+        note = (f"{level.upper() if level == 'lsoa' else 'Ward'} populations: {what} scaled "
+                f"to {d.area}'s "
                 f"{d.year} population ({d.value:,}), the dashboard's denominator")
         if moved:
             note += (f"; {sum(moved.values()):,} crimes on {len(moved)} 2011 LSOA codes "
@@ -184,7 +202,8 @@ def latest_month(con: duckdb.DuckDBPyConnection, area: str, level: str) -> date 
     """The last month with data for `area` (any name or code `la_name` takes) in the source
     the level reads."""
     area = la_name(area)
-    sql = ("SELECT max(month) FROM street WHERE lower(area) = lower(?)" if level == "lsoa" else
+    sql = ("SELECT max(month) FROM street WHERE lower(area) = lower(?)"
+           if level == "lsoa" or not is_london(area) else
            "SELECT max(month) FROM mps_current WHERE level = 'ward' AND lower(area) = lower(?)")
     row = con.execute(sql, [area]).fetchall()
     return row[0][0] if row else None
