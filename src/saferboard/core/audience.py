@@ -13,15 +13,6 @@ class Audience:
     governance: bool = True  # funded projects and the action plan
     agency: str | None = None  # None: every agency's projects and actions; else only these
 
-    @property
-    def everything(self) -> bool:
-        return self.people and self.governance and self.agency is None
-
-    def sees_agency(self, agency: str) -> bool:
-        if not self.governance:
-            return False
-        return self.agency is None or agency.strip().lower() == self.agency.strip().lower()
-
     def describe(self) -> str | None:
         """What this reader's copy leaves out, in a sentence for its cover (None: nothing)."""
         left_out = []

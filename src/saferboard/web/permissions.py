@@ -120,9 +120,9 @@ def can_see_agency(user: User, agency: str) -> bool:
 
 
 def audience(user: User) -> Audience:
-    """What this user's downloads may contain: the same rule as their pages (people pages
-    with Perm.people; projects and actions with Perm.governance, every agency's only with
-    Perm.all_agencies). Every download (pack HTML, PDF, XLSX and CSV) is built for it."""
+    """What this user's board pack (HTML, PDF, XLSX) may contain, derived from `allowed`,
+    the rule their pages and the CSV tables use: people pages with Perm.people; projects and
+    actions with Perm.governance, every agency's only with Perm.all_agencies."""
     governance = allowed(user, Perm.governance)
     all_agencies = allowed(user, Perm.all_agencies)
     if governance and not all_agencies and user.agency is None:
