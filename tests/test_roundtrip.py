@@ -24,8 +24,20 @@ ROW = st.fixed_dictionaries({
         lambda la, n: f"{la} {n:03d}A", st.sampled_from(["Barnet", "Brent", "Sutton"]),
         st.integers(1, 999))),
     "Crime type": TYPES, "Last outcome category": TEXT, "Context": TEXT,
+    # The local authority comes from the LSOA code through the ONS lookup, and from the
+    # LSOA name only when the code is not in it: a City of London code, and one that no LSOA
+    # has, whatever the (made-up) name says.
+    "LSOA code": st.sampled_from([("E01000001", "City of London"), ("E01999999", None)]),
 })
 CATS = categories.load()
+
+
+def _area(row: dict[str, object]) -> str | None:
+    name = str(row["LSOA name"])
+    if not name:
+        return None
+    code_area = row["LSOA code"][1]  # type: ignore[index]  # (code, area) pair
+    return str(code_area) if code_area else name.rsplit(" ", 1)[0]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,7 +51,7 @@ def test_street_rows_round_trip(rows):
             for r in rows:
                 lon, lat = r["coords"] if r["coords"] else ("", "")
                 w.writerow([r["Crime ID"], "2024-05", r["Reported by"], r["Falls within"],
-                            lon, lat, r["Location"], "E01000001" if r["LSOA name"] else "",
+                            lon, lat, r["Location"], r["LSOA code"][0] if r["LSOA name"] else "",
                             r["LSOA name"], r["Crime type"], r["Last outcome category"],
                             r["Context"]])
         con = store.connect(Path(d) / "s.duckdb")
@@ -54,7 +66,7 @@ def test_street_rows_round_trip(rows):
         (r["Crime ID"], r["Reported by"], r["Falls within"],
          r["coords"][0] if r["coords"] else None, r["coords"][1] if r["coords"] else None,
          r["Location"], r["LSOA name"], r["Crime type"], r["Last outcome category"],
-         r["Context"], r["LSOA name"].rsplit(" ", 1)[0] if r["LSOA name"] else None)
+         r["Context"], _area(r))
         for r in rows
     ]
     # DuckDB reads an empty CSV field as NULL; the store keeps no other distinction.
