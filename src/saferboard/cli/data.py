@@ -326,12 +326,7 @@ def quality_cmd(
     if fmt is Format.table:
         for q in result:
             for u in q.unmapped_labels:
-                span = ("no month with a non-zero count" if u.first_month is None else
-                        f"{u.months} month(s) {u.first_month:%Y-%m}..{u.last_month:%Y-%m}")
-                where = (f"counted under {u.placed_under}" if u.placed_under
-                         else "counted under no category")
-                out.print(f"unmapped label ({q.source} {q.kind}): {u.label!r}: {u.rows:,} rows, "
-                          f"{u.crimes:,} crimes, {span}; {where}", markup=False,
-                          highlight=False, soft_wrap=True)
+                out.print(f"unmapped label ({q.source} {q.kind}): {u.label!r}: {u.summary}",
+                          markup=False, highlight=False, soft_wrap=True)
 
 

@@ -24,6 +24,16 @@ class UnmappedLabel:
     last_month: date | None
     months: int  # months with a non-zero count
 
+    @property
+    def summary(self) -> str:
+        """Rows, crimes, months and where they were counted, as `quality` and the pack's
+        appendix both say it."""
+        span = ("no month with a non-zero count" if self.first_month is None else
+                f"{self.months} month(s) {self.first_month:%Y-%m}..{self.last_month:%Y-%m}")
+        where = (f"counted under {self.placed_under}" if self.placed_under
+                 else "counted under no category")
+        return f"{self.rows:,} rows, {self.crimes:,} crimes, {span}; {where}"
+
 
 @dataclass(frozen=True)
 class SourceQuality:

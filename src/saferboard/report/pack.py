@@ -136,12 +136,8 @@ def _quality_notes(rows: tuple[SourceQuality, ...]) -> list[str]:
             notes.append(f"{name}: {q.revised_months} months were published in more than "
                          "one release; the newest release is used.")
         for u in q.unmapped_labels:
-            span = ("no month with a non-zero count" if u.first_month is None else
-                    f"{u.months} month(s) {u.first_month:%Y-%m}..{u.last_month:%Y-%m}")
-            where = (f"counted under {u.placed_under}" if u.placed_under
-                     else "counted under no category")
             notes.append(f"{name}: label '{u.label}' is not in the category mapping: "
-                         f"{u.rows:,} rows, {u.crimes:,} crimes, {span}; {where}.")
+                         f"{u.summary}.")
         if q.unmapped and not q.unmapped_labels:
             notes.append(f"{name}: labels with no category (counted in no category): "
                          + ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) + ".")
