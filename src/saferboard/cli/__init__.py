@@ -26,6 +26,7 @@ from saferboard.cli import (  # noqa: F401  (registers commands)
     people,
     performance,
     places,
+    problems,
     web,
 )
 from saferboard.cli.common import Format, app, err, error_text, out

@@ -134,6 +134,51 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # SARA problems (store/problems.py): stage history, linked cases and places, responses
+    # and saved assessments. Descriptions are free text and may name people: encrypted.
+    """
+    CREATE TABLE problems (
+        id INTEGER PRIMARY KEY,
+        problem_ref TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL CHECK (kind IN ('place', 'issue')),
+        agency TEXT NOT NULL,              -- owning agency
+        opened TEXT NOT NULL,
+        stage TEXT NOT NULL CHECK (stage IN ('scanning', 'analysis', 'response',
+                                             'assessment')),
+        description BLOB                   -- encrypted
+    );
+    CREATE TABLE problem_stages (          -- every stage change, for the audit and the agenda
+        id INTEGER PRIMARY KEY,
+        problem_id INTEGER NOT NULL REFERENCES problems (id) ON DELETE CASCADE,
+        stage TEXT NOT NULL,
+        changed_on TEXT NOT NULL,
+        actor TEXT NOT NULL
+    );
+    CREATE TABLE problem_cases (
+        problem_id INTEGER NOT NULL REFERENCES problems (id) ON DELETE CASCADE,
+        case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
+        PRIMARY KEY (problem_id, case_id)
+    );
+    CREATE TABLE problem_places (
+        problem_id INTEGER NOT NULL REFERENCES problems (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('lsoa', 'ward', 'cell')),
+        code TEXT NOT NULL,
+        PRIMARY KEY (problem_id, kind, code)
+    );
+    CREATE TABLE problem_responses (
+        id INTEGER PRIMARY KEY,
+        problem_id INTEGER NOT NULL REFERENCES problems (id) ON DELETE CASCADE,
+        started TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        description BLOB                   -- encrypted
+    );
+    CREATE TABLE problem_assessments (     -- aggregate counts only (JSON), never personal
+        id INTEGER PRIMARY KEY,
+        problem_id INTEGER NOT NULL REFERENCES problems (id) ON DELETE CASCADE,
+        assessed_on TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    """,
 ]
 
 
