@@ -179,7 +179,9 @@ def test_peer_ranks_with_a_list(forces):
         assert g["denominator"] == mid2024()[g["area"]]
     (chelt,) = [g for g in got if g["rank"] is None]
     assert chelt["area"] == "Cheltenham"
-    assert chelt["vs_peer_average"] == "not ranked: no policeuk data in the store"
+    assert chelt["vs_peer_average"] == ("not ranked: no policeuk data in the store (its "
+                                        "police.uk figures are in the Gloucestershire "
+                                        "force's files)")
     bad = run_cli("compare", "--db", db, "--area", "Southampton", "--peers",
                   "Portsmuth,Eastbourne")
     assert bad.code == 1 and "did you mean 'Portsmouth'" in bad.stderr

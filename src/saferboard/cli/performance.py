@@ -230,8 +230,10 @@ def compare_cmd(
     ref = parse_month(month, "--month") or latest_month(sources, chosen)
     base = "households" if category in cfg.dashboard.household_categories else "population"
     table = source_for(sources, cats, chosen, category)
-    result = compare(table, cats, category, ref, group, members, rate_base=base)
-    rows = [{"rank": r.rank, "area": r.area, "count": r.count, "denominator": r.denominator,
+    result = compare(table, cats, category, ref, group, members, rate_base=base,
+                     others=[t for t in sources.values() if t is not table])
+    rows = [{"rank": r.rank, "area": r.area, "source": r.source, "count": r.count,
+             "denominator": r.denominator, "denominator_year": r.denominator_year,
              "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
              "expected": r.expected, "p_value": round(r.p_value, 6),
              "funnel95_lower": r.funnel95[0], "funnel95_upper": r.funnel95[1],
@@ -243,11 +245,15 @@ def compare_cmd(
                   "vs_peer_average": f"not ranked: {why}",
                   "highlight": name.lower() == chosen.lower()}
                  for name, why in result.reasons]
+    used = " and ".join(sorted({r.source for r in result.rows}))
     emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
-                          f"(source {table.source}; pooled rate {result.pooled_rate} per "
+                          f"(source {used}; pooled rate {result.pooled_rate} per "
                           f"1,000 {base})")
     for caveat in result.caveats:
         err.print(f"warning: incomplete: {caveat}", markup=False, highlight=False,
+                  soft_wrap=True)
+    if result.cross_source:
+        err.print(f"note: {result.cross_source}", markup=False, highlight=False,
                   soft_wrap=True)
     if fmt is Format.table:
         if result.without_data:

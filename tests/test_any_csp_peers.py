@@ -1,0 +1,174 @@
+"""Barnet's seed most similar group across sources (issue 15, item 5): its London members
+from the MPS borough counts, Brighton and Hove, Eastbourne (Sussex) and Southend-on-Sea
+(Essex) from the real police.uk files of ../shared/data/policeuk_forces, compared only on
+categories both sources publish, and saying so. Pinned to an independent count: the csv
+module over the raw MPS and police.uk files, each police.uk row's LA from the raw ONS lookup
+and only rows of the LA's own force; populations from the shipped London file and the raw
+ONS mid-2024 estimates, read with csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from saferboard import store
+from saferboard.core import categories
+from saferboard.core.config import load_config
+from saferboard.measures.compare import compare
+from saferboard.measures.dashboard import load_sources
+from saferboard.sources.ingest import ingest
+from tests.conftest import EXAMPLES, ROOT, SHARED, needs_shared, run_cli
+from tests.csvcount import mps_month_columns, mps_wide, ons_la_of_code_2021, rows
+from tests.test_national_forces import pfa_of_la
+
+pytestmark = needs_shared
+
+FORCES = SHARED / "policeuk_forces"
+MPS = EXAMPLES / "mps" / "release_2025-12"
+PFA = {"sussex": "Sussex", "dorset": "Dorset", "essex": "Essex"}
+MONTH = date(2025, 12, 1)
+MSG = load_config().peer_groups["Most similar group"]
+LONDON_MSG = [m for m in MSG if m not in {"Bournemouth", "Brighton and Hove",
+                                          "Southend-on-Sea", "Cheltenham", "Eastbourne"}]
+
+
+def force_files(force: str) -> list[Path]:
+    return sorted(FORCES.glob(f"2025-*-{force}-street.csv.gz"))
+
+
+@cache
+def policeuk_2025() -> Counter[tuple[str, str]]:
+    """(LA, crime type) -> 2025 crimes of the LA's own force."""
+    out: Counter[tuple[str, str]] = Counter()
+    las = ons_la_of_code_2021()
+    for force, pfa in PFA.items():
+        for path in force_files(force):
+            for r in rows(path):
+                la = las.get(r["LSOA code"])
+                if la is not None and pfa_of_la()[la] == pfa:
+                    out[(la, r["Crime type"])] += 1
+    return out
+
+
+@cache
+def mps_2025() -> Counter[tuple[str, str]]:
+    """(borough, MPS major group) -> crimes of 2025 in the 2025-12 borough release."""
+    out: Counter[tuple[str, str]] = Counter()
+    for r in mps_wide(MPS / "MPS Borough Level Crime (most recent 24 months).csv.gz"):
+        out[(r["BoroughName"], r["MajorText"])] += sum(
+            int(r[m]) for m in mps_month_columns(r) if m.startswith("2025"))
+    return out
+
+
+@cache
+def population() -> dict[str, tuple[int, int]]:
+    """Area -> (population, year): London from the shipped London file (latest year not
+    after 2025), elsewhere the raw ONS mid-2024 estimates."""
+    out: dict[str, tuple[int, int]] = {}
+    with open(SHARED / "ons_population_ew" / "mye2024_lad_all_ages.csv", newline="",
+              encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            out[r["name"]] = (int(r["population_mid2024"]), 2024)
+    with open(ROOT / "src" / "saferboard" / "data" / "london_denominators.csv", newline="",
+              encoding="utf-8") as f:
+        london = [r for r in csv.DictReader(f) if r["measure"] == "population"
+                  and int(r["year"]) <= 2025]
+    for r in sorted(london, key=lambda r: int(r["year"])):
+        out[r["name"]] = (int(r["value"]), int(r["year"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory):
+    """Barnet's MPS borough counts and three forces' police.uk files of 2025."""
+    db = tmp_path_factory.mktemp("msg") / "msg.duckdb"
+    cats = categories.load()
+    con = store.connect(db)
+    try:
+        ingest(con, [MPS, *(p for f in PFA for p in force_files(f))], cats)
+        sources = load_sources(con, cats)
+    finally:
+        con.close()
+    return db, cats, sources
+
+
+def expected_burglary() -> dict[str, float]:
+    counts = {b: mps_2025()[(b, "BURGLARY")] for b in LONDON_MSG}
+    counts.update({la: policeuk_2025()[(la, "Burglary")]
+                   for la in ("Brighton and Hove", "Eastbourne", "Southend-on-Sea")})
+    return {a: n / population()[a][0] * 1000 for a, n in counts.items()}
+
+
+def test_seed_msg_ranks_its_members_outside_london_on_a_shared_category(mixed):
+    db, _, _ = mixed
+    r = run_cli("compare", "--db", db, "--area", "Barnet", "--category", "Burglary",
+                "--month", "2025-12", "--peers", "Most similar group", "--format", "json")
+    assert r.code == 0, r.stderr
+    got = json.loads(r.stdout)
+    rates = expected_burglary()
+    ranked = [g for g in got if g["rank"] is not None]
+    assert [g["area"] for g in ranked] == sorted(rates, key=rates.__getitem__)
+    assert [g["rank"] for g in ranked] == list(range(1, 14))
+    for g in ranked:
+        assert g["rate_per_1000"] == round(rates[g["area"]], 3)
+        assert (g["denominator"], g["denominator_year"]) == population()[g["area"]]
+        assert g["source"] == ("mps" if g["area"] in LONDON_MSG else "policeuk")
+    # Pinned: the three police.uk members are the three lowest (Eastbourne 321 burglaries
+    # per 104,259 residents), Barnet 12th of 13 (2,089 per 389,101).
+    assert [(g["area"], g["count"]) for g in ranked[:3]] == [
+        ("Eastbourne", 321), ("Southend-on-Sea", 591), ("Brighton and Hove", 907)]
+    assert [(g["rank"], g["count"]) for g in ranked if g["area"] == "Barnet"] == [(12, 2089)]
+    # Listed, never dropped: Cheltenham (Gloucestershire's files are not loaded) and
+    # Bournemouth (a CSP covering part of Bournemouth, Christchurch and Poole).
+    unranked = {g["area"]: g["vs_peer_average"] for g in got if g["rank"] is None}
+    assert set(unranked) == {"Cheltenham", "Bournemouth"}
+    assert "Gloucestershire" in unranked["Cheltenham"]
+    assert "covers only part of Bournemouth, Christchurch and Poole" in (
+        unranked["Bournemouth"])
+    assert "note: Cross-source comparison" in r.stderr
+    assert "Burglary is a category both sources publish" in r.stderr
+
+
+def test_category_only_one_source_publishes_is_not_compared_across_sources(mixed):
+    """Residential burglary (MPS only): the police.uk members are listed as not comparable,
+    and the group is the London members alone, with no cross-source note."""
+    _, cats, sources = mixed
+    result = compare(sources["mps"], cats, "Residential burglary", MONTH, "msg", MSG,
+                     rate_base="households", others=[sources["policeuk"]])
+    assert {r.area for r in result.rows} == set(LONDON_MSG)
+    reasons = dict(result.reasons)
+    for la in ("Brighton and Hove", "Eastbourne", "Southend-on-Sea"):
+        assert reasons[la] == ("policeuk does not publish Residential burglary (a mps "
+                               "category): not comparable")
+    assert result.cross_source == "" and {r.source for r in result.rows} == {"mps"}
+
+
+def test_other_areas_see_the_same_figures_from_their_side(mixed):
+    """From Brighton and Hove (police.uk), Barnet's MPS figures enter the list the same
+    way; each rate is the same whichever side asks."""
+    _, cats, sources = mixed
+    mine = compare(sources["policeuk"], cats, "Burglary", MONTH, "msg", MSG,
+                   others=[sources["mps"]])
+    theirs = compare(sources["mps"], cats, "Burglary", MONTH, "msg", MSG,
+                     others=[sources["policeuk"]])
+    assert [(r.area, r.rate, r.rank) for r in mine.rows] == [
+        (r.area, r.rate, r.rank) for r in theirs.rows]
+    assert mine.pooled_rate == theirs.pooled_rate
+
+
+def test_london_groups_are_unchanged_by_the_other_source(mixed):
+    """A group every member of which the MPS data holds is exactly as without police.uk."""
+    _, cats, sources = mixed
+    group = load_config().peer_groups["London boroughs"]
+    for category in ("Burglary", "Robbery", "Total notifiable offences"):
+        alone = compare(sources["mps"], cats, category, MONTH, "lb", group)
+        both = compare(sources["mps"], cats, category, MONTH, "lb", group,
+                       others=[sources["policeuk"]])
+        assert both == alone and both.cross_source == "" and len(both.rows) == 32
