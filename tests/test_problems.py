@@ -298,3 +298,41 @@ def test_store_problem_rows_without_the_cli(tmp_path):
             "assessment", date(2024, 3, 1), None)
     finally:
         con.close()
+
+
+def test_problems_by_stage_on_a_date():
+    d = date.fromisoformat
+    p1 = pa.ProblemFacts("P1", d("2024-01-01"), ((d("2024-01-01"), "scanning"),
+                                                 (d("2024-02-01"), "analysis"),
+                                                 (d("2024-03-01"), "response")), 2, 1, 1)
+    p2 = pa.ProblemFacts("P2", d("2024-01-20"), ((d("2024-01-20"), "scanning"),), 0, 0, 0)
+    p3 = pa.ProblemFacts("P3", d("2024-05-01"), ((d("2024-05-01"), "scanning"),), 0, 0, 0)
+    on = pa.problems_by_stage([p1, p2, p3], d("2024-02-15"))
+    assert {s: [p.problem_ref for p in v] for s, v in on.items()} == {
+        "scanning": ["P2"], "analysis": ["P1"], "response": [], "assessment": []}
+    assert on["analysis"][0].since == d("2024-02-01")
+    later = pa.problems_by_stage([p1, p2, p3], d("2024-03-01"))  # changed that day
+    assert [p.problem_ref for p in later["response"]] == ["P1"]
+    assert [p.problem_ref for p in later["scanning"]] == ["P2"]  # P3 not yet opened
+
+
+def test_agenda_lists_problems_by_stage(reg):
+    db, opts = reg
+    for ref, opened in (("P1", "2024-01-01"), ("P2", "2024-01-20"), ("P3", "2024-05-01")):
+        ok("cases", "problem", "add", ref, "--kind", "issue", "--agency", "council",
+           "--opened", opened, *opts)
+    ok("cases", "problem", "stage", "P1", "analysis", "--on", "2024-02-01", *opts)
+    ok("cases", "problem", "link", "P1", "--case", "C1", "--lsoa", A, *opts)
+    r = run_cli("cases", "problem", "stage", "P1", "scanning", "--on", "2024-01-15", *opts)
+    assert r.code != 0 and "latest one" in r.stderr  # history stays in date order
+    body = json.loads(ok("cases", "agenda", "--as-of", "2024-02-15", "--format", "json",
+                         *opts))
+    assert body["problems_by_stage"] == {
+        "scanning": [{"problem_ref": "P2", "since": "2024-01-20", "cases": 0, "places": 0,
+                      "responses": 0}],
+        "analysis": [{"problem_ref": "P1", "since": "2024-02-01", "cases": 1, "places": 1,
+                      "responses": 0}],
+        "response": [], "assessment": []}
+    html = ok("cases", "agenda", "--as-of", "2024-02-15", *opts)
+    assert "Problems by SARA stage" in html and "<td>P1</td>" in html
+    assert "<td>P3</td>" not in html

@@ -31,9 +31,11 @@ from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import ENV as MATRIX_ENV
 from saferboard.core.riskmatrix import load_matrix
 from saferboard.measures import cases as mc
+from saferboard.measures.problem_assessment import ProblemFacts
 from saferboard.sources import cases as read_cases
 from saferboard.sources.cases import KINDS, read_case_file
 from saferboard.store import cases as cs
+from saferboard.store import problems as problem_store
 
 cases_app = typer.Typer(help="The ASB case register: reports, meeting agenda, search, "
                         "retention purge and subject access (docs/cases.md).",
@@ -230,8 +232,14 @@ collapse}td,th{border:1px solid #999;padding:.2em .6em;text-align:left}</style><
 <td>{{ o.application_ref }}</td><td>{{ o.case_ref }}</td><td>{{ o.received }}</td>
 <td>{{ "met" if o.threshold_met else "not met" }}</td><td>{{ o.days_open }}</td></tr>
 {% endfor %}</table>{% else %}<p>None.</p>{% endif %}
-<p><small>Case references only: open a case in saferboard for its details (audited).
-Problems by SARA stage are not in the register yet.</small></p>
+<h2>Problems by SARA stage</h2>
+{% for stage, items in a.problems_by_stage.items() %}<h3>{{ stage|capitalize }}
+({{ items|length }})</h3>{% if items %}<table><tr><th>problem</th><th>since</th><th>cases</th>
+<th>places</th><th>responses</th></tr>{% for p in items %}<tr><td>{{ p.problem_ref }}</td>
+<td>{{ p.since }}</td><td>{{ p.cases }}</td><td>{{ p.places }}</td><td>{{ p.responses }}</td>
+</tr>{% endfor %}</table>{% else %}<p>None.</p>{% endif %}{% endfor %}
+<p><small>Case and problem references only: open a case in saferboard for its details
+(audited).</small></p>
 </body></html>
 """
 
@@ -248,6 +256,11 @@ def _agenda_json(a: mc.Agenda) -> dict[str, Any]:
                                "received": o.received.isoformat(),
                                "threshold_met": o.threshold_met, "days_open": o.days_open}
                               for o in a.open_applications],
+        "problems_by_stage": {stage: [{"problem_ref": p.problem_ref, "since":
+                                       p.since.isoformat(), "cases": p.cases,
+                                       "places": p.places, "responses": p.responses}
+                                      for p in items]
+                              for stage, items in a.problems_by_stage.items()},
     }
 
 
@@ -265,8 +278,8 @@ def agenda_cmd(
     matrix: MatrixOption = None,
 ) -> None:
     """The bi-weekly problem-solving meeting's agenda: reviews due or overdue, new high-risk
-    cases, Case Review applications awaiting review, open cases by risk level (case
-    references only, no personal data)."""
+    cases, Case Review applications awaiting review, open cases by risk level and SARA
+    problems by stage (case and problem references only, no personal data)."""
     day = parse_day(as_of, "--as-of")
     if fmt is AgendaFormat.pdf and out_file is None:
         raise typer.BadParameter("--format pdf writes a file: give --out FILE",
@@ -275,8 +288,10 @@ def agenda_cmd(
     with register(db, key_file) as (con, _):
         facts = [mc.CaseFacts(*c) for c in cs.case_dates(con)]
         apps = [mc.Application(*a) for a in cs.application_dates(con)]
+        problems = [ProblemFacts(*p) for p in problem_store.problem_facts(con)]
     result = mc.agenda(facts, apps, day, settings.review_days, new_days=new_days,
-                       min_incidents=settings.min_incidents, months=settings.months)
+                       min_incidents=settings.min_incidents, months=settings.months,
+                       problems=problems)
     if fmt is AgendaFormat.json:
         text = json.dumps(_agenda_json(result), indent=2) + "\n"
     else:
@@ -452,4 +467,3 @@ def _sar_pdf(result: cs.SubjectAccess) -> bytes:
         sar=result, today=date.today().isoformat(), render=render)
     pdf: bytes = HTML(string=html).write_pdf()
     return pdf
-

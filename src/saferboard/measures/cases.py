@@ -27,10 +27,15 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from saferboard.core.riskmatrix import LEVELS, STATUTORY_MAX_INCIDENTS, Question
+from saferboard.measures.problem_assessment import (
+    ProblemFacts,
+    ProblemOnAgenda,
+    problems_by_stage,
+)
 
 
 def add_months(day: date, months: int) -> date:
@@ -212,6 +217,8 @@ class Agenda:
     open_applications: tuple[OpenApplication, ...]  # received, not yet reviewed
     open_by_level: dict[str, int]  # open cases by current level
     new_days: int
+    # SARA problems open on the day at each stage (every stage listed), longest there first
+    problems_by_stage: dict[str, tuple[ProblemOnAgenda, ...]] = field(default_factory=dict)
 
 
 def is_open(case: CaseFacts, as_of: date) -> bool:
@@ -220,11 +227,11 @@ def is_open(case: CaseFacts, as_of: date) -> bool:
 
 def agenda(cases: Iterable[CaseFacts], applications: Iterable[Application], as_of: date,
            review_days: Mapping[str, int], *, new_days: int = 14, min_incidents: int = 3,
-           months: int = 6) -> Agenda:
+           months: int = 6, problems: Iterable[ProblemFacts] = ()) -> Agenda:
     """The problem-solving meeting's agenda on `as_of`: reviews due or overdue, cases opened in
     the `new_days` days up to `as_of` whose current level is high, Case Review applications
     received and not yet reviewed (with whether the threshold is met), and open cases by
-    level. Problems by stage (SARA) are not part of the register yet."""
+    level, and the SARA problems at each stage on `as_of` (problem_assessment.stage_on)."""
     cs = tuple(cases)
     open_cases = [c for c in cs if is_open(c, as_of)]
     since = as_of - timedelta(days=new_days - 1)
@@ -240,4 +247,4 @@ def agenda(cases: Iterable[CaseFacts], applications: Iterable[Application], as_o
     by_level = {lvl: sum(1 for c in open_cases if (c.risk_level or "standard") == lvl)
                 for lvl in LEVELS}
     return Agenda(as_of, due_reviews(open_cases, as_of, review_days), new_high, pending,
-                  by_level, new_days)
+                  by_level, new_days, problems_by_stage(problems, as_of))

@@ -276,6 +276,52 @@ def assess_places(con: duckdb.DuckDBPyConnection, cats: Categories, places: Sequ
 
 # --- problems on the agenda and in the pack ------------------------------------------------
 
+@dataclass(frozen=True)
+class ProblemFacts:
+    """A problem as the agenda and the pack see it: no free text."""
+
+    problem_ref: str
+    opened: date
+    stages: tuple[tuple[date, str], ...]  # every stage change (date, stage), oldest first
+    cases: int
+    places: int
+    responses: int
+
+
+@dataclass(frozen=True)
+class ProblemOnAgenda:
+    problem_ref: str
+    stage: str
+    since: date  # the date of the change that put it at this stage
+    cases: int
+    places: int
+    responses: int
+
+
+def stage_on(problem: ProblemFacts, as_of: date) -> tuple[str, date] | None:
+    """(stage, since) on `as_of`: the latest change on or before it (the later one recorded
+    on the same day); None when the problem was not yet opened."""
+    held = [(d, s) for d, s in problem.stages if d <= as_of]
+    if problem.opened > as_of or not held:
+        return None
+    since, stage = held[-1]
+    return stage, since
+
+
+def problems_by_stage(problems: Iterable[ProblemFacts], as_of: date
+                      ) -> dict[str, tuple[ProblemOnAgenda, ...]]:
+    """The problems open on `as_of` at each SARA stage (every stage listed), longest at their
+    stage first: the problem-solving meeting's "problems by stage"."""
+    out: dict[str, list[ProblemOnAgenda]] = {s: [] for s in STAGES}
+    for p in problems:
+        now = stage_on(p, as_of)
+        if now is not None:
+            out[now[0]].append(ProblemOnAgenda(p.problem_ref, now[0], now[1], p.cases,
+                                               p.places, p.responses))
+    return {s: tuple(sorted(v, key=lambda a: (a.since, a.problem_ref)))
+            for s, v in out.items()}
+
+
 def by_stage(stages: Iterable[str]) -> dict[str, int]:
     """How many problems are at each SARA stage, every stage listed (0 included)."""
     out = dict.fromkeys(STAGES, 0)

@@ -78,6 +78,12 @@ def set_stage(con: sqlite3.Connection, ref: str, stage: str, on: date, actor: st
     if on.isoformat() < opened:
         raise InputError("the stage change is dated before the problem was opened",
                          param="date")
+    (latest,) = con.execute("SELECT max(changed_on) FROM problem_stages WHERE problem_id = ?",
+                            (pid,)).fetchone()
+    if latest is not None and on.isoformat() < latest:
+        # The history must read in date order, or "the stage on a date" is ambiguous.
+        raise InputError("the stage change is dated before the problem's latest one",
+                         param="date")
     con.execute("UPDATE problems SET stage = ? WHERE id = ?", (stage, pid))
     con.execute("INSERT INTO problem_stages (problem_id, stage, changed_on, actor) "
                 "VALUES (?, ?, ?, ?)", (pid, stage, on.isoformat(), actor))
@@ -182,6 +188,25 @@ def problem_rows(con: sqlite3.Connection) -> list[ProblemRow]:
                        date.fromisoformat(first) if first else None)
             for ref, kind, agency, opened, stage, since, n_cases, n_places, n_resp, first
             in rows]
+
+
+ProblemFactsRow = tuple[str, date, tuple[tuple[date, str], ...], int, int, int]
+
+
+def problem_facts(con: sqlite3.Connection) -> list[ProblemFactsRow]:
+    """(problem_ref, opened, stage changes (date, stage) oldest first, cases, places,
+    responses) of every problem: the fields of measures.problem_assessment.ProblemFacts."""
+    history: dict[int, list[tuple[date, str]]] = {}
+    for pid, on, stage in con.execute("SELECT problem_id, changed_on, stage FROM "
+                                      "problem_stages ORDER BY problem_id, changed_on, id"):
+        history.setdefault(pid, []).append((date.fromisoformat(on), stage))
+    return [(ref, date.fromisoformat(opened), tuple(history.get(pid, [])), n_cases, n_places,
+             n_resp) for pid, ref, opened, n_cases, n_places, n_resp in con.execute("""
+        SELECT p.id, p.problem_ref, p.opened,
+               (SELECT count(*) FROM problem_cases c WHERE c.problem_id = p.id),
+               (SELECT count(*) FROM problem_places l WHERE l.problem_id = p.id),
+               (SELECT count(*) FROM problem_responses r WHERE r.problem_id = p.id)
+        FROM problems p ORDER BY p.problem_ref""")]
 
 
 def view_problem(con: sqlite3.Connection, keys: CaseKeys, ref: str,
