@@ -112,6 +112,68 @@ def latest_month(sources: dict[str, MonthlyCounts], area: str) -> date:
     return max(months)
 
 
+@dataclass(frozen=True)
+class RateTable:
+    """Every area's unrounded rolling-12 rate per 1,000 for one source, category, reference
+    month and base, computed once for all areas' peer ranks (`dashboards`). An area without
+    all 12 months or without a denominator is absent: it has no rate to rank."""
+
+    source: str
+    category: str
+    month: date
+    base: str
+    rates: dict[str, float]  # area (lower case) -> rate
+
+
+RateKey = tuple[str, str, date, str]  # (source, category, month, base)
+
+
+def rate_table(table: MonthlyCounts, cats: Categories, category: str, month: date,
+               base: str) -> RateTable:
+    """The rates of every area of `table` by the same rule as one area's ranks (`_ranks`)."""
+    r = rolling12(month)
+    rates: dict[str, float] = {}
+    if table.months and table.months[0] <= r.first and r.last <= table.months[-1]:
+        matrix = table.category_matrix(category, cats)
+        a, b = table.position(r.first), table.position(r.last)
+        totals = matrix[:, a:b + 1].sum(axis=1)
+        needed = set(r.months)
+        for i, area in enumerate(table.areas):
+            if not table.covered.get(area, frozenset()) >= needed:
+                continue
+            value, _ = _rate(table, int(totals[i]), area, base, month, exact=True)
+            if value is not None:
+                rates[area.lower()] = value
+    return RateTable(table.source, category, month, base, rates)
+
+
+def dashboards(
+    sources: dict[str, MonthlyCounts],
+    cats: Categories,
+    configs: Sequence[Config],
+    month: date,
+    categories: Sequence[str] | None = None,
+    *,
+    allow_partial: bool = False,
+) -> tuple[Dashboard, ...]:
+    """The dashboard of each configuration's area for `month`: the same result as calling
+    `dashboard` once per configuration, but every peer rate is computed once per source,
+    category and month (`rate_table`) for all areas, not once per area and peer group."""
+    keys: set[RateKey] = set()
+    for config in configs:
+        for name in categories or config.dashboard.categories:
+            base = _base(config, name)
+            keys.update((s, name, month, base) for s in SOURCE_ORDER if sources[s].areas)
+    tables = {k: rate_table(sources[k[0]], cats, k[1], k[2], k[3]) for k in sorted(keys)}
+    return tuple(dashboard(sources, cats, c, c.area, month, categories,
+                           allow_partial=allow_partial, rates=tables) for c in configs)
+
+
+def _base(config: Config, category: str) -> str:
+    return ("households" if category in config.dashboard.household_categories
+            else "population")
+
+
 def dashboard(
     sources: dict[str, MonthlyCounts],
     cats: Categories,
@@ -121,17 +183,20 @@ def dashboard(
     categories: Sequence[str] | None = None,
     *,
     allow_partial: bool = False,
+    rates: dict[RateKey, RateTable] | None = None,
 ) -> Dashboard:
     """The dashboard for `area` with reference month `month` (the last month included).
 
     A window with a missing month makes the indicator null, with the reason, unless
     `allow_partial`: then it is computed from the months present, marked incomplete.
+    `rates` (from `dashboards`) holds every area's rates, computed once; without it the
+    rates of the area's peers are computed here.
     """
     area = canonical_area(sources, area)
     names = list(categories or config.dashboard.categories)
     for name in names:
         cats.descendants(name)  # an unknown category is an error naming the allowed ones
-    rows = [_indicator(sources, cats, config, area, month, name, allow_partial)
+    rows = [_indicator(sources, cats, config, area, month, name, allow_partial, rates or {})
             for name in names]
     # Refuse only when the month itself is out of range; a gap inside the windows leaves the
     # affected indicators null with the reason instead of refusing the whole dashboard.
@@ -170,12 +235,11 @@ def _coverage_problem(table: MonthlyCounts, area: str, month: date
 
 
 def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Config,
-               area: str, month: date, category: str, allow_partial: bool = False
-               ) -> Indicator:
+               area: str, month: date, category: str, allow_partial: bool,
+               rates: dict[RateKey, RateTable]) -> Indicator:
     reasons = []
     gap_reasons = []
-    base = ("households" if category in config.dashboard.household_categories
-            else "population")
+    base = _base(config, category)
     partial: list[tuple[MonthlyCounts, frozenset[str], str]] = []
     for source in SOURCE_ORDER:
         table = sources[source]
@@ -188,7 +252,7 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
         problem = _coverage_problem(table, area, month)
         if problem and problem[1] and allow_partial:
             return _compute(table, cats, config, area, month, category, series, base,
-                            problem[1])
+                            rates, problem[1])
         if problem:
             reasons.append(problem[0])
             if problem[1]:
@@ -197,11 +261,11 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
             if len(skip) < len(WINDOW_PARTS):
                 partial.append((table, skip, problem[0]))
             continue
-        return _compute(table, cats, config, area, month, category, series, base)
+        return _compute(table, cats, config, area, month, category, series, base, rates)
     if partial:  # no source has all 24 months: compute what one of them can (MPS first)
         table, skip, why = partial[0]
         return _compute(table, cats, config, area, month, category,
-                        table.category_series(area, category, cats), base,
+                        table.category_series(area, category, cats), base, rates,
                         skip=skip, skip_reason=why)
     note = "; ".join(reasons) or f"no data for {category} in {area}"
     return Indicator(category, None, area, month, rate_base=base, note=note,
@@ -268,18 +332,19 @@ def _describe_gaps(category: str, gaps: Sequence[LabelGap]) -> str:
 
 def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
              category: str, series: np.ndarray, base: str,
-             missing: Sequence[date] = (), *, skip: frozenset[str] = frozenset(),
-             skip_reason: str = "") -> Indicator:
+             rates: dict[RateKey, RateTable], missing: Sequence[date] = (), *,
+             skip: frozenset[str] = frozenset(), skip_reason: str = "") -> Indicator:
     if skip:
         return _compute_partial(table, cats, config, area, month, category, series, base,
-                                skip, skip_reason)
+                                rates, skip, skip_reason)
     q, r = quarter(month), rolling12(month)
     qv, qp = _window_sum(table, series, q), _window_sum(table, series, q.year_earlier())
     rv, rp = _window_sum(table, series, r), _window_sum(table, series, r.year_earlier())
     alpha = config.dashboard.alpha
     q_test, r_test = poisson_change(qv, qp, alpha=alpha), poisson_change(rv, rp, alpha=alpha)
     rate, year = _rate(table, rv, area, base, month)
-    ranks = _ranks(table, cats, config, area, month, category, base)
+    ranks = _ranks(table, cats, config, area, month, category, base,
+                   rates.get((table.source, category, month, base)))
     end = table.position(month)
     covered = table.covered.get(area, frozenset())
     # A month lacking rows it could not place is a lower bound: it is neither tested nor
@@ -318,11 +383,12 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
 
 def _compute_partial(table: MonthlyCounts, cats: Categories, config: Config, area: str,
                      month: date, category: str, series: np.ndarray, base: str,
-                     skip: frozenset[str], reason: str) -> Indicator:
+                     rates: dict[RateKey, RateTable], skip: frozenset[str], reason: str
+                     ) -> Indicator:
     """Partial history: every part whose months are all present is computed exactly as with
     full history; the others are None, each named in the caveats with the missing months;
     the RAG is taken from the factors that exist, and a caveat says which those are."""
-    full = _compute(table, cats, config, area, month, category, series, base)
+    full = _compute(table, cats, config, area, month, category, series, base, rates)
     covered = table.covered.get(area, frozenset())
     q, r = quarter(month), rolling12(month)
     values = dict(full.__dict__)
@@ -379,11 +445,13 @@ def _flag(table: MonthlyCounts, series: np.ndarray, m: date, bad: frozenset[date
 
 
 def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
-           category: str, base: str) -> dict[str, Rank]:
+           category: str, base: str, computed: RateTable | None = None) -> dict[str, Rank]:
+    """The area's rank in each of its peer groups; the members' rates from `computed` (every
+    area's, from `dashboards`) when given, else computed here for the members alone."""
     matrix = table.category_matrix(category, cats)
     r = rolling12(month)
     a, b = table.position(r.first), table.position(r.last)
-    totals = matrix[:, a:b + 1].sum(axis=1)
+    totals = matrix[:, a:b + 1].sum(axis=1) if computed is None else None
     out = {}
     for group, members in config.peer_groups.items():
         # A partnership's own groups (its most similar group, its ONS neighbours) are about
@@ -394,6 +462,14 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
         rates: dict[str, float] = {}
         missing = []
         for member in members:
+            if computed is not None:
+                known = computed.rates.get(member.lower())
+                if known is None:
+                    missing.append(member)
+                else:
+                    rates[member.lower()] = known
+                continue
+            assert totals is not None
             if not table.has_area(member) or not table.covered.get(
                     table.areas[table.area_index(member)], frozenset()) >= set(r.months):
                 missing.append(member)
