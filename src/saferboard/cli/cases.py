@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import re
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ from typing import Annotated, Any
 
 import typer
 
-from saferboard.cli.common import Format, app, emit, out
+from saferboard.cli.common import Format, app, emit, out, parse_day
 from saferboard.core.casekeys import ENV as KEY_ENV
 from saferboard.core.casekeys import CaseKeys, load_case_key
 from saferboard.core.errors import InputError
@@ -73,17 +72,6 @@ class AgendaFormat(StrEnum):
     html = "html"
     json = "json"
     pdf = "pdf"
-
-
-def parse_day(value: str, option: str) -> date:
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value.strip())
-    try:
-        if m is None:
-            raise ValueError
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
-                                 param_hint=option) from None
 
 
 def _actor(actor: str | None) -> str:
@@ -467,3 +455,4 @@ def _sar_pdf(result: cs.SubjectAccess) -> bytes:
         sar=result, today=date.today().isoformat(), render=render)
     pdf: bytes = HTML(string=html).write_pdf()
     return pdf
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from datetime import date
 from enum import StrEnum
@@ -14,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from saferboard.core import dates
 from saferboard.core.errors import InputError, SaferboardError
 from saferboard.core.text import csv_text
 
@@ -55,10 +55,11 @@ ConfigOption = Annotated[
 def parse_month(value: str | None, option: str) -> date | None:
     if value is None:
         return None
-    m = re.fullmatch(r"(\d{4})-(\d{2})", value.strip())
-    if not m or not 1 <= int(m[2]) <= 12:
-        raise typer.BadParameter(f"expected YYYY-MM, got {value!r}", param_hint=option)
-    return date(int(m[1]), int(m[2]), 1)
+    try:
+        return dates.parse_month(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM, got {value!r}",
+                                 param_hint=option) from None
 
 
 @overload
@@ -68,11 +69,12 @@ def parse_day(value: str, option: str) -> date: ...
 @overload
 def parse_day(value: str | None, option: str) -> date | None: ...
 def parse_day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option (None stays None); a bad one is the option's usage error."""
+    """A YYYY-MM-DD (or DD/MM/YYYY) option (None stays None), read by the one parser of a
+    day; a bad one is the option's usage error."""
     if value is None:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        return dates.parse_day(value)
     except ValueError:
         raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
                                  param_hint=option) from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from saferboard.core.dates import parse_month
 from saferboard.core.errors import InputError
 from saferboard.core.reference import read_toml, shipped
 
@@ -148,9 +149,8 @@ def _rag(table: dict[str, Any], path: Path, groups: dict[str, Any]) -> RagRules:
 
 def _month(value: Any, where: str, path: Path) -> date:
     if isinstance(value, str):
-        m = re.fullmatch(r"(\d{4})-(\d{2})", value)
-        if m and 1 <= int(m[2]) <= 12:
-            return date(int(m[1]), int(m[2]), 1)
+        with suppress(ValueError):
+            return parse_month(value)
     raise InputError(f"{where} must be a month 'YYYY-MM', got {value!r}", path=path)
 
 

@@ -22,7 +22,10 @@ class InputError(SaferboardError, ValueError):
     The message names the file, and the line and column where they apply, so that the
     one-line CLI error tells the analyst exactly where to look. A bad argument is named by
     the library's parameter (`param="cell_size"`), never by a CLI flag or a web field: the
-    CLI and the web render it in their own words through `message`.
+    CLI and the web render it in their own words through `message`. A hint that names
+    other parameters writes each as `{name}` in the message and lists it in `mentions`
+    ("add {replace} to replace it", mentions=("replace",)): the CLI shows its flag, the
+    web its field.
     """
 
     http_status = 422
@@ -35,13 +38,22 @@ class InputError(SaferboardError, ValueError):
         line: int | None = None,
         column: str | None = None,
         param: str | None = None,
+        mentions: tuple[str, ...] = (),
     ) -> None:
         self.path = str(path) if path is not None else None
         self.line = line
         self.column = column
         self.param = param
-        self.detail = message
+        self.mentions = mentions
+        self.template = message
+        self.detail = self._detail(None)  # the what, with mentions in the library's words
         super().__init__(self.message())
+
+    def _detail(self, name: Callable[[str], str] | None) -> str:
+        detail = self.template
+        for m in self.mentions:
+            detail = detail.replace("{" + m + "}", name(m) if name else repr(m))
+        return detail
 
     def message(self, name: Callable[[str], str] | None = None, *,
                 word: str = "parameter") -> str:
@@ -58,8 +70,9 @@ class InputError(SaferboardError, ValueError):
             where.append(f"column {self.column!r}")
         if self.param is not None:
             where.append(f"{word} {(name or str)(self.param)!r}")
+        detail = self._detail(name)
         prefix = ": ".join(where)
-        return f"{prefix}: {self.detail}" if prefix else self.detail
+        return f"{prefix}: {detail}" if prefix else detail
 
 
 class StoreError(SaferboardError, RuntimeError):

@@ -10,13 +10,12 @@ trust it.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
+from saferboard.core.reference import read_toml, shipped
 
 ENV = "SAFERBOARD_RISK_MATRIX"
 LEVELS = ("standard", "medium", "high")
@@ -44,17 +43,11 @@ class RiskMatrix:
 
 
 def shipped_path() -> Path:
-    return Path(str(resources.files("saferboard") / "data" / "asb_risk_matrix.toml"))
+    return shipped("asb_risk_matrix.toml")
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(f"cannot read the risk matrix ({e.strerror or type(e).__name__})",
-                         path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not valid TOML: {e}", path=path) from None
+    return read_toml(path, what="risk matrix", at_line=True)
 
 
 def _int(table: dict[str, Any], key: str, where: str, path: Path, *, low: int = 0) -> int:

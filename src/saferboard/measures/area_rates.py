@@ -136,11 +136,11 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         raise InputError(f"no {level.upper() if level == 'lsoa' else 'ward'}s known for "
                          f"{area!r}", param="area")
     if level == "ward" and not by_lsoa and populations is None:
-        raise InputError("ward populations are not shipped with saferboard; give "
-                         "--population FILE (CSV with columns code,population)",
-                         param="population")
+        raise InputError("ward populations are not shipped with saferboard; give a "
+                         "{population} file (CSV with columns code,population)",
+                         param="population", mentions=("population",))
     if populations is not None:
-        places = tuple(SmallArea(p.code, p.name, populations.get(p.code), "--population")
+        places = tuple(SmallArea(p.code, p.name, populations.get(p.code), "population file")
                        for p in places)
     if by_lsoa:
         res = counts(con, cats, source="policeuk", areas=[area], start=start, end=end,
@@ -188,7 +188,7 @@ def area_rates(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *, l
         area_rate = total / area_pop
     else:
         scale, area_pop = 1.0, base
-        note = f"populations from --population ({len(with_pop)} of {len(places)} areas)"
+        note = f"populations from the population file ({len(with_pop)} of {len(places)} areas)"
         # The authority's rate over the areas with a population only, so that areas left
         # out of the file do not inflate it.
         area_rate = sum(by_code.get(p.code, 0) for p in places

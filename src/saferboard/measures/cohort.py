@@ -72,7 +72,7 @@ REGRESSION_TO_THE_MEAN = (
     "high counts tend to fall back towards the offender's usual level with or without an "
     "intervention, so part of the fall after joining would have happened anyway. Read the "
     "reduction as an upper bound on the programme's effect unless a comparison group chosen "
-    "the same way (--comparison-cohort) shows a smaller fall."
+    "the same way (a comparison cohort) shows a smaller fall."
 )
 CUSTODY_NOTE = (
     "Rates are offences per offender per year of community time: custody days are removed "

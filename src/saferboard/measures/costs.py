@@ -250,7 +250,7 @@ def _gap_caveats(table: MonthlyCounts, ai: int, window: str, current: tuple[int,
     return (f"Incomplete: {now:,} crimes in {window}{earlier} carry label(s) not in the "
             f"category mapping, so they are costed at their group's unit cost or not at all: "
             f"{'; '.join(parts[:5])}{' and more' if len(parts) > 5 else ''}. The totals may "
-            "be wrong; add the labels to a --categories file.",)
+            "be wrong; add the labels to the category mapping.",)
 
 
 def cohort_costs(cohort: CohortResult, costs: UnitCosts, factor: float = 1.0,

@@ -129,8 +129,8 @@ def _caveats(table: MonthlyCounts, cats: Categories, t: Target, area: str, last:
         out.append(f"Incomplete: {crimes:,} crimes in the 12 months to {last:%Y-%m} carry "
                    f"label(s) not in the category mapping, so they may belong to "
                    f"{t.category} but are not counted in it: {labels}{more}. The actual is a "
-                   "lower bound and the status is withheld; add the labels to a "
-                   "--categories file.")
+                   "lower bound and the status is withheld; add the labels to the category "
+                   "mapping.")
     bad = table.incomplete_months(area, t.category, cats)
     lower = [p.month for p in points if p.actual is not None and p.month < rolling12(last).last
              and bad & set(rolling12(p.month).months)]

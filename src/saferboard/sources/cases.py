@@ -23,7 +23,6 @@ the cell may hold a name, address or date of birth.
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,14 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from saferboard.core.casekeys import CaseKeys, blind_index, encrypt
+from saferboard.core.dates import DATE_FORMS, data_day
 from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import LEVELS
 from saferboard.sources.tables import Row, read_table
 from saferboard.store import cases as cs
 
 REPORTED_TO = ("council", "police", "housing provider", "other")
-DATE_FORMS = "YYYY-MM-DD or DD/MM/YYYY"
-YEARS = (1900, 2100)
 MAX_TEXT = 2000  # descriptions, notes, outcomes
 MAX_SHORT = 200  # names, references, agencies
 
@@ -124,10 +122,6 @@ class CaseFile:
     rows: tuple[CaseFileRow, ...]
 
 
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?")
-_UK = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-
-
 class _Cells:
     """One row's cells with the file and line, so every error names where it is."""
 
@@ -159,17 +153,9 @@ class _Cells:
                 raise self.bad(column, f"empty; a date is required ({DATE_FORMS})")
             return None
         try:
-            if m := _ISO.fullmatch(value):
-                d = date(int(m[1]), int(m[2]), int(m[3]))
-            elif m := _UK.fullmatch(value):
-                d = date(int(m[3]), int(m[2]), int(m[1]))
-            else:
-                raise ValueError
-        except ValueError:
-            raise self.bad(column, f"not a date ({DATE_FORMS})") from None
-        if not YEARS[0] <= d.year <= YEARS[1]:
-            raise self.bad(column, f"the year is outside {YEARS[0]}-{YEARS[1]}")
-        return d
+            return data_day(value)
+        except ValueError as e:
+            raise self.bad(column, str(e)) from None
 
     def req_day(self, column: str) -> date:
         d = self.day(column)

@@ -11,7 +11,7 @@ while the row is read; raw identifiers are never written to the store, to tempor
 into a message. For the same reason no error message quotes a cell's content: it names the
 file, the line and the column, and what was expected.
 
-Re-import rule: a batch is keyed by (kind, source name); the source name is `--source`,
+Re-import rule: a batch is keyed by (kind, source name); the source name is `source`,
 default the kind. An identical file (same sha256) under the same key is skipped; the same
 content under another key is refused (it would count every row twice); a different file
 under an existing key is refused unless `replace=True`, which swaps the old batch for the new
@@ -23,29 +23,27 @@ start (custody), or offender, offence date and offence type (offences).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from saferboard import store
-from saferboard.core.dates import DATE_FORMS, parse_day, utc_now
+from saferboard.core.dates import data_day, utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.pseudonym import Key, pseudonym
 from saferboard.core.text import check_text
+from saferboard.sources.tables import cell_text, normalise_header, read_bytes, read_sheet
 
 # British National Grid extent (metres) and the UK in longitude/latitude.
 BNG_X = (0.0, 700_000.0)
 BNG_Y = (0.0, 1_300_000.0)
 UK_LON = (-8.7, 1.8)
 UK_LAT = (49.8, 60.9)
-YEARS = (1900, 2100)
 
 SEX = {"f": "female", "female": "female", "woman": "female", "w": "female",
        "m": "male", "male": "male", "man": "male",
@@ -163,41 +161,14 @@ class PartnerReport:
     replaced_rows: int = 0
 
 
-def normalise_header(name: object) -> str:
-    text = "" if name is None else str(name)
-    return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
-
-
 # ---------------------------------------------------------------------------- reading
 
 
-def _text(value: object) -> str:
-    """A cell as text: workbook numbers that are whole (1001.0) read as '1001'."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    return str(value).strip()
-
-
 def parse_date(value: object) -> date:
-    if isinstance(value, datetime):
-        d = value.date()
-    elif isinstance(value, date):
-        d = value
-    else:
-        v = _text(value)
-        try:
-            d = parse_day(v)
-        except ValueError:
-            raise _Bad(f"not a date ({DATE_FORMS})") from None
-    if not YEARS[0] <= d.year <= YEARS[1]:
-        raise _Bad(f"the year is outside {YEARS[0]}-{YEARS[1]}")
-    return d
+    try:
+        return data_day(value if isinstance(value, date) else cell_text(value))
+    except ValueError as e:
+        raise _Bad(str(e)) from None
 
 
 def _number(value: object, what: str) -> float:
@@ -205,7 +176,7 @@ def _number(value: object, what: str) -> float:
         v = float(value)
     else:
         try:
-            v = float(_text(value).replace(",", ""))
+            v = float(cell_text(value).replace(",", ""))
         except ValueError:
             raise _Bad(f"not {what}") from None
     if v != v or v in (float("inf"), float("-inf")):
@@ -219,7 +190,7 @@ def _convert(f: Field, value: object, key: Key) -> object:
         value = value.strip()
     empty = value is None or value == ""
     if f.parse in ("person", "location", "ref"):
-        return None if empty else pseudonym(key, f.parse, _text(value))
+        return None if empty else pseudonym(key, f.parse, cell_text(value))
     if empty:
         if f.parse == "bool":
             raise _Bad("empty; expected yes or no")
@@ -227,9 +198,9 @@ def _convert(f: Field, value: object, key: Key) -> object:
     if f.parse == "date":
         return parse_date(value)
     if f.parse == "text":
-        return " ".join(_text(value).split())
+        return " ".join(cell_text(value).split())
     if f.parse == "lower":
-        return " ".join(_text(value).lower().split()) or None
+        return " ".join(cell_text(value).lower().split()) or None
     if f.parse == "float":
         return _number(value, "a number")
     if f.parse == "int":
@@ -237,7 +208,7 @@ def _convert(f: Field, value: object, key: Key) -> object:
         if not v.is_integer() or not 0 <= v <= 120:
             raise _Bad("not an age in whole years (0-120)")
         return int(v)
-    word = " ".join(_text(value).lower().split())
+    word = " ".join(cell_text(value).lower().split())
     if f.parse == "sex":
         if word in UNKNOWN:
             return None
@@ -255,57 +226,6 @@ def _convert(f: Field, value: object, key: Key) -> object:
     raise AssertionError(f.parse)
 
 
-Rows = Iterator[tuple[int, list[object]]]
-
-
-def _csv_rows(data: bytes, display: str) -> tuple[list[object], Rows]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text (save the CSV as UTF-8, or send the .xlsx)",
-                         path=display) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header: list[object] = list(next(reader, []))
-    except csv.Error as e:
-        raise InputError(f"malformed CSV header: {e}", path=display, line=1) from None
-
-    def rows() -> Rows:
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                raise InputError("malformed CSV (an unclosed quote?)", path=display,
-                                 line=reader.line_num) from None
-            yield reader.line_num, list(row)
-
-    return header, rows()
-
-
-def _xlsx_rows(path: Path, display: str) -> tuple[list[object], Rows]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many types for a broken workbook
-        raise InputError(f"not a readable XLSX workbook ({type(e).__name__})",
-                         path=display) from None
-    try:
-        ws = wb.worksheets[0]
-        all_rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    if not all_rows:
-        return [], iter(())
-    return all_rows[0], ((i, r) for i, r in enumerate(all_rows[1:], start=2))
-
-
-def _is_xlsx(path: Path, data: bytes) -> bool:
-    return path.suffix.lower() in (".xlsx", ".xlsm") or data[:2] == b"PK"
-
-
 # ---------------------------------------------------------------------------- parsing
 
 
@@ -318,11 +238,9 @@ class Parsed:
     headers: dict[str, str]  # field column -> the header as written in the file
 
 
-def _match_header(kind: Kind, header: list[object], display: str
+def _match_header(kind: Kind, header: tuple[str, ...], display: str, line: int
                   ) -> tuple[dict[str, int], dict[str, str], tuple[str, ...]]:
     """Field column -> position in the row, field column -> header as written, ignored."""
-    if not header or all(_text(h) == "" for h in header):
-        raise InputError("empty file (no header row)", path=display, line=1)
     lookup = {a: f for f in kind.fields for a in f.aliases}
     index: dict[str, int] = {}
     written: dict[str, str] = {}
@@ -333,19 +251,19 @@ def _match_header(kind: Kind, header: list[object], display: str
             continue
         f = lookup.get(name)
         if f is None:
-            ignored.append(_text(h))
+            ignored.append(h)
             continue
         if f.column in index:
             raise InputError(f"two columns give the {f.template} field "
-                             f"({written[f.column]!r} and {_text(h)!r})",
-                             path=display, line=1, column=_text(h))
+                             f"({written[f.column]!r} and {h!r})",
+                             path=display, line=line, column=h)
         index[f.column] = i
-        written[f.column] = _text(h)
+        written[f.column] = h
     for f in kind.fields:
         if f.required and f.column not in index:
             accepted = ", ".join(a.replace(" ", "_") for a in f.aliases)
             raise InputError(f"missing column (accepted names: {accepted}; see "
-                             "docs/partner-templates.md)", path=display, line=1,
+                             "docs/partner-templates.md)", path=display, line=line,
                              column=f.template)
     return index, written, tuple(ignored)
 
@@ -354,29 +272,18 @@ def parse(kind_name: str, path: Path, key: Key, *, data: bytes | None = None,
           display: str | None = None) -> Parsed:
     """Read and validate one extract; identifiers come out pseudonymised."""
     kind = _kind(kind_name)
-    display = display or str(path)
-    if data is None:
-        data = _read(path, display)
-    if path.suffix.lower() == ".xls":
-        raise InputError("old .xls workbooks are not read; save it as .xlsx or CSV",
-                         path=display)
-    header, rows = (_xlsx_rows(path, display) if _is_xlsx(path, data)
-                    else _csv_rows(data, display))
-    index, written, ignored = _match_header(kind, header, display)
+    sheet = read_sheet(path, data=data, display=display)
+    display = sheet.path
+    index, written, ignored = _match_header(kind, sheet.header, display, sheet.header_line)
     fields = [f for f in kind.fields if f.column in index]
     columns: dict[str, list[object]] = {f.column: [] for f in kind.fields}
     lines: list[int] = []
     seen: dict[object, int] = {}
-    width = len(header)
-    for line, row in rows:
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in row):
-            continue
+    width = len(sheet.header)
+    for line, row in sheet.rows:
         if len(row) < width and any(index[f.column] >= len(row) for f in fields):
             raise InputError(f"only {len(row)} field(s); the header has {width}",
                              path=display, line=line)
-        if len(row) > width and any(_text(c) for c in row[width:]):
-            raise InputError(f"{len(row)} fields; the header has {width}", path=display,
-                             line=line)
         values: dict[str, object] = {}
         for f in fields:
             cell = row[index[f.column]]
@@ -466,16 +373,6 @@ def _kind(name: str) -> Kind:
     return KINDS[name]
 
 
-def _read(path: Path, display: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except IsADirectoryError:
-        raise InputError("is a folder; give one extract file", path=display) from None
-    except OSError as e:
-        raise InputError(f"cannot read file: {e.strerror or type(e).__name__}",
-                         path=display) from None
-
-
 # ---------------------------------------------------------------------------- loading
 
 
@@ -513,7 +410,7 @@ def ingest_partner(con: duckdb.DuckDBPyConnection, kind_name: str, path: str | P
     name = " ".join((source or kind.name).split())
     if not name:
         raise InputError("the source name is empty", param="source")
-    data = _read(path, display)
+    data = read_bytes(path, display)
     sha = hashlib.sha256(data).hexdigest()
     existing = store.one(con, "SELECT batch_id, sha256, row_count, path FROM partner_batches "
                          "WHERE kind = ? AND source = ?", [kind.name, name])
@@ -528,9 +425,9 @@ def ingest_partner(con: duckdb.DuckDBPyConnection, kind_name: str, path: str | P
                          "count every row twice", path=display)
     if existing and not replace:
         raise InputError(f"a {kind.name} extract named {name!r} is already loaded (from "
-                         f"{existing[3]}, {int(str(existing[2])):,} rows); add --replace to "
-                         "replace it with this file, or --source NAME to load it as a "
-                         "separate extract", path=display)
+                         f"{existing[3]}, {int(str(existing[2])):,} rows); add {{replace}} to "
+                         "replace it with this file, or give another {source} to load it as a "
+                         "separate extract", path=display, mentions=("replace", "source"))
     if progress:
         progress("reading")
     parsed = parse(kind.name, path, key, data=data, display=display)
@@ -579,6 +476,6 @@ def _refuse_overlap(con: duckdb.DuckDBPyConnection, kind: Kind, parsed: Parsed,
         what = " and ".join(parsed.headers.get(c, c) for c in kind.overlap)
         raise InputError(f"the same {what} is already loaded in the {kind.name} extract "
                          f"{src!r} (from {where}); a record must not be loaded twice: load "
-                         "overlapping extracts as one, or replace the old one with --replace "
-                         "and the same --source", path=display, line=int(line),
-                         column=parsed.headers[kind.overlap[0]])
+                         "overlapping extracts as one, or replace the old one with {replace} "
+                         "and the same {source}", path=display, line=int(line),
+                         column=parsed.headers[kind.overlap[0]], mentions=("replace", "source"))

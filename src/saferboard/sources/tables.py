@@ -1,9 +1,21 @@
-"""Read a small CSV or XLSX table (a quarterly return, an action plan) as text cells with the
-line each row came from, so validation errors can name the file, line and column."""
+"""The one reader of a small table file (CSV or XLSX): partner extracts, case-register files,
+quarterly returns and action plans all come through here.
+
+`read_sheet` gives the header as written and the rows as typed cells (text from a CSV; text,
+numbers, booleans and dates from a workbook), each with the line (CSV) or sheet row (XLSX) it
+came from, so a caller's validation error can name the file, line and column. `read_table`
+builds on it for the files whose columns are fixed names (cases, returns, actions): headers
+normalised, cells as text, control characters refused.
+
+No message here quotes a cell or the parser's own words about the file: case files and
+partner extracts hold personal data, and an error names where to look, not what is there.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -11,10 +23,21 @@ from pathlib import Path
 from saferboard.core.errors import InputError
 from saferboard.core.text import check_text
 
+# What a cell can hold: CSV cells are text; a workbook's may be numbers, booleans or dates.
+Cell = str | int | float | bool | date | None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    path: str  # as errors name it
+    header: tuple[str, ...]  # the header cells as text, as written; trailing empty ones dropped
+    header_line: int
+    rows: Iterator[tuple[int, list[Cell]]]  # non-blank rows after the header, with their line
+
 
 @dataclass(frozen=True)
 class Row:
-    line: int  # 1-based line (CSV) or sheet row (XLSX); the header is line 1
+    line: int  # 1-based line (CSV) or sheet row (XLSX)
     cells: dict[str, str]  # column -> stripped text ('' when empty)
 
 
@@ -25,75 +48,137 @@ class Table:
     rows: tuple[Row, ...]
 
 
-def _text(value: object) -> str:
+def normalise_header(name: object) -> str:
+    """A header as matched: case-insensitive, with '_', '-' and runs of spaces read as one
+    space, so `offender_id`, `Offender ID` and `offender-id` are the same column."""
+    text = "" if name is None else str(name)
+    return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
+
+
+def cell_text(value: object) -> str:
+    """A cell as text: workbook numbers that are whole (1001.0) read as '1001', booleans as
+    yes/no, a date (or a date-time at midnight) as YYYY-MM-DD."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() \
             else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     return str(value).strip()
 
 
-def read_table(path: Path, *, sheet: str | None = None) -> Table:
-    """CSV (UTF-8, optional BOM) or XLSX (the named sheet, else the first). Column names are
-    lower-cased and stripped; blank rows are skipped; duplicate column names are refused."""
-    if not path.exists():
-        raise InputError("no such file", path=path)
-    suffix = path.suffix.lower()
-    raw: list[tuple[int, list[str]]] = []
-    if suffix == ".csv":
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as f:
-                reader = csv.reader(f)
-                for record in reader:
-                    raw.append((reader.line_num, [c.strip() for c in record]))
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text; save the CSV as UTF-8", path=path) from None
-        except csv.Error as e:
-            raise InputError(f"not a readable CSV: {e}", path=path) from None
-    elif suffix == ".xlsx":
-        from openpyxl import load_workbook
+def read_sheet(path: Path, *, data: bytes | None = None, display: str | None = None,
+               sheet: str | None = None) -> Sheet:
+    """CSV (UTF-8, optional BOM) or XLSX (the named sheet, else the first; known by its
+    suffix or its zip signature). `data` is the file's bytes when the caller has read them
+    already (to hash them), `display` the name errors give it. Blank rows are skipped; the
+    first row that is not blank is the header. A row with a non-empty cell beyond the
+    header's last column is refused; a shorter row is given as it is."""
+    display = display or str(path)
+    if data is None:
+        data = read_bytes(path, display)
+    if path.suffix.lower() == ".xls":
+        raise InputError("old .xls workbooks are not read; save it as .xlsx or CSV",
+                         path=display)
+    xlsx = path.suffix.lower() in (".xlsx", ".xlsm") or data[:2] == b"PK"
+    records = _xlsx_records(data, display, sheet) if xlsx else _csv_records(data, display)
+    for line, cells in records:
+        if not _blank(cells):
+            header = [cell_text(c) for c in cells]
+            while header and not header[-1]:
+                header.pop()
+            return Sheet(display, tuple(header), line, _rows(records, len(header), display))
+    raise InputError("empty file (no header row)", path=display)
 
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as e:  # openpyxl raises several kinds for a damaged workbook
-            raise InputError(f"not a readable XLSX workbook: {e}", path=path) from None
-        try:
-            ws = wb[sheet] if sheet is not None and sheet in wb.sheetnames \
-                else wb.worksheets[0]
-            for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                raw.append((i, [_text(v) for v in values]))
-        finally:
-            wb.close()
-    else:
-        raise InputError("not a .csv or .xlsx file", path=path)
-    raw = [(n, cells) for n, cells in raw if any(cells)]
-    if not raw:
-        raise InputError("empty file: expected a header row", path=path)
-    header_line, header = raw[0]
-    while header and not header[-1]:
-        header.pop()
-    columns = tuple(h.strip().lower() for h in header)
+
+def read_bytes(path: Path, display: str | None = None) -> bytes:
+    """The file's bytes, or an InputError saying why they cannot be read."""
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise InputError("is a folder; give one file", path=display or path) from None
+    except FileNotFoundError:
+        raise InputError("cannot read file: no such file", path=display or path) from None
+    except OSError as e:
+        raise InputError(f"cannot read file: {e.strerror or type(e).__name__}",
+                         path=display or path) from None
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> Table:
+    """A table of fixed column names: headers normalised as `normalise_header` with spaces
+    written '_' (`Case Ref` is `case_ref`), every cell as stripped text (short rows padded
+    with ''), a control character anywhere refused. An empty or repeated header is refused."""
+    s = read_sheet(path, sheet=sheet)
+    columns = tuple(normalise_header(h).replace(" ", "_") for h in s.header)
     seen: set[str] = set()
     for h in columns:
         if not h:
-            raise InputError("a header cell is empty", path=path, line=header_line)
+            raise InputError("a header cell is empty", path=s.path, line=s.header_line)
         if h in seen:
-            raise InputError("column appears twice in the header", path=path,
-                             line=header_line, column=h)
+            raise InputError("column appears twice in the header", path=s.path,
+                             line=s.header_line, column=h)
         seen.add(h)
     rows: list[Row] = []
-    for n, cells in raw[1:]:
-        extra = [c for c in cells[len(columns):] if c]
-        if extra:
-            raise InputError(f"more cells than header columns ({len(columns)})", path=path,
-                             line=n)
-        padded = cells + [""] * (len(columns) - len(cells))
-        for column, cell in zip(columns, padded, strict=False):
-            check_text(cell, path=str(path), line=n, column=column)
-        rows.append(Row(n, dict(zip(columns, padded[:len(columns)], strict=True))))
-    return Table(str(path), columns, tuple(rows))
+    for n, cells in s.rows:
+        texts = [cell_text(c) for c in cells] + [""] * (len(columns) - len(cells))
+        for column, text in zip(columns, texts, strict=True):
+            check_text(text, path=s.path, line=n, column=column)
+        rows.append(Row(n, dict(zip(columns, texts, strict=True))))
+    return Table(s.path, columns, tuple(rows))
+
+
+Records = Iterator[tuple[int, list[Cell]]]
+
+
+def _blank(cells: list[Cell]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _rows(records: Records, width: int, display: str) -> Records:
+    for line, cells in records:
+        if _blank(cells):
+            continue
+        if len(cells) > width and any(cell_text(c) for c in cells[width:]):
+            raise InputError(f"{len(cells)} fields; the header has {width}", path=display,
+                             line=line)
+        yield line, cells[:width]
+
+
+def _csv_records(data: bytes, display: str) -> Records:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text (save the CSV as UTF-8, or send the .xlsx)",
+                         path=display) from None
+    # strict: an unclosed quote is an error, not the rest of the file read into one cell
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:  # its message may quote the file; the line says where to look
+            raise InputError("malformed CSV (an unclosed quote?)", path=display,
+                             line=reader.line_num) from None
+        yield reader.line_num, list(record)
+
+
+def _xlsx_records(data: bytes, display: str, sheet: str | None) -> Records:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many types for a broken workbook
+        raise InputError(f"not a readable XLSX workbook ({type(e).__name__})",
+                         path=display) from None
+    try:
+        ws = wb[sheet] if sheet is not None and sheet in wb.sheetnames else wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    return iter([(i, r) for i, r in enumerate(rows, start=1)])
