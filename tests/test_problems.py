@@ -317,7 +317,7 @@ def test_problems_by_stage_on_a_date():
 
 
 def test_agenda_lists_problems_by_stage(reg):
-    db, opts = reg
+    _, opts = reg
     for ref, opened in (("P1", "2024-01-01"), ("P2", "2024-01-20"), ("P3", "2024-05-01")):
         ok("cases", "problem", "add", ref, "--kind", "issue", "--agency", "council",
            "--opened", opened, *opts)

@@ -332,6 +332,13 @@ def pack_cmd(
     ] = False,
     config: ConfigOption = None,
     mapping: CategoriesOption = None,
+    case_key_file: Annotated[Path | None, typer.Option(
+        "--case-key-file", help="The case register's key: adds the ASB cases page "
+        "(aggregates, small counts suppressed; default: $SAFERBOARD_CASE_KEY_FILE; without "
+        "one the page is left out)")] = None,
+    cases_db: Annotated[Path | None, typer.Option(
+        "--cases-db", help="The case register (default: $SAFERBOARD_CASES_DB, else "
+        "./saferboard-cases.sqlite)")] = None,
 ) -> None:
     """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
     from rich.progress import (
@@ -356,6 +363,13 @@ def pack_cmd(
         if ref is None:
             sources = load_sources(con, cats)
             ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
+        from datetime import timedelta
+
+        from saferboard.cli.problems import pack_cases
+        from saferboard.measures.windows import shift
+
+        board_cases = pack_cases(case_key_file, cases_db, shift(ref, 1) - timedelta(days=1),
+                                 cfg.suppress_below)
         # On a terminal only: nothing extra on stderr when it is piped or logged.
         bar = Progress(TextColumn("[bold]writing the pack"), BarColumn(),
                        MofNCompleteColumn(), TextColumn("steps"),
@@ -366,7 +380,8 @@ def pack_cmd(
             result = write_pack(
                 con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx,
                 include_unverified=include_unverified, allow_partial=allow_partial,
-                progress=lambda done, total: bar.update(task, completed=done, total=total))
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                cases=board_cases)
     finally:
         con.close()
     print_pack_result(result)

@@ -9,7 +9,9 @@ also reads the analytics store (read-only) for crime and ASB in the problem's pl
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +32,9 @@ from saferboard.core import categories
 from saferboard.core.errors import InputError
 from saferboard.measures import problem_assessment as pa
 from saferboard.store import problems as ps
+
+if TYPE_CHECKING:
+    from saferboard.measures.cases import BoardCases
 
 problem_app = typer.Typer(help="SARA problems: place- or issue-based problems with their stage, "
                           "linked cases and places, responses and assessment (docs/cases.md).",
@@ -171,8 +176,6 @@ def assess_cmd(
 ) -> None:
     """Crime and ASB in the problem's places, the --months months before and after the
     month its response started, each change tested as the dashboard tests changes."""
-    from datetime import date
-
     from saferboard.core.config import load_config
 
     start = day_option(from_, "--from")
@@ -242,3 +245,30 @@ def show_cmd(
         body = ps.view_problem(con, keys, ref, _actor(actor))
     _json(body)
 
+
+
+def pack_cases(key_file: Path | None, db: Path | None, as_of: date, threshold: int,
+               matrix: Path | None = None) -> BoardCases | None:
+    """The ASB cases page's figures for `saferboard pack`, or None when no case key is given
+    (--case-key-file, else $SAFERBOARD_CASE_KEY_FILE): the pack is then written without the
+    page. Reading the register for aggregates is audited like any other use of it."""
+    import os
+
+    from saferboard.core.casekeys import ENV as KEY_ENV
+    from saferboard.core.riskmatrix import load_matrix
+    from saferboard.measures import cases as mc
+    from saferboard.store import cases as cs
+
+    if key_file is None and not os.environ.get(KEY_ENV):
+        return None
+    settings = load_matrix(matrix)
+    with register(db, key_file) as (con, _):
+        facts = [mc.CaseFacts(*c) for c in cs.case_dates(con)]
+        apps = [mc.Application(*a) for a in cs.application_dates(con)]
+        problems = [pa.ProblemFacts(*p) for p in ps.problem_facts(con)]
+        cs.audit(con, _actor(None), "pack", None, f"board pack aggregates on "
+                 f"{as_of.isoformat()}: {len(facts)} case(s), {len(problems)} problem(s)")
+    return mc.board_cases(facts, apps, problems, as_of, settings.review_days,
+                          # 0 in the configuration means no suppression, as 1 does
+                          threshold=max(1, threshold), min_incidents=settings.min_incidents,
+                          months=settings.months)

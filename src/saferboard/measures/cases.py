@@ -31,10 +31,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from saferboard.core.riskmatrix import LEVELS, STATUTORY_MAX_INCIDENTS, Question
+from saferboard.measures.disclosure import Suppressed, suppress_list
 from saferboard.measures.problem_assessment import (
     ProblemFacts,
     ProblemOnAgenda,
+    by_stage,
     problems_by_stage,
+    stage_on,
 )
 
 
@@ -248,3 +251,51 @@ def agenda(cases: Iterable[CaseFacts], applications: Iterable[Application], as_o
                 for lvl in LEVELS}
     return Agenda(as_of, due_reviews(open_cases, as_of, review_days), new_high, pending,
                   by_level, new_days, problems_by_stage(problems, as_of))
+
+
+# --- the board pack's "ASB cases" page (aggregates, disclosure-controlled) -----------------
+
+@dataclass(frozen=True)
+class BoardCases:
+    """The pack's ASB cases page on `as_of`. Counts of cases and applications are about
+    people: each table is suppressed (measures.disclosure) below `threshold`. Problems are
+    places or issues, not people: their counts are shown as they are."""
+
+    as_of: date
+    year: str  # financial year of as_of; Case Review figures are for it to as_of
+    threshold: int
+    open_by_level: Suppressed  # one-way table over LEVELS, with its total
+    overdue_by_level: Suppressed  # open cases whose review is overdue (past its due day)
+    case_review: tuple[tuple[str, int | None], ...]  # the four figures, None = suppressed
+    case_review_suppressed: int
+    problems_by_stage: dict[str, int]
+
+
+def board_cases(cases: Iterable[CaseFacts], applications: Iterable[Application],
+                problems: Iterable[ProblemFacts], as_of: date,
+                review_days: Mapping[str, int], *, threshold: int, min_incidents: int = 3,
+                months: int = 6) -> BoardCases:
+    """Open cases and overdue reviews by risk level on `as_of`, the year's Case Review
+    figures for applications received from 1 April to `as_of`, and problems by stage."""
+    open_cases = [c for c in cases if is_open(c, as_of)]
+    overdue = [d for d in due_reviews(open_cases, as_of, review_days) if d.overdue_days > 0]
+
+    def by_level(levels: Iterable[str]) -> Suppressed:
+        seen = list(levels)
+        return suppress_list([seen.count(lvl) for lvl in LEVELS], threshold=threshold)
+
+    year = financial_year_of(as_of)
+    cr = case_review_year([a for a in applications if a.received <= as_of], year,
+                          min_incidents=min_incidents, months=months)
+    figures = [("applications", cr.applications), ("threshold_not_met", cr.threshold_not_met),
+               ("reviews_carried_out", cr.reviews_carried_out),
+               ("reviews_with_recommendations", cr.reviews_with_recommendations)]
+    # No published figure is a sum or difference of the others (met and reviews without
+    # recommendations are not shown), so each is suppressed on its own.
+    shown = [(k, suppress_list([v], threshold=threshold, total=False)) for k, v in figures]
+    stages = [s[0] for p in problems if (s := stage_on(p, as_of)) is not None]
+    return BoardCases(as_of, year, threshold,
+                      by_level((c.risk_level or "standard") for c in open_cases),
+                      by_level(d.risk_level for d in overdue),
+                      tuple((k, s.cells[0][0]) for k, s in shown),
+                      sum(s.primary + s.secondary for _, s in shown), by_stage(stages))

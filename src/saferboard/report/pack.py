@@ -30,6 +30,7 @@ from saferboard.core.text import finalize
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
 from saferboard.measures.area_rates import METHOD as AREA_RATES_METHOD
+from saferboard.measures.cases import BoardCases
 from saferboard.measures.cohort import suppress_small_cohorts
 from saferboard.measures.dashboard import (
     SOURCE_ORDER,
@@ -43,6 +44,7 @@ from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import trend
 from saferboard.measures.windows import rolling12
 from saferboard.present import FLAG_MARK, RAG_LETTER
+from saferboard.report import cases as cases_report
 from saferboard.report import charts
 from saferboard.report.cohort import cohort_result
 from saferboard.report.governance import governance_context
@@ -327,6 +329,8 @@ def _section_words(note: str, area: str) -> str:
         return f"The target '{m[1]}' could not be assessed with the data available."
     if note.startswith("Targets: none configured"):
         return f"No targets are set for {area}."
+    if note == cases_report.OMITTED_NOTE:
+        return cases_report.OMITTED_WORDS
     if m := re.match(r"Value for money: (model|appraisal) '(.+?)' not shown", note):
         return f"Value for money: the {m[1]} '{m[2]}' could not be read and is not shown."
     if m := re.match(r"(Victims and offenders: )?(.+?): no '.+?' incidents", note):
@@ -389,12 +393,14 @@ def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
 def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
                   area: str, month: date, timer: _Timer | None = None,
                   audience: Audience = EVERYONE, include_unverified: bool = False,
-                  allow_partial: bool = False, progress: Progress | None = None
-                  ) -> dict[str, Any]:
+                  allow_partial: bool = False, progress: Progress | None = None,
+                  cases: BoardCases | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the measures, for `audience`: the pack
     holds only what its reader may see (every section of HTML, PDF and XLSX comes from
     this context). `allow_partial` as for the dashboard. `progress(done, total)` after each
-    step (the dashboard, each category page, targets, places, people, governance)."""
+    step (the dashboard, each category page, targets, places, people, governance). `cases`:
+    the case register's aggregates for the ASB cases page (None: no page, and the about
+    page says so)."""
     timer = timer or _Timer()
     steps = _Steps(progress, _context_steps(config))
     with timer("measures"):
@@ -475,6 +481,8 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         governance, governance_notes = governance_context(con, month, audience)
     notes += governance_notes
     steps.advance()
+    if cases is None:
+        notes.append(cases_report.OMITTED_NOTE)
     # A category without a page is already in the board's words (_indicator_words).
     about += _sections_words([n for n in notes if n not in no_page], board.area)
     coverage = [{"name": _SOURCE_WORDS.get((q.source, q.kind), f"{q.source} {q.kind}"),
@@ -491,6 +499,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     return {
         "config": config, "board": board, "pages": pages, "targets": target_rows,
         "places": places, **people, "governance": governance,
+        "cases": None if cases is None else cases_report.cases_section(cases),
         "coverage": coverage, "glossary": glossary, "groups": groups, "css": _css(),
         "row_words": row_words,
         "audience_note": audience.describe(),
@@ -530,8 +539,8 @@ class _Steps:
 def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config, area: str,
                month: date, out_dir: Path, *, xlsx: bool = False, pdf: bool = True,
                audience: Audience = EVERYONE, include_unverified: bool = False,
-               allow_partial: bool = False, progress: Progress | None = None
-               ) -> PackResult:
+               allow_partial: bool = False, progress: Progress | None = None,
+               cases: BoardCases | None = None) -> PackResult:
     """Write out_dir/pack.html, out_dir/pack.pdf (unless not `pdf`: rendering it is most of
     the time) and pack.xlsx (with `xlsx`), holding only what `audience` may see.
     `allow_partial`: dashboard indicators whose windows miss a month are computed from the
@@ -544,7 +553,7 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
     steps = _Steps(progress, total, done=context_steps)  # the context's steps come first
     context = build_context(
         con, cats, config, area, month, timer, audience, include_unverified, allow_partial,
-        None if progress is None else lambda done, _steps: progress(done, total))
+        None if progress is None else lambda done, _steps: progress(done, total), cases)
     env = _environment()
     template = env.get_template("pack.html.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
