@@ -91,11 +91,11 @@ def test_additionality() -> None:
 def test_rebase_with_the_shipped_deflator() -> None:
     deflator = read_deflator()
     index = dict(deflator)
-    assert index["2019-20"] == 100.0
-    assert rebase(1000, "2014-15", "2012-13", deflator) == pytest.approx(
-        1000 * index["2012-13"] / index["2014-15"])
-    with pytest.raises(ValueError, match="no GDP deflator for 1990-91"):
-        rebase(1, "1990-91", "2012-13", deflator)
+    assert index["2019/20"] == 100.0  # the file's 2019-20, in the one spelling
+    assert rebase(1000, "2014/15", "2012/13", deflator) == pytest.approx(
+        1000 * index["2012/13"] / index["2014/15"])
+    with pytest.raises(ValueError, match="no GDP deflator for 1990/91"):
+        rebase(1, "1990/91", "2012/13", deflator)
 
 
 def _payback_model(benefit: float = 40_000, setup: float = 100_000) -> CbaModel:
@@ -323,10 +323,10 @@ def test_shipped_unit_cost_rebased_to_the_model_price_year(tmp_path: Path) -> No
     r = appraise_cba(load_model(path))
     index = dict(read_deflator())
     unit = load_unit_costs()["ne_arrest"]
-    assert unit.price_year == "2014-15"
-    expected = 100 * (0.5 - 0.3) * unit.value * index["2012-13"] / index["2014-15"]
+    assert unit.price_year == "2014/15"  # written 2014-15 in the shipped file
+    expected = 100 * (0.5 - 0.3) * unit.value * index["2012/13"] / index["2014/15"]
     assert r.total.gross_saving == pytest.approx(expected)
     path.write_text(path.read_text().replace('"2012-13"', '"1999-00"'), encoding="utf-8")
     with pytest.raises(InputError, match=r"key 'intervention.price_year': cannot rebase unit "
-                       r"cost 'ne_arrest' from 2014-15 to 1999-00: no GDP deflator for 1999-00"):
+                       r"cost 'ne_arrest' from 2014/15 to 1999/00: no GDP deflator for 1999/00"):
         load_model(path)

@@ -51,7 +51,7 @@ ROWS = (
 def test_quarters() -> None:
     q = parse_quarter("2016-Q4")
     assert (q.start.isoformat(), q.end.isoformat(), q.financial_year) == (
-        "2017-01-01", "2017-03-31", "2016-17")
+        "2017-01-01", "2017-03-31", "2016/17")
     assert parse_quarter("2012/13 Q4") == Quarter(2012, 4)
     assert str(quarter_of(q.start.replace(month=4))) == "2017-Q1"
     with pytest.raises(ValueError, match="like 2016-Q4"):

@@ -12,7 +12,7 @@ from typing import Any
 
 from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
-from saferboard.core.quarters import financial_year
+from saferboard.core.quarters import financial_year, fy_start, year_label
 from saferboard.core.reference import read_deflator, read_toml, shipped
 
 DEFLATOR_HINT = ("HM Treasury 'GDP deflators at market prices, and money GDP' "
@@ -75,13 +75,21 @@ class UnitCosts:
             return 1.0
         if not self.deflator:
             raise InputError(f"no GDP deflator series to rebase costs to {target} prices; "
-                             f"pass --deflator FILE: {DEFLATOR_HINT}", param="price_year")
+                             f"give a {{deflator}} file: {DEFLATOR_HINT}", param="price_year",
+                             mentions=("deflator",))
         for y in (self.price_year, target):
             if y not in self.deflator:
                 years = sorted(self.deflator)
                 raise InputError(f"the GDP deflator series has no {y}; it covers {years[0]} "
                                  f"to {years[-1]}", param="price_year")
         return self.deflator[target] / self.deflator[self.price_year]
+
+
+def _price_year(value: object, where: str | Path) -> str:
+    try:
+        return year_label(fy_start(str(value)))
+    except ValueError as e:
+        raise InputError(str(e), path=where, column="source.price_year") from None
 
 
 def _norm(text: str) -> str:
@@ -100,7 +108,7 @@ def deflator_by_year(path: Path) -> dict[str, float]:
         if not value > 0:
             raise InputError(f"the deflator index for {year} must be positive, got {value}",
                              path=path, column="index")
-        out[financial_year(year)] = value
+        out[year] = value  # read_deflator writes each year in the one spelling
     if not out:
         raise InputError("no deflator rows", path=path)
     return out
@@ -163,7 +171,7 @@ def load_unit_costs(path: Path | None = None, *, deflator: Path | None = None,
     src = doc.get("source", {})
     dpath = deflator or _shipped_deflator()
     result = UnitCosts(
-        str(src.get("citation", "")), financial_year(str(src.get("price_year", "2015/16"))),
+        str(src.get("citation", "")), _price_year(src.get("price_year", "2015/16"), where),
         units, cats, unmapped, aggregates, types,
         deflator_by_year(dpath) if dpath is not None else {}, tuple(src.get("notes", ())),
         deflator_source(dpath) if dpath is not None else "")

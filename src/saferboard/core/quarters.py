@@ -1,6 +1,10 @@
-"""Financial-year quarters as board papers use them: "2016-Q4" is quarter 4 of 2016/17
-(January-March 2017). Q1 = April-June, Q2 = July-September, Q3 = October-December,
-Q4 = January-March of the next calendar year."""
+"""Financial years and their quarters as board papers use them.
+
+A financial year is written one way in everything saferboard writes, as the seeds write it:
+"2016/17" (April 2016 to March 2017); "2016-17", "2016/2017" and "2016-2017" are accepted on
+input (`fy_start`). A quarter is "2016-Q4": quarter 4 of 2016/17 (January-March 2017).
+Q1 = April-June, Q2 = July-September, Q3 = October-December, Q4 = January-March of the next
+calendar year."""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from datetime import date, timedelta
 
 from saferboard.core.errors import InputError
 
-_QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE)
-_FY_QUARTER = re.compile(r"(\d{4})\s*[/-]\s*(\d{2})\s*Q([1-4])", re.IGNORECASE)
+_QUARTER = re.compile(r"(\d{4})\s*-?\s*Q([1-4])", re.IGNORECASE | re.ASCII)
+_FY_QUARTER = re.compile(r"(\d{4}\s*[/-]\s*(?:\d{2}|\d{4}))\s*Q([1-4])",
+                         re.IGNORECASE | re.ASCII)
+_FY = re.compile(r"(\d{4})\s*[-/]\s*(\d{2}|\d{4})", re.ASCII)
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +30,7 @@ class Quarter:
 
     @property
     def financial_year(self) -> str:
-        return f"{self.year}-{(self.year + 1) % 100:02d}"
+        return year_label(self.year)
 
     @property
     def start(self) -> date:
@@ -49,8 +55,11 @@ def parse_quarter(text: str) -> Quarter:
     if m:
         return Quarter(int(m[1]), int(m[2]))
     m = _FY_QUARTER.fullmatch(value)
-    if m and (int(m[1]) + 1) % 100 == int(m[2]):
-        return Quarter(int(m[1]), int(m[3]))
+    if m:
+        try:
+            return Quarter(fy_start(m[1]), int(m[2]))
+        except ValueError:
+            pass
     raise ValueError(f"expected a financial-year quarter like 2016-Q4 (= 2016/17 Q4, Jan-Mar "
                      f"2017), got {text!r}")
 
@@ -66,14 +75,23 @@ def year_label(start_year: int) -> str:
     return f"{start_year}/{(start_year + 1) % 100:02d}"
 
 
-def financial_year(text: str) -> str:
-    """'2015/16', '2015-16', '2015-2016' or '2015/2016' -> '2015/16'."""
-    m = re.fullmatch(r"\s*(\d{4})\s*[-/]\s*(\d{2}|\d{4})\s*", str(text))
+def fy_start(text: str) -> int:
+    """The first calendar year of a financial year written '2016/17', '2016-17', '2016/2017'
+    or '2016-2017'; ValueError saying what is expected otherwise."""
+    m = _FY.fullmatch(str(text).strip())
     if not m:
-        raise InputError(f"expected a financial year YYYY/YY, got {text!r}",
-                         param="price_year")
-    start, end = int(m[1]), int(m[2][-2:])
-    if (start + 1) % 100 != end:
-        raise InputError(f"{text!r} is not a financial year (the second year must follow the "
-                         "first)", param="price_year")
-    return year_label(start)
+        raise ValueError(f"expected a financial year like 2016/17, got {text!r}")
+    start, end = int(m[1]), int(m[2])
+    if end != (start + 1 if len(m[2]) == 4 else (start + 1) % 100):
+        raise ValueError(f"{text!r} is not a financial year: the second year must follow the "
+                         f"first, as in {year_label(start)}")
+    return start
+
+
+def financial_year(text: str, *, param: str = "price_year") -> str:
+    """A financial year given as the parameter `param`, in the one spelling: '2015-16',
+    '2015-2016' or '2015/2016' -> '2015/16'."""
+    try:
+        return year_label(fy_start(text))
+    except ValueError as e:
+        raise InputError(str(e), param=param) from None

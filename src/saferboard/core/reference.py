@@ -21,6 +21,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from saferboard.core.errors import InputError
+from saferboard.core.quarters import fy_start, year_label
 
 
 def shipped(name: str) -> Path:
@@ -59,14 +60,12 @@ def read_toml(path: Path, *, text: str | None = None, what: str | None = None,
                          line=int(m[1]) if m else None) from None
 
 
-# A financial year as the GDP deflator file writes it: 2019-20.
-DEFLATOR_YEAR = re.compile(r"(\d{4})-(\d{2})")
-
-
 def read_deflator(path: Path | None = None) -> tuple[tuple[str, float], ...]:
-    """(financial year 'YYYY-YY', index) rows of a GDP deflator CSV: the shipped one
+    """(financial year '2019/20', index) rows of a GDP deflator CSV: the shipped one
     (`data/gdp_deflator.csv`, read once) by default. The one reader of that format, for the
-    cost-benefit models and the cost of crime alike.
+    cost-benefit models and the cost of crime alike. The file may spell a year '2019-20'
+    (as the ONS does) or any way `core.quarters.fy_start` reads; the rows come out in the
+    one spelling.
 
     Lines starting with '#' are comments (the source); then a header `year,index`."""
     if path is None:
@@ -80,10 +79,15 @@ def read_deflator(path: Path | None = None) -> tuple[tuple[str, float], ...]:
         raise InputError(f"header must be 'year,index', got {header}", path=path,
                          line=lines[0][0] if lines else None)
     for (lineno, _), row in zip(lines[1:], reader, strict=True):
-        if len(row) != 2 or not DEFLATOR_YEAR.fullmatch(row[0]):
-            raise InputError(f"expected 'YYYY-YY,index', got {row}", path=path, line=lineno)
         try:
-            rows.append((row[0], float(row[1])))
+            if len(row) != 2:
+                raise ValueError
+            year = year_label(fy_start(row[0]))
+        except ValueError:
+            raise InputError(f"expected 'YYYY/YY,index', got {row}", path=path,
+                             line=lineno) from None
+        try:
+            rows.append((year, float(row[1])))
         except ValueError:
             raise InputError(f"index must be a number, got {row[1]!r}", path=path,
                              line=lineno, column="index") from None

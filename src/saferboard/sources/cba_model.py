@@ -6,7 +6,7 @@ Model file layout (all money in pounds at `price_year`)::
     [intervention]
     name = "Conditional Cautions"
     partners = ["Police", "CPS", "Probation", "Court", "Council"]
-    price_year = "2012-13"        # financial year
+    price_year = "2012/13"        # financial year (2012-13 is read the same)
     horizon = 3                   # years of operation and benefit after the set-up year 0
     source = "where the figures come from"
 
@@ -26,7 +26,7 @@ Model file layout (all money in pounds at `price_year`)::
 
     [unit_costs.my_key]           # optional, model-local unit costs (else the shipped ones)
     value = 500.0
-    price_year = "2012-13"
+    price_year = "2012/13"
     split = { CPS = 1.0 }
     source = "..."
 
@@ -50,7 +50,6 @@ Model file layout (all money in pounds at `price_year`)::
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -58,6 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from saferboard.core.errors import InputError
+from saferboard.core.quarters import fy_start, year_label
 from saferboard.core.reference import read_deflator, read_toml
 
 
@@ -65,7 +65,7 @@ from saferboard.core.reference import read_deflator, read_toml
 class UnitCost:
     key: str
     value: float  # pounds per unit at `price_year`
-    price_year: str  # financial year, e.g. "2012-13"
+    price_year: str  # financial year, e.g. "2012/13"
     split: tuple[tuple[str, float], ...]  # (partner, share); shares sum to 1
     source: str
     unit: str = ""
@@ -139,7 +139,6 @@ class CbaModel:
     path: str = ""
 
 
-FINANCIAL_YEAR = re.compile(r"(\d{4})-(\d{2})")
 # New Economy CBA guidance: optimism bias correction by the confidence grade of a figure
 # (1 = independently audited or local, recent data ... 6 = estimate or old, national data).
 CONFIDENCE_OPTIMISM_BIAS = {1: 0.0, 2: 0.05, 3: 0.10, 4: 0.15, 5: 0.25, 6: 0.40}
@@ -234,11 +233,11 @@ class _Reader:
 
     def year(self, table: Mapping[str, Any], key: str, name: str) -> str:
         value = self.string(table, key, name)
-        m = FINANCIAL_YEAR.fullmatch(value)
-        if not m or (int(m[1]) + 1) % 100 != int(m[2]):
-            raise self.fail(f"{key}.{name}", f"must be a financial year like 2012-13, got "
-                            f"{value!r}")
-        return value
+        try:
+            return year_label(fy_start(value))
+        except ValueError:
+            raise self.fail(f"{key}.{name}", f"must be a financial year like 2012/13, got "
+                            f"{value!r}") from None
 
     def bias(self, table: Mapping[str, Any], key: str) -> float:
         """Optimism bias as a share, or from a New Economy confidence grade 1-6."""

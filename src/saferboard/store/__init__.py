@@ -313,6 +313,14 @@ MIGRATIONS: list[str] = [
         confirmed_at TIMESTAMP NOT NULL    -- UTC
     );
     """,
+    # One spelling of a financial year (issue 13): budgets were keyed '2016-17'; every output
+    # and the seeds write '2016/17', so the stored keys are rewritten to it. A store opened by
+    # an older saferboard is migrated in the one transaction of _migrate, with the others.
+    """
+    UPDATE gov_project_budgets
+    SET financial_year = substr(financial_year, 1, 4) || '/' || substr(financial_year, 6, 2)
+    WHERE regexp_full_match(financial_year, '[0-9]{4}-[0-9]{2}');
+    """,
     # New migrations are appended above this line (one string each; never edit a landed one).
 ]
 
