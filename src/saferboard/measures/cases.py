@@ -25,11 +25,11 @@ Definitions (docs/cases.md):
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from saferboard.core.quarters import fy_start, quarter_of, year_label
 from saferboard.core.riskmatrix import LEVELS, STATUTORY_MAX_INCIDENTS, Question
 from saferboard.measures.disclosure import Suppressed, suppress_list
 from saferboard.measures.problem_assessment import (
@@ -164,21 +164,14 @@ def threshold_met(incident_dates: Iterable[date], received: date, *, min_inciden
     return sum(1 for d in incident_dates if first <= d <= last) >= min_incidents
 
 
-_FY = re.compile(r"(\d{4})/(\d{2})")
-
-
 def financial_year(text: str) -> tuple[date, date]:
-    """'2024/25' -> (2024-04-01, 2025-03-31)."""
-    m = _FY.fullmatch(text.strip())
-    if not m or (int(m[1]) + 1) % 100 != int(m[2]):
-        raise ValueError(f"expected a financial year such as 2024/25, got {text!r}")
-    start = int(m[1])
+    """'2024/25' (or '2024-25', '2024/2025') -> (2024-04-01, 2025-03-31)."""
+    start = fy_start(text)
     return date(start, 4, 1), date(start + 1, 3, 31)
 
 
 def financial_year_of(day: date) -> str:
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
+    return quarter_of(day).financial_year
 
 
 def case_review_year(applications: Iterable[Application], year: str, *,
@@ -190,7 +183,7 @@ def case_review_year(applications: Iterable[Application], year: str, *,
     not_met = sum(1 for a in apps if not threshold_met(
         a.incident_dates, a.received, min_incidents=min_incidents, months=months))
     reviewed = [a for a in apps if a.review_date is not None]
-    return CaseReviewYear(year, len(apps), not_met, len(reviewed),
+    return CaseReviewYear(year_label(first.year), len(apps), not_met, len(reviewed),
                           sum(1 for a in reviewed if a.recommendations), min_incidents, months)
 
 
