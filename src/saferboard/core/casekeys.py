@@ -40,9 +40,10 @@ INDEX_KINDS = ("name", "address", "person")
 CREATE_HINT = (
     "create one with: python -c 'import secrets; print(secrets.token_urlsafe(48))' "
     "> saferboard-cases.key && chmod 600 saferboard-cases.key, keep it outside the database "
-    f"and its backups (losing it loses the case data), then pass --key-file "
-    f"saferboard-cases.key or set {ENV}"
+    f"and its backups (losing it loses the case data), then name it with {{key_file}} "
+    f"or set {ENV}"
 )
+HINT_NAMES = ("key_file",)  # the parameter the hint names (the CLI: --key-file)
 
 
 class CaseKeyError(SaferboardError, ValueError):
@@ -71,7 +72,7 @@ def keys_from_line(line: str, source: str = "<memory>") -> CaseKeys:
     if len(text) < MIN_KEY_CHARS or len(text.split()) != 1:
         raise InputError(f"the case key must be one line of at least {MIN_KEY_CHARS} "
                          f"random characters without spaces (got {len(text)}); {CREATE_HINT}",
-                         path=source)
+                         path=source, mentions=HINT_NAMES)
     material = text.encode("utf-8")
     return CaseKeys(_derive(material, b"aes-256-gcm v1"), _derive(material, b"blind-index v1"),
                     source)
@@ -85,18 +86,19 @@ def load_case_key(path: str | Path | None = None) -> CaseKeys:
     """
     chosen = path if path is not None else (os.environ.get(ENV) or None)
     if chosen is None:
-        raise InputError(f"the case register needs its key: {CREATE_HINT}", param="key_file")
+        raise InputError(f"the case register needs its key: {CREATE_HINT}", param="key_file",
+                         mentions=HINT_NAMES)
     p = Path(chosen)
     try:
         raw = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
         raise InputError(f"cannot read the case key file ({why}); {CREATE_HINT}",
-                         path=p) from None
+                         path=p, mentions=HINT_NAMES) from None
     lines = [s for s in raw.splitlines() if s.strip()]
     if len(lines) != 1:
         raise InputError(f"the case key file should hold exactly one line (it has "
-                         f"{len(lines)}); {CREATE_HINT}", path=p)
+                         f"{len(lines)}); {CREATE_HINT}", path=p, mentions=HINT_NAMES)
     return keys_from_line(lines[0], str(p))
 
 

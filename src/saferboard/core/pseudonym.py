@@ -29,8 +29,9 @@ DOMAINS = ("person", "location", "ref")
 CREATE_HINT = (
     'create one with: python -c "import secrets; print(secrets.token_hex(32))" '
     "> saferboard.secret && chmod 600 saferboard.secret, keep it outside the database and "
-    f"its backups, then pass --secret-file saferboard.secret or set {ENV}"
+    f"its backups, then name it with {{secret_file}} or set {ENV}"
 )
+HINT_NAMES = ("secret_file",)  # the parameter the hint names (the CLI: --secret-file)
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,18 @@ def load_key(path: str | Path | None = None) -> Key:
     chosen = path if path is not None else (os.environ.get(ENV) or None)
     if chosen is None:
         raise InputError(f"partner data needs a pseudonymisation secret: {CREATE_HINT}",
-                         param="secret_file")
+                         param="secret_file", mentions=HINT_NAMES)
     p = Path(chosen)
     try:
         raw = p.read_bytes()
     except OSError as e:
         raise InputError(f"cannot read the secret file ({e.strerror or type(e).__name__}); "
-                         f"{CREATE_HINT}", path=p) from None
+                         f"{CREATE_HINT}", path=p, mentions=HINT_NAMES) from None
     secret = raw.strip()
     if len(secret) < MIN_SECRET_BYTES:
         raise InputError(f"the secret is too short ({len(secret)} bytes; at least "
-                         f"{MIN_SECRET_BYTES} needed); {CREATE_HINT}", path=p)
+                         f"{MIN_SECRET_BYTES} needed); {CREATE_HINT}", path=p,
+                         mentions=HINT_NAMES)
     return Key(secret, str(p))
 
 
