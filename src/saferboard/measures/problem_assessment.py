@@ -77,7 +77,7 @@ def parse_place(kind: str, text: str) -> Place:
     m = _CELL.fullmatch(text.strip())
     if m is None:
         raise InputError("a cell is SIZE:X:Y, its size and centre in British National Grid "
-                         "metres (hotspots --format json: cell_size_m, x, y)", param="cell")
+                         "metres (a hotspot result's cell_size_m, x and y)", param="cell")
     size, x, y = (float(g) for g in m.groups())
     if size <= 0 or any(not math.isclose((v - size / 2) / size, round((v - size / 2) / size),
                                          abs_tol=1e-9) for v in (x, y)):
@@ -206,7 +206,7 @@ def _check_coverage(con: duckdb.DuckDBPyConnection, forces: set[str], first: dat
             more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
             raise InputError(f"police.uk street data for {force} lack {len(missing)} month(s) "
                              f"of the assessment ({shown}{more}); import them or choose "
-                             "fewer --months", param="months")
+                             "fewer {months}", param="months", mentions=("months",))
 
 
 @dataclass(frozen=True)
