@@ -166,7 +166,7 @@ def test_cohort_table_names_the_caveat(partner_db: Path) -> None:
                       "csv")
     assert csv_out.code == 0
     header = csv_out.stdout.splitlines()[0].split(",")
-    assert header[:3] == ["group", "members", "before"]
+    assert header[:3] == ["group", "members", "offences_before"]
 
 
 def test_suppressed_groups_are_never_shown_as_zero(partner_db: Path) -> None:
@@ -191,15 +191,18 @@ def test_suppressed_groups_are_never_shown_as_zero(partner_db: Path) -> None:
     # The pack.
     rows = {r["group"]: r for r in section_from(shown).rows}
     for g in ("Pilot", "Comparison", "Pilot: Home Office recordable"):
-        assert set(rows[g].values()) == {g, MARK}
-    # The web page and API: None cells (shown as the mark, null in JSON), never 0.
+        assert set(rows[g].values()) == {g, MARK, "yes"} and rows[g]["suppressed"] == "yes"
+    # The web page and API: SUPPRESSED cells (shown as the mark, null in JSON), never 0.
+    from saferboard.present.values import SUPPRESSED
+
     rates = web.tables[0]
-    assert rates.columns[1] == "members"
+    assert rates.columns[1] == "members" and rates.columns[-1] == "suppressed"
     by_group = {row[0]: row for row in rates.rows}
-    assert by_group["Pilot"][1:] == (None,) * 6 and by_group["Comparison"][1:] == (None,) * 6
-    assert by_group["Statutory"][1] == 60
+    assert by_group["Pilot"][1:] == (SUPPRESSED,) * 6 + (True,)
+    assert by_group["Comparison"][1:] == (SUPPRESSED,) * 6 + (True,)
+    assert by_group["Statutory"][1] == 60 and by_group["Statutory"][-1] is False
     assert any("Pilot" in n and MARK in n for n in web.notes)
-    # The CLI table: the mark in every figure; CSV: empty figures and suppressed = yes.
+    # The CLI table and CSV: the mark in every figure and suppressed = yes.
     table = run_cli("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat())
     assert table.code == 0, table.stderr
     checked = 0
@@ -212,8 +215,8 @@ def test_suppressed_groups_are_never_shown_as_zero(partner_db: Path) -> None:
     out = run_cli("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat(), "--format",
                   "csv")
     csv_rows = {r["group"]: r for r in csv.DictReader(out.stdout.splitlines())}
-    assert csv_rows["Pilot"]["members"] == "" and csv_rows["Pilot"]["suppressed"] == "yes"
-    assert csv_rows["Comparison"]["rate_before"] == ""
+    assert csv_rows["Pilot"]["members"] == MARK and csv_rows["Pilot"]["suppressed"] == "yes"
+    assert csv_rows["Comparison"]["rate_before"] == MARK
     assert csv_rows["Statutory"]["members"] == "60" and csv_rows["Statutory"]["suppressed"] == ""
 
 
@@ -325,7 +328,7 @@ def test_pack_sections(partner_db: Path) -> None:
     assert section.headline.startswith(f"{324 / 113:.2f} -> {390 / (226 - 30 / 365):.2f}")
     rows = {r["group"]: r for r in section.rows}
     assert rows["Pilot"]["members"] == MARK and rows["Comparison"]["rate_before"] == MARK
-    assert rows["Statutory"]["members"] == 60 and rows["Statutory"]["before"] == 180
+    assert rows["Statutory"]["members"] == 60 and rows["Statutory"]["offences_before"] == 180
     assert {p["group"] for p in section.projection} >= {"Statutory", "All members"}
     assert section.caveats[0].startswith("Regression to the mean")
     # In 2024 (the 365 days to AS_OF): every IOM member's third offence after joining, 30

@@ -61,8 +61,8 @@ def test_manager_confirms_a_rag_and_the_pages_show_it(web: Web) -> None:
     assert ap["confirmed"]["rag"] == "A"
     assert "confirmed by manager" in m.get("/actions?quarter=2012-Q4").text
     rows = list(csv.DictReader(io.StringIO(m.get("/downloads/csv/projects").text)))
-    assert {r["confirmed_rag"] for r in rows if r["project"] == "EIOM"} == {"R"}
-    assert {r["confirmed_rag"] for r in rows if r["project"] != "EIOM"} == {""}
+    assert {r["confirmed_rag"] for r in rows if r["project_id"] == "EIOM"} == {"Red"}
+    assert {r["confirmed_rag"] for r in rows if r["project_id"] != "EIOM"} == {""}
     log = _log(web)
     entry = next(e for e in log if e.action == "project.confirm_rag")
     assert (entry.actor, entry.role, entry.object, entry.outcome) == (

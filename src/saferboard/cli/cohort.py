@@ -29,7 +29,7 @@ from saferboard.cli.common import (
 from saferboard.core import categories
 
 if TYPE_CHECKING:
-    from saferboard.measures.cohort import GroupRates, PublishedCohort
+    from saferboard.measures.cohort import PublishedCohort
     from saferboard.measures.costs import CostReport
 
 
@@ -41,87 +41,6 @@ COHORT_COST_CAVEAT = (
 
 def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
-
-
-def group_json(g: GroupRates | None) -> dict[str, Any]:
-    """The JSON keys of one group; ``None`` is a suppressed group: ``null`` figures and
-    ``"suppressed": true``, never 0 members."""
-    if g is None:
-        return {"members": None, "offences_before": None, "offences_after": None,
-                "offender_years_before": None, "offender_years_after": None,
-                "rate_before": None, "rate_after": None, "reduction_pct": None,
-                "suppressed": True}
-    return {"members": g.members, "offences_before": g.offences_before,
-            "offences_after": g.offences_after,
-            "offender_years_before": _r(g.years_before, 3),
-            "offender_years_after": _r(g.years_after, 3),
-            "rate_before": _r(g.rate_before, 3), "rate_after": _r(g.rate_after, 3),
-            "reduction_pct": _r(g.reduction_pct, 1)}
-
-
-def cohort_json(r: PublishedCohort) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "as_of": r.as_of.isoformat(), "date_basis": r.date_basis, "min_days": r.min_days,
-        **group_json(r.overall),
-        "ho_recordable": group_json(r.ho_recordable),
-        "by_cohort": {v: {**group_json(g), "ho_recordable": group_json(r.by_cohort_ho[v])}
-                      for v, g in r.by_cohort.items()},
-        "by_offence_type": [
-            {"offence_type": t.offence_type, "offences_before": t.offences_before,
-             "offences_after": t.offences_after, "rate_before": _r(t.rate_before, 3),
-             "rate_after": _r(t.rate_after, 3), "avoided_per_year": _r(t.avoided_per_year, 1)}
-            for t in r.by_type],
-        "projection": [{**asdict(p), "months_observed": round(p.months_observed, 2),
-                        "predicted_12m": round(p.predicted_12m, 1),
-                        "reduction": round(p.reduction, 1),
-                        "reduction_pct": _r(p.reduction_pct, 1)} for p in r.projection],
-        "concentration": {**asdict(r.concentration),
-                          "first_day": r.concentration.first_day.isoformat(),
-                          "last_day": r.concentration.last_day.isoformat(),
-                          "share_pct": _r(r.concentration.share_pct, 1)},
-        "members_total": r.members_total, "excluded": r.excluded,
-        "offences_in_custody": r.offences_in_custody,
-        "suppressed": list(r.suppressed),
-        "caveats": list(r.caveats),
-        "regression_to_the_mean": r.caveats[0],
-    }
-    if r.comparison is not None:
-        c = r.comparison
-        body["comparison"] = {
-            "comparison_cohort": c.comparison_cohort,
-            "treated": group_json(c.treated), "comparison": group_json(c.comparison),
-            "difference_in_differences": _r(c.did_rate, 3),
-            "difference_in_differences_95ci": (None if c.did_interval is None
-                                               else [round(x, 3) for x in c.did_interval]),
-            "ratio_of_rate_ratios": _r(c.ratio_of_rate_ratios, 3),
-            "ratio_of_rate_ratios_95ci": (None if c.ratio_interval is None
-                                          else [round(x, 3) for x in c.ratio_interval]),
-            "resamples": c.resamples, "seed": c.seed, "method": c.method}
-    return body
-
-
-def _group_row(name: str, g: GroupRates | None, mark: str | None = None
-               ) -> dict[str, Any]:
-    """A table/CSV row; a suppressed group (None) shows `mark` in every figure (the
-    disclosure mark in the table, an empty cell in CSV) and "yes" under suppressed."""
-    j = group_json(g)
-    row = {"group": name, "members": j["members"], "before": j["offences_before"],
-           "after": j["offences_after"], "rate_before": j["rate_before"],
-           "rate_after": j["rate_after"], "reduction_pct": j["reduction_pct"]}
-    if g is None:
-        row = {k: (v if k == "group" else mark) for k, v in row.items()}
-    return {**row, "suppressed": "yes" if g is None else ""}
-
-
-def cohort_rows(r: PublishedCohort, mark: str | None = None) -> list[dict[str, Any]]:
-    """One row per group for the table and CSV: everyone, HO-recordable, each cohort value
-    (a suppressed group's figures are `mark`, never 0)."""
-    rows = [_group_row("All members", r.overall, mark),
-            _group_row("All members: Home Office recordable", r.ho_recordable, mark)]
-    for v, g in r.by_cohort.items():
-        rows.append(_group_row(v, g, mark))
-        rows.append(_group_row(f"{v}: Home Office recordable", r.by_cohort_ho[v], mark))
-    return rows
 
 
 @app.command("cohort")
@@ -171,37 +90,39 @@ def cohort_cmd(
                              top_n=top, comparison_cohort=comparison_cohort,
                              resamples=resamples, seed=seed, cohorts=cohort or None)
     shown = suppress_small_cohorts(result, suppress_below)
-    print_cohort(shown, fmt, suppress_below)
+    print_cohort(shown, fmt)
 
 
-def print_cohort(r: PublishedCohort, fmt: Format, threshold: int) -> None:
+def print_cohort(r: PublishedCohort, fmt: Format) -> None:
     from saferboard.measures.disclosure import MARK
+    from saferboard.present.cohort import (
+        CohortGroupOut,
+        OffenceTypeOut,
+        ProjectionOut,
+        cohort_document,
+        groups,
+        suppressed_note,
+    )
 
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(cohort_json(r), indent=2) + "\n")
+        sys.stdout.write(json.dumps(cohort_document(r), indent=2) + "\n")
         return
+    rows = [g.cells() for g in groups(r)]
     if fmt is Format.csv:
-        emit(cohort_rows(r), fmt)
+        emit(rows, fmt)
         return
-    rows = cohort_rows(r, MARK)
     emit(rows, fmt, title=f"Offending per offender per year, 12 months before joining vs "
                           f"after (to {r.as_of}, by {r.date_basis} date)")
     if r.projection:
-        emit([{"group": p.group, "members": p.members, "before_12m": p.before,
-               "after_observed": p.after, "months_observed": round(p.months_observed, 1),
-               "predicted_12m": round(p.predicted_12m), "reduction": round(p.reduction),
-               "reduction_pct": _r(p.reduction_pct, 1)} for p in r.projection],
-             fmt, title="Before (12 months) vs after, predicted for 12 months")
+        emit([ProjectionOut.of(p).cells() for p in r.projection], fmt,
+             title="Before (12 months) vs after, predicted for 12 months")
     if r.by_type:
-        emit([{"offence_type": t.offence_type, "before": t.offences_before,
-               "after": t.offences_after, "rate_before": _r(t.rate_before, 3),
-               "rate_after": _r(t.rate_after, 3),
-               "avoided_per_year": _r(t.avoided_per_year, 1)} for t in r.by_type],
-             fmt, title="By offence type")
+        emit([OffenceTypeOut.of(t).cells() for t in r.by_type], fmt, title="By offence type")
     if r.comparison is not None:
         c = r.comparison
-        emit([_group_row("Cohort (the other cohort values)", c.treated),
-              _group_row(f"Comparison group ({c.comparison_cohort})", c.comparison)], fmt,
+        emit([CohortGroupOut.of("Cohort (the other cohort values)", c.treated).cells(),
+              CohortGroupOut.of(f"Comparison group ({c.comparison_cohort})",
+                                c.comparison).cells()], fmt,
              title="Cohort against the comparison group")
         ci = ("" if c.did_interval is None
               else f" (95% interval {c.did_interval[0]:+.2f} to {c.did_interval[1]:+.2f})")
@@ -229,10 +150,9 @@ def print_cohort(r: PublishedCohort, fmt: Format, threshold: int) -> None:
               f"{ex['later_membership']:,} later memberships of the same offenders. "
               f"Offences dated in custody, not counted: {r.offences_in_custody:,}.",
               highlight=False, markup=False)
-    if r.suppressed:
-        out.print(f"Suppressed, shown as {MARK} (fewer than {threshold} members, or to "
-                  "protect such a group): " + ", ".join(r.suppressed),
-                  highlight=False, markup=False)
+    note = suppressed_note(r)
+    if note:
+        out.print(note, highlight=False, markup=False)
     for caveat in r.caveats:
         out.print(f"Caveat: {caveat}", highlight=False, markup=False)
 

@@ -235,7 +235,7 @@ def projects_cmd(
     """Funded projects for a quarter: budget, spend to date, each KPI against its target with
     a RAG, and the project RAG (rules: docs/governance.md)."""
     from saferboard.measures.projects import latest_return_quarter, projects_report
-    from saferboard.report.governance import project_rows
+    from saferboard.present.governance import project_rows
 
     q = _quarter(quarter, "--quarter")
     con = store.connect(db, read_only=True)
@@ -272,7 +272,7 @@ def actions_cmd(
     """The action plan by priority: what we said we would do, lead, due date, the quarter's
     plan, update and RAG, with overdue and missing-update flags."""
     from saferboard.measures.actions import actions_report
-    from saferboard.report.governance import action_rows
+    from saferboard.present.governance import action_rows
 
     con = store.connect(db, read_only=True)
     try:

@@ -2,7 +2,8 @@
 crime lines: template-ready rows built from the measures, with disclosure control applied.
 
 `cohort_section` and `cost_section` return plain rows (strings and numbers, suppressed cells
-as the disclosure mark) so the template only lays them out; each returns ``None`` and a note
+as the disclosure mark; the cohort's from saferboard.present.cohort, the same rows the CLI
+and the web print) so the template only lays them out; each returns ``None`` and a note
 when the store has no data for it, so the pack can say why the page is missing.
 """
 
@@ -19,15 +20,14 @@ from saferboard.core.errors import InputError
 from saferboard.measures.cohort import (
     DEFAULT_SUPPRESS_BELOW,
     CohortResult,
-    GroupRates,
     PublishedCohort,
     cohort_measures,
     load_cohort,
     suppress_small_cohorts,
 )
 from saferboard.measures.costs import cost_report
-from saferboard.measures.disclosure import MARK
 from saferboard.measures.series import MonthlyCounts
+from saferboard.present.cohort import ProjectionOut, groups, suppressed_note
 
 Cell = str | int | float | None
 
@@ -36,8 +36,8 @@ Cell = str | int | float | None
 class CohortSection:
     as_of: date
     headline: str  # "2.91 -> 1.65 offences per offender per year (43% lower)"
-    rows: tuple[dict[str, Cell], ...]  # group, members, before, after, rates, reduction
-    projection: tuple[dict[str, Cell], ...]  # seed 003's table
+    rows: tuple[dict[str, Cell], ...]  # present.cohort.GROUP_COLUMNS
+    projection: tuple[dict[str, Cell], ...]  # seed 003's table (present.cohort.ProjectionOut)
     concentration: str | None
     caveats: tuple[str, ...]
     notes: tuple[str, ...]
@@ -52,24 +52,8 @@ class CostSection:
     notes: tuple[str, ...]
 
 
-def _rate(x: float | None) -> Cell:
-    return None if x is None else round(x, 2)
-
-
-def _row(name: str, g: GroupRates | None) -> dict[str, Cell]:
-    """A suppressed group (None) shows the disclosure mark in every figure, never 0."""
-    if g is None:
-        return {"group": name, "members": MARK, "before": MARK, "after": MARK,
-                "rate_before": MARK, "rate_after": MARK, "reduction_pct": MARK}
-    return {"group": name, "members": g.members, "before": g.offences_before,
-            "after": g.offences_after, "rate_before": _rate(g.rate_before),
-            "rate_after": _rate(g.rate_after),
-            "reduction_pct": None if g.reduction_pct is None else round(g.reduction_pct)}
-
-
 def section_from(result: PublishedCohort) -> CohortSection:
     """Rows of an already suppressed result (`suppress_small_cohorts`)."""
-    hidden = set(result.suppressed)
     small = result.overall is None
     o = result.overall
     if o is None or o.rate_before is None or o.rate_after is None:
@@ -80,26 +64,17 @@ def section_from(result: PublishedCohort) -> CohortSection:
                   else f" ({abs(o.reduction_pct):.0f}% {word})")
         headline = (f"{o.rate_before:.2f} -> {o.rate_after:.2f} offences per offender per "
                     f"year{change}, {o.members} members")
-    rows = [_row("All members", o),
-            _row("All members: Home Office recordable", result.ho_recordable)]
-    for v, g in result.by_cohort.items():
-        rows.append(_row(v, g))
-        rows.append(_row(f"{v}: Home Office recordable", result.by_cohort_ho[v]))
-    projection = tuple(
-        {"group": p.group, "before_12m": p.before, "after_observed": p.after,
-         "months_observed": round(p.months_observed, 1),
-         "predicted_12m": round(p.predicted_12m), "reduction": round(p.reduction),
-         "reduction_pct": None if p.reduction_pct is None else round(p.reduction_pct)}
-        for p in result.projection)
+    rows = [g.cells() for g in groups(result)]
+    projection = tuple(ProjectionOut.of(p).cells() for p in result.projection)
     k = result.concentration
     conc = None if k.share_pct is None or small else (
         f"The top {min(k.top_n, k.offenders):,} of {k.offenders:,} offenders committed "
         f"{k.share_pct:.0f}% of the "
         f"{k.offences:,} offences in the partner extract in the 12 months to {k.last_day:%b %Y}.")
     notes = []
+    hidden = suppressed_note(result)
     if hidden:
-        notes.append(f"Groups with too few members to publish: {', '.join(sorted(hidden))} "
-                     f"(shown as {MARK}).")
+        notes.append(hidden + ".")
     ex = result.excluded
     short = ex["short_before"] + ex["short_after"] + ex["short_both"]
     if short:

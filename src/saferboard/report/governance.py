@@ -1,6 +1,7 @@
 """Money and governance in the board pack and in tables: "Value for money" (cost-benefit by
 partner, options appraisal), "Funded projects" and "Action plan". Row builders shared by the
-CLI (table, JSON, XLSX), the pack and the pack's XLSX export."""
+CLI (table, JSON, XLSX), the pack and the pack's XLSX export; the projects' and actions'
+rows come from saferboard.present.governance (the same rows as the CLI and the web CSV)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ from saferboard.measures import appraisal as appraisal_mod
 from saferboard.measures import cba as cba_mod
 from saferboard.measures import governance as gov_mod
 from saferboard.measures import projects as projects_mod
+from saferboard.present.governance import action_rows, project_rows
 from saferboard.sources.cba_model import load_unit_costs
-
-RAG_WORD = {"R": "Red", "A": "Amber", "G": "Green", None: "-"}
 
 
 def money(value: float) -> str:
@@ -135,44 +135,6 @@ def appraisal_change_rows(r: appraisal_mod.AppraisalResult) -> list[dict[str, An
 
 # ---------------------------------------------------------------------------------------------
 # Funded projects and action plan
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def project_rows(report: projects_mod.ProjectsReport) -> list[dict[str, Any]]:
-    """One row per project and KPI (a project without KPIs in the quarter gets one row)."""
-    rows: list[dict[str, Any]] = []
-    for p in report.projects:
-        base = {"quarter": report.quarter, "project_id": p.project_id, "project": p.name,
-                "agency": p.agency, "funder": p.funder, "budget": _num(p.budget),
-                "spend_to_date": _num(p.spend_to_date), "project_rag": RAG_WORD[p.rag]
-                if p.has_return else "no return",
-                "confirmed_rag": RAG_WORD[p.confirmed.rag] if p.confirmed else "",
-                "confirmed_by": p.confirmed.confirmed_by if p.confirmed else "",
-                "quarter_locked": report.lock is not None}
-        for k in p.kpis or (None,):
-            row = dict(base)
-            row.update({
-                "kpi": k.kpi if k else "", "target": _num(k.target) if k else None,
-                "expected": _num(k.expected) if k else None,
-                "actual": _num(k.actual) if k else None, "unit": k.unit if k else "",
-                "kpi_rag": RAG_WORD[k.rag] if k else "-", "basis": k.basis if k else "",
-                "comment": k.comment if k else "; ".join(p.reasons)})
-            rows.append(row)
-    return rows
-
-
-def action_rows(report: actions_mod.ActionsReport) -> list[dict[str, Any]]:
-    return [{"quarter": report.quarter, "priority": g.priority, "action_id": a.action_id,
-             "action": a.action, "agency": a.agency, "lead": a.lead,
-             "due": a.due.isoformat() if a.due else "", "plan": a.plan, "update": a.update,
-             "rag": RAG_WORD[a.rag],
-             "confirmed_rag": RAG_WORD[a.confirmed.rag] if a.confirmed else "",
-             "confirmed_by": a.confirmed.confirmed_by if a.confirmed else "",
-             "flags": ", ".join(a.flags), "quarter_locked": report.lock is not None}
-            for g in report.priorities for a in g.actions]
 
 
 def governance_context(con: duckdb.DuckDBPyConnection, month: date,

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from saferboard.present import indicator_json
+from saferboard.present.dashboard import DashboardOut
+from saferboard.present.values import Suppressed
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import Need, Principal, state
 from saferboard.web.permissions import Perm
@@ -47,58 +48,6 @@ class Me(BaseModel):
     permissions: list[str]
 
 
-class Indicator(BaseModel):
-    category: str
-    source: str | None
-    area: str
-    month: str
-    quarter_volume: int | None
-    quarter_previous: int | None
-    quarter_change_pct: float | None
-    rolling12_volume: int | None
-    rolling12_previous: int | None
-    rolling12_change_pct: float | None
-    p_value: float | None
-    significant: bool | None
-    rate_per_1000: float | None
-    rate_base: str
-    rag: str | None
-    factors: list[str]
-    positive_factors: list[str]
-    negative_factors: list[str]
-    exceptions: list[dict[str, Any]]
-    ranks: dict[str, dict[str, Any]]
-    note: str | None
-    # False: a window holds rows whose labels could not be placed here, or months are
-    # missing; the caveats say which, and the RAG is withheld (null).
-    complete: bool = True
-    caveats: list[str] = []
-    no_clear_change: list[str] = []
-
-
-class PeriodRow(BaseModel):
-    category: str
-    period: str
-    first: str | None = None
-    last: str | None = None
-    volume: int | None = None
-    year_earlier: int | None = None
-    change_pct: float | None = None
-    p_value: float | None = None
-    significant: bool | None = None
-    note: str | None = None
-
-
-class DashboardOut(BaseModel):
-    area: str
-    month: str
-    quarter: str
-    rolling12: str
-    rows: list[Indicator]
-    period: list[PeriodRow]
-    glossary: dict[str, str]
-
-
 @router.get("/me", response_model=Me)
 def me(p: Annotated[Principal, Depends(Need(Perm.authenticated))]) -> Me:
     from saferboard.web.permissions import allowed
@@ -129,19 +78,7 @@ def dashboard(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashbo
         chosen, ref = st.measures.resolve(con, area, month)
         board = st.measures.dashboard(con, chosen, ref)
         selected = st.measures.periods(con, board, period)
-    rows = []
-    for name, v in selected.items():
-        if isinstance(v, str):
-            rows.append(PeriodRow(category=name, period=period, note=v))
-        else:
-            rows.append(PeriodRow(category=name, period=period, first=f"{v.window.first:%Y-%m}",
-                                  last=f"{v.window.last:%Y-%m}", volume=v.volume,
-                                  year_earlier=v.previous, change_pct=v.change_pct,
-                                  p_value=v.p_value, significant=v.significant))
-    return DashboardOut(area=board.area, month=f"{board.month:%Y-%m}",
-                        quarter=board.quarter.label(), rolling12=board.rolling12.label(),
-                        rows=[Indicator(**indicator_json(r)) for r in board.rows],
-                        period=rows, glossary=board.glossary)
+    return DashboardOut.of(board, period, selected)
 
 
 @router.get("/categories", response_model=list[str])
@@ -218,12 +155,14 @@ def quality(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))]
 @router.get("/people")
 def people_api(request: Request, p: Annotated[Principal, Depends(Need(Perm.people))]
                ) -> list[dict[str, Any]]:
-    """Repeat victimisation, MARAC and cohort aggregates; null = suppressed."""
+    """Repeat victimisation, MARAC and cohort aggregates: null = suppressed, or (where the
+    row has a `suppressed` column that is false) not computable."""
     st = state(request)
     with st.db.connect() as con:
         sections = people.sections(con, st.measures.config.suppress_below)
     return [{"key": s.key, "title": s.title, "notes": list(s.notes), "tables": [
-        {"title": t.title, "columns": list(t.columns), "rows": [list(r) for r in t.rows]}
+        {"title": t.title, "columns": list(t.columns),
+         "rows": [[None if isinstance(v, Suppressed) else v for v in r] for r in t.rows]}
         for t in s.tables]} for s in sections]
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import Response
 
 from saferboard.core.errors import InputError
 from saferboard.core.text import csv_text
-from saferboard.present import dashboard_csv
+from saferboard.present.dashboard import dashboard_csv, period_csv
+from saferboard.present.governance import action_rows, project_rows
 from saferboard.web import audit, governance, people, records
 from saferboard.web.deps import Need, Principal, state
 from saferboard.web.permissions import Perm, audience, check
@@ -112,17 +113,7 @@ def _measure_rows(con: Any, st: Any, table: str, area: str, ref: Any, category: 
         return dashboard_csv(ms.dashboard(con, area, ref))
     if table == "period":
         board = ms.dashboard(con, area, ref)
-        out = []
-        for name, v in ms.periods(con, board, period).items():
-            if isinstance(v, str):
-                out.append({"category": name, "note": v})
-            else:
-                out.append({"category": name, "source": v.source, "period": v.period,
-                            "first": f"{v.window.first:%Y-%m}", "last": f"{v.window.last:%Y-%m}",
-                            "volume": v.volume, "year_earlier": v.previous,
-                            "change_pct": v.change_pct, "p_value": v.p_value,
-                            "significant": v.significant})
-        return out
+        return period_csv(period, ms.periods(con, board, period))
     if table == "targets":
         statuses, _ = ms.targets(con, area, ref)
         return [{"target": s.target.name, "category": s.target.category,
@@ -159,23 +150,11 @@ def _other_rows(con: Any, st: Any, p: Principal, table: str) -> list[dict[str, A
                          **dict(zip(t.columns, row, strict=True))} for row in t.rows]
         return out
     assert p.user is not None
+    # The rows `saferboard projects|actions --format csv` prints (present.governance).
     if table == "projects":
         report = governance.projects(con, p.user, None)
-        return [] if report is None else [
-            {"quarter": report.quarter, "project": pr.project_id, "name": pr.name,
-             "agency": pr.agency, "rag": pr.rag,
-             "confirmed_rag": pr.confirmed.rag if pr.confirmed else None,
-             "quarter_locked": report.lock is not None, "budget": pr.budget,
-             "spend_to_date": pr.spend_to_date, "kpi": k.kpi, "target": k.target,
-             "expected": k.expected, "actual": k.actual, "kpi_rag": k.rag}
-            for pr in report.projects for k in (pr.kpis or ())]
-    report_a = governance.actions(con, p.user, None)
-    return [{"quarter": report_a.quarter, "priority": pa.priority, "action_id": a.action_id,
-             "action": a.action, "agency": a.agency, "lead": a.lead,
-             "due": a.due.isoformat() if a.due else None, "plan": a.plan, "update": a.update,
-             "rag": a.rag, "confirmed_rag": a.confirmed.rag if a.confirmed else None,
-             "quarter_locked": report_a.lock is not None, "flags": "; ".join(a.flags)}
-            for pa in report_a.priorities for a in pa.actions]
+        return [] if report is None else project_rows(report)
+    return action_rows(governance.actions(con, p.user, None))
 
 
 @router.get("/downloads/geojson/hotspots")

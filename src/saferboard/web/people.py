@@ -21,6 +21,8 @@ from saferboard.measures.cohort import (
     suppress_small_cohorts,
 )
 from saferboard.measures.windows import shift
+from saferboard.present.cohort import GROUP_COLUMNS, ProjectionOut, groups, suppressed_note
+from saferboard.present.values import SUPPRESSED
 
 REPEAT_TYPES = (("domestic abuse", "person", "Domestic abuse: repeat victims"),
                 ("residential burglary", "location", "Residential burglary: repeat addresses"),
@@ -31,7 +33,9 @@ REPEAT_TYPES = (("domestic abuse", "person", "Domestic abuse: repeat victims"),
 class Table:
     title: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[object, ...], ...]  # None = suppressed
+    # SUPPRESSED: hidden by disclosure control (the mark on the page, null in the API);
+    # None: not computable ("-" on the page)
+    rows: tuple[tuple[object, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,11 @@ class Section:
 
 
 def _table(p: dc.Published, keep: tuple[str, ...] | None = None) -> Table:
+    """A disclosure-controlled table (repeats, MARAC): its None cells are the suppressed."""
     columns = keep or (tuple(p.rows[0]) if p.rows else ())
     columns = tuple(c for c in columns if c != "key")
-    return Table(p.title, columns, tuple(tuple(r.get(c) for c in columns) for r in p.rows))
+    return Table(p.title, columns, tuple(tuple(SUPPRESSED if r.get(c) is None else r.get(c)
+                                               for c in columns) for r in p.rows))
 
 
 def sections(con: duckdb.DuckDBPyConnection, threshold: int) -> list[Section]:
@@ -82,26 +88,17 @@ def _cohort(con: duckdb.DuckDBPyConnection, threshold: int) -> Section:
         r = suppress_small_cohorts(cohort_measures(data, as_of=as_of, resamples=0), threshold)
     except (InputError, ValueError) as e:
         return Section("cohort", title, (), (str(e),))
-    groups = [("All members", r.overall), ("Home Office recordable", r.ho_recordable),
-              *r.by_cohort.items()]
-    # A suppressed group (None) is a row of None cells, shown as the disclosure mark: never
-    # as 0 members, which would read as a real count.
+    # The rows every output prints (present.cohort): a suppressed group's figures are
+    # SUPPRESSED, shown as the disclosure mark, never as 0 members; None is "not computable".
     rates = Table(f"Offences per offender per year, 12 months before joining vs after "
-                  f"(to {as_of:%d %b %Y})",
-                  ("group", "members", "offences before", "offences after", "rate before",
-                   "rate after", "reduction %"),
-                  tuple((name, None, None, None, None, None, None) if g is None else
-                        (name, g.members, g.offences_before, g.offences_after,
-                         _r(g.rate_before), _r(g.rate_after), _r(g.reduction_pct, 1))
-                        for name, g in groups))
+                  f"(to {as_of:%d %b %Y})", GROUP_COLUMNS,
+                  tuple(tuple(g.model_dump()[c] for c in GROUP_COLUMNS) for g in groups(r)))
     projection = Table("Before (12 months) vs after, predicted for 12 months",
-                       ("group", "members", "before", "after observed", "predicted 12 months",
-                        "reduction %"),
-                       tuple((p.group, p.members, p.before, p.after, round(p.predicted_12m),
-                              _r(p.reduction_pct, 1)) for p in r.projection))
-    notes = (*r.caveats, *(f"Suppressed, shown as {dc.MARK} (fewer than {threshold} members, "
-                           f"or to protect such a group): {s}" for s in r.suppressed))
-    return Section("cohort", title, (rates, projection), notes)
+                       tuple(ProjectionOut.model_fields),
+                       tuple(tuple(ProjectionOut.of(p).model_dump().values())
+                             for p in r.projection))
+    note = suppressed_note(r)
+    return Section("cohort", title, (rates, projection), (*r.caveats, *([note] if note else [])))
 
 
 def _cohort_as_of(data: CohortData) -> date:
@@ -110,7 +107,3 @@ def _cohort_as_of(data: CohortData) -> date:
         raise InputError("no offences in the store; import them with 'saferboard "
                          "ingest-partner offences FILE'")
     return from_day(int(data.offence_day.max()))
-
-
-def _r(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)

@@ -1,0 +1,24 @@
+"""The presentation layer: each measure's result formatted once, as typed (pydantic) output
+models, so the CLI's tables and `--format json|csv`, the JSON API, the XLSX and the board
+pack print the same figures under the same names. A count hidden by disclosure control is
+a `Suppressed` value here, never 0.
+
+One module per result kind: `dashboard` (indicators and the chosen period), `cohort` (the
+offender cohort's groups), `governance` (funded projects and the action plan); `values`
+holds `Suppressed`.
+
+May import: measures and core (and pydantic). Imported by report, web and cli; never by
+measures or below, and never imports an entry point or a web or template library.
+"""
+
+from saferboard.present.dashboard import (
+    FLAG_MARK,
+    RAG_LETTER,
+    dashboard_csv,
+    dashboard_table,
+    indicator_json,
+)
+from saferboard.present.values import SUPPRESSED, Suppressed
+
+__all__ = ["FLAG_MARK", "RAG_LETTER", "SUPPRESSED", "Suppressed", "dashboard_csv",
+           "dashboard_table", "indicator_json"]

@@ -1,0 +1,70 @@
+"""One dashboard model for the CLI and the API: `saferboard dashboard --format json` and
+`/api/dashboard` print the same objects under the same names, nothing dropped (issue 13)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from saferboard.cli.common import app
+from tests.web.conftest import Web, base_db, make_web  # noqa: F401  (fixtures)
+
+
+def cli(*args: str | Path) -> str:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def keys(value: Any, path: str = "") -> set[str]:
+    """Every key path in a JSON value ("ranks.*.rank"); lists by their items, dict keys that
+    are data (peer group names) as '*'."""
+    out: set[str] = set()
+    if isinstance(value, dict):
+        data_keys = path.endswith("ranks")
+        for k, v in value.items():
+            name = f"{path}.{'*' if data_keys else k}".lstrip(".")
+            out |= {name} | keys(v, name)
+    elif isinstance(value, list):
+        for v in value:
+            out |= keys(v, path + "[]")
+    return out
+
+
+def test_cli_json_and_api_dashboard_have_the_same_fields_and_values(
+        base_db: Path, make_web: Callable[..., Web]) -> None:  # noqa: F811
+    from tests.web.conftest import PASSWORD
+
+    rows = json.loads(cli("dashboard", "--db", base_db, "--format", "json"))
+    web = make_web()
+    c = web.login("analyst", PASSWORD)
+    api = c.get("/api/dashboard").json()
+    assert api["month"] == rows[0]["month"]  # the same default month: the latest
+    cli_keys = set().union(*(keys(r) for r in rows))
+    api_keys = set().union(*(keys(r) for r in api["rows"]))
+    # The old API model dropped these two; any other dropped or renamed key shows here too.
+    assert {"quarter_p_value", "denominator_year"} <= cli_keys
+    assert cli_keys == api_keys, (cli_keys ^ api_keys)
+    assert "ranks.*.without_data" in cli_keys and "exceptions[].upper" in cli_keys
+    assert api["rows"] == rows  # and the same figures
+
+
+def test_period_csv_download_has_the_api_period_columns(make_web: Callable[..., Web]  # noqa: F811
+                                                        ) -> None:
+    from tests.web.conftest import PASSWORD
+
+    web = make_web()
+    c = web.login("analyst", PASSWORD)
+    api = c.get("/api/dashboard", params={"period": "fy"}).json()["period"]
+    body = c.get("/downloads/csv/period", params={"period": "fy"}).text
+    table = list(csv.DictReader(io.StringIO(body)))
+    assert table and list(table[0]) == list(api[0])
+    # Each CSV cell is the API value written as text (None as an empty cell).
+    for got, want in zip(table, api, strict=True):
+        assert got == {k: "" if v is None else str(v) for k, v in want.items()}
