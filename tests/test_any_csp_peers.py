@@ -18,14 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from saferboard import store
-from saferboard.core import categories
 from saferboard.core.config import load_config
 from saferboard.measures.compare import compare
-from saferboard.measures.dashboard import load_sources
-from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, ROOT, SHARED, needs_shared, run_cli
 from tests.csvcount import mps_month_columns, mps_wide, ons_la_of_code_2021, rows
+from tests.test_any_csp import store_of
 from tests.test_national_forces import pfa_of_la
 
 pytestmark = needs_shared
@@ -88,15 +85,8 @@ def population() -> dict[str, tuple[int, int]]:
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory):
     """Barnet's MPS borough counts and three forces' police.uk files of 2025."""
-    db = tmp_path_factory.mktemp("msg") / "msg.duckdb"
-    cats = categories.load()
-    con = store.connect(db)
-    try:
-        ingest(con, [MPS, *(p for f in PFA for p in force_files(f))], cats)
-        sources = load_sources(con, cats)
-    finally:
-        con.close()
-    return db, cats, sources
+    return store_of(tmp_path_factory.mktemp("msg") / "msg.duckdb",
+                    [MPS, *(p for f in PFA for p in force_files(f))])
 
 
 def expected_burglary() -> dict[str, float]:

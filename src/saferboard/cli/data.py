@@ -231,19 +231,13 @@ def counts_cmd(
     mapping: CategoriesOption = None,
 ) -> None:
     """Count crimes by any of month, area, category, raw crime type and force."""
-    from saferboard.core.areas import la_name
-    from saferboard.core.errors import InputError
+    from saferboard.core.areas import store_area_names
     from saferboard.measures.counts import counts
 
-    def store_name(text: str) -> str:
-        # An LA code or CSP name counts as its authority's name, as stored; a name the
-        # national lookup does not know (an MPS pseudo-borough) is matched as given.
-        try:
-            return la_name(text)
-        except InputError:
-            return text
-
-    area = [store_name(a) for a in area or []]
+    # An LA code or CSP name counts as its authorities' names, as stored (a CSP of several
+    # LAs is their sum); a name the national lookup does not know (an MPS pseudo-borough)
+    # is matched as given.
+    area = list(dict.fromkeys(n for a in area or [] for n in store_area_names(a)))
     keys = [k.strip() for k in by.split(",") if k.strip()]
     con = store.connect(db, read_only=True)
     try:

@@ -238,7 +238,11 @@ def peer_group(spec: str, area: str, configured: Mapping[str, Sequence[str]]
         return spec, tuple(configured[spec])
     key = " ".join(spec.casefold().split())
     if key in ("ons nearest neighbours", "nearest neighbours", "same force", "region"):
-        (code,) = local_authorities_of(area)
+        own = local_authorities_of(area)
+        if len(own) > 1:  # peers are LAs: a CSP of several is not one of them
+            raise InputError(f"{area!r} covers {len(own)} local authorities; built-in peer "
+                             "groups are of one authority: give one of them", param="area")
+        (code,) = own
         las = national.local_authorities()
         if key == "same force":
             label = f"same force ({las[code].force_name})"
@@ -394,13 +398,38 @@ def national_wards_of(area: str) -> tuple[SmallArea, ...]:
                  for w, n in sorted(residents.items()))
 
 
+def store_area_names(text: str) -> tuple[str, ...]:
+    """The stored LA names whose figures make up `text`: one LA (name or code, or a CSP of
+    one LA), every LA of a CSP of several whole LAs (South Worcester: Malvern Hills,
+    Worcester, Wychavon - their figures are summed), or `text` as given when the national
+    lookup does not know it (an MPS pseudo-borough). A CSP covering part of an LA is an
+    InputError naming the LA (`local_authorities_of`): never an empty or a whole-LA count."""
+    from saferboard.core import national
+
+    london = _canonical_names().get(text.strip().lower())
+    if london is not None:
+        return (london,)
+    try:
+        national.resolve_area(text)
+    except InputError:
+        return (text,)
+    try:
+        codes = local_authorities_of(text)
+    except InputError as e:
+        raise InputError(e.detail, param="area") from None
+    return tuple(national.local_authority(c).name for c in codes)
+
+
 def store_area_name(text: str) -> str:
     """`la_name` where the national lookup knows `text` (an LA code or CSP name counts as
-    its authority's stored name); otherwise `text` as given (an MPS pseudo-borough)."""
-    try:
-        return la_name(text)
-    except InputError:
-        return text
+    its authority's stored name); otherwise `text` as given (an MPS pseudo-borough). A CSP
+    of several LAs, or of part of one, is an InputError (a filter by its name would match
+    no row and read as zero crimes)."""
+    names = store_area_names(text)
+    if len(names) > 1:
+        raise InputError(f"{text.strip()!r} covers {len(names)} local authorities "
+                         f"({', '.join(names)}); give one of them", param="area")
+    return names[0]
 
 
 @cache
