@@ -51,6 +51,7 @@ class PartnerKind(StrEnum):
 class RepeatKind(StrEnum):
     incidents = "incidents"
     marac = "marac"
+    cases = "cases"  # victims' incidents in the case register (docs/cases.md)
 
 
 class RepeatBy(StrEnum):
@@ -169,7 +170,8 @@ def repeats_cmd(
         "--month", help="Last month of the 12-month window, YYYY-MM (default: the latest "
         "month with incidents of the type)")] = None,
     kind: Annotated[RepeatKind, typer.Option(
-        "--kind", help="incidents (partner incidents) or marac (referrals, by victim)")
+        "--kind", help="incidents (partner incidents), marac (referrals, by victim) or cases "
+        "(victims' incidents in the case register, by person: needs the case key)")
     ] = RepeatKind.incidents,
     by: Annotated[RepeatBy, typer.Option(
         "--by", help="Key a repeat by the person (victim/caller) or the location (address: "
@@ -190,6 +192,14 @@ def repeats_cmd(
     threshold: ThresholdOption = dc.DEFAULT_THRESHOLD,
     db: DbOption = None,
     fmt: FormatOption = Format.table,
+    case_type: Annotated[str, typer.Option(
+        "--case-type", help="With --kind cases: the case type (default asb)")] = "asb",
+    case_key_file: Annotated[Path | None, typer.Option(
+        "--key-file", help="With --kind cases: the case register key (default: "
+        "$SAFERBOARD_CASE_KEY_FILE)")] = None,
+    cases_db: Annotated[Path | None, typer.Option(
+        "--cases-db", help="With --kind cases: the case register (default: "
+        "$SAFERBOARD_CASES_DB, else ./saferboard-cases.sqlite)")] = None,
 ) -> None:
     """Repeat victimisation: victims in the 12 months to --month, repeat victims (more than
     one incident), % repeat, average previous incidents per repeat victim, and the monthly
@@ -202,11 +212,20 @@ def repeats_cmd(
     if kind is RepeatKind.incidents and not incident_type:
         raise typer.BadParameter("give the incident type, e.g. --type 'domestic abuse'",
                                  param_hint="--type")
-    con = _open(db)
-    try:
-        inc = rp.load_incidents(con, incident_type or "", by=by.value, source=kind.value)
-    finally:
-        con.close()
+    if kind is RepeatKind.cases:
+        from saferboard.cli.problems import case_victim_incidents
+
+        if by is not RepeatBy.person:
+            raise typer.BadParameter("the case register keys repeats by person",
+                                     param_hint="--by")
+        inc = case_victim_incidents(case_key_file, cases_db, case_type)
+    else:
+        con = _open(db)
+        try:
+            inc = rp.load_incidents(con, incident_type or "", by=by.value,
+                                    source=kind.value)
+        finally:
+            con.close()
     ref = parse_month(month, "--month") or rp.latest_month(inc)
     if four_weekly:
         last = parse_day(end, "--end") if end else rp.last_sunday(ref)

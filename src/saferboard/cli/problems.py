@@ -35,6 +35,7 @@ from saferboard.store import problems as ps
 
 if TYPE_CHECKING:
     from saferboard.measures.cases import BoardCases
+    from saferboard.measures.repeats import Incidents
 
 problem_app = typer.Typer(help="SARA problems: place- or issue-based problems with their stage, "
                           "linked cases and places, responses and assessment (docs/cases.md).",
@@ -272,3 +273,19 @@ def pack_cases(key_file: Path | None, db: Path | None, as_of: date, threshold: i
                           # 0 in the configuration means no suppression, as 1 does
                           threshold=max(1, threshold), min_incidents=settings.min_incidents,
                           months=settings.months)
+
+
+def case_victim_incidents(key_file: Path | None, db: Path | None,
+                          case_type: str) -> Incidents:
+    """The register's victims' incidents of `case_type` as repeat-victimisation incidents
+    keyed by person (`saferboard repeats --kind cases`); audited, as a read of the register
+    for aggregates."""
+    from saferboard.measures.repeats import incidents_from
+    from saferboard.store import cases as cs
+    from saferboard.store.case_victims import victim_incidents
+
+    with register(db, key_file) as (con, _):
+        keys, dates = victim_incidents(con, case_type)
+        cs.audit(con, _actor(None), "repeats", None, f"repeat victimisation from "
+                 f"{len(dates)} victim incident(s) of type {' '.join(case_type.split())}")
+    return incidents_from(keys, dates, by="person", incident_type=f"{case_type} case")
