@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
+from saferboard.core.dates import parse_month
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 
 FIRST_YEAR = 2000  # before the earliest police.uk (2010) and MPS (2008) data any partnership holds
-_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
@@ -26,15 +26,15 @@ def last_year(today: date | None = None) -> int:
 
 def month(text: str, name: str = "month", today: date | None = None) -> date:
     """The first day of a YYYY-MM month between January 2000 and December of next year."""
-    m = _MONTH.fullmatch(text.strip()) if text.isascii() else None
-    if m is None:
+    try:
+        first = parse_month(text)
+    except ValueError:
         raise InputError(f"{name} should be YYYY-MM in ASCII digits, got {text!r}",
-                         param=name)
-    year = int(m[1])
-    if not FIRST_YEAR <= year <= last_year(today):
+                         param=name) from None
+    if not FIRST_YEAR <= first.year <= last_year(today):
         raise InputError(f"{name} should be between {FIRST_YEAR}-01 and "
                          f"{last_year(today)}-12, got {text!r}", param=name)
-    return date(year, int(m[2]), 1)
+    return first
 
 
 def quarter(text: str, name: str = "quarter", today: date | None = None) -> Quarter:
