@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from saferboard import store
-from saferboard.core.dates import utc_now
+from saferboard.core.dates import data_day, utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.core.text import check_text
@@ -150,9 +150,9 @@ class _Cells:
         if not raw:
             return None
         try:
-            return date.fromisoformat(raw[:10])
-        except ValueError:
-            raise self.fail(column, f"{raw!r} is not a date (YYYY-MM-DD)") from None
+            return data_day(raw)  # a return's dates are not personal: the value is quoted
+        except ValueError as e:
+            raise self.fail(column, f"{raw!r}: {e}") from None
 
     def quarter(self, column: str = "quarter", *, required: bool = True) -> Quarter | None:
         raw = self.text(column, required=required)
