@@ -47,11 +47,6 @@ from saferboard.core.errors import InputError
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
-# Lower-tier LA code prefixes: unitary, non-metropolitan district, metropolitan district,
-# London borough, Welsh principal area.
-LA_PREFIXES = ("E06", "E07", "E08", "E09", "W06")
-CSP_PREFIXES = ("E22", "W14")
-
 RELEASES: Mapping[str, str] = MappingProxyType({
     "mye2020": "ONS mid-year estimates, mid-2020 release (pre-Census-2021 series, "
                "ukpopestimatesmid2020on2021geography.xls MYE4)",
