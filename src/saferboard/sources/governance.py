@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -321,27 +322,42 @@ def ingest_returns(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
                    submitted_by: str | None = None) -> tuple[ImportReport, ...]:
     """Validate every quarterly return file in full, then write them all in one transaction
     (a bad file loads nothing, from any file). Later files win for the same project+quarter."""
-    parsed = [parse_returns(p) for p in paths]
+
+    def write(one: ParsedReturns, at: datetime) -> tuple[int, list[tuple[str, str]]]:
+        for d in one.projects:
+            _write_project(con, d, at)
+        for pid, fy, budget in one.budgets:
+            con.execute("DELETE FROM gov_project_budgets WHERE project_id = ? AND "
+                        "financial_year = ?", [pid, fy])
+            con.execute("INSERT INTO gov_project_budgets VALUES (?, ?, ?)", [pid, fy, budget])
+        return len(one.projects), [(_write_return(con, r, one.path, submitted_by, at),
+                                    f"{r.project_id} {r.quarter}") for r in one.returns]
+
+    return _import_files(con, [parse_returns(p) for p in paths], write)
+
+
+_P = TypeVar("_P", ParsedReturns, "ParsedActions")
+
+
+def _import_files(con: duckdb.DuckDBPyConnection, parsed: list[_P],
+                  write: Callable[[_P, datetime], tuple[int, list[tuple[str, str]]]]
+                  ) -> tuple[ImportReport, ...]:
+    """Write parsed files in one transaction, refused whole if any row is for a locked
+    quarter. `write` writes one file and gives its count of details written and, per
+    return or update, its outcome (new, replaced, unchanged) and key."""
     at = utc_now()
     reports: list[ImportReport] = []
     with store.transaction(con):
         for one in parsed:  # a row for a locked quarter refuses the whole command
             check_rows_open(con, one.path, one.quarter_lines)
         for one in parsed:
+            details, written = write(one, at)
             outcome: dict[str, list[str]] = {"new": [], "replaced": [], "unchanged": []}
-            for d in one.projects:
-                _write_project(con, d, at)
-            for pid, fy, budget in one.budgets:
-                con.execute("DELETE FROM gov_project_budgets WHERE project_id = ? AND "
-                            "financial_year = ?", [pid, fy])
-                con.execute("INSERT INTO gov_project_budgets VALUES (?, ?, ?)",
-                            [pid, fy, budget])
-            for r in one.returns:
-                outcome[_write_return(con, r, one.path, submitted_by, at)].append(
-                    f"{r.project_id} {r.quarter}")
+            for kind, key in written:
+                outcome[kind].append(key)
             reports.append(ImportReport(one.path, tuple(outcome["new"]),
                                         tuple(outcome["replaced"]), tuple(outcome["unchanged"]),
-                                        len(one.projects), one.rows))
+                                        details, one.rows))
     return tuple(reports)
 
 
@@ -463,26 +479,17 @@ def _write_update(con: duckdb.DuckDBPyConnection, u: ActionUpdate, source: str,
 def ingest_actions(con: duckdb.DuckDBPyConnection, paths: Sequence[Path], *,
                    submitted_by: str | None = None) -> tuple[ImportReport, ...]:
     """Validate every action plan file in full, then write them all in one transaction."""
-    parsed = [parse_actions(p) for p in paths]
-    at = utc_now()
-    reports: list[ImportReport] = []
-    with store.transaction(con):
-        for one in parsed:  # a row for a locked quarter refuses the whole command
-            check_rows_open(con, one.path, one.quarter_lines)
-        for one in parsed:
-            outcome: dict[str, list[str]] = {"new": [], "replaced": [], "unchanged": []}
-            for a in one.actions:
-                con.execute("DELETE FROM gov_actions WHERE action_id = ?", [a.action_id])
-                con.execute("INSERT INTO gov_actions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [a.action_id, a.priority, a.action, a.agency, a.lead or None, a.due,
-                             at])
-            for u in one.updates:
-                outcome[_write_update(con, u, one.path, submitted_by, at)].append(
-                    f"{u.action_id} {u.quarter}")
-            reports.append(ImportReport(one.path, tuple(outcome["new"]),
-                                        tuple(outcome["replaced"]), tuple(outcome["unchanged"]),
-                                        len(one.actions), one.rows))
-    return tuple(reports)
+
+    def write(one: ParsedActions, at: datetime) -> tuple[int, list[tuple[str, str]]]:
+        for a in one.actions:
+            con.execute("DELETE FROM gov_actions WHERE action_id = ?", [a.action_id])
+            con.execute("INSERT INTO gov_actions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [a.action_id, a.priority, a.action, a.agency, a.lead or None, a.due,
+                         at])
+        return len(one.actions), [(_write_update(con, u, one.path, submitted_by, at),
+                                   f"{u.action_id} {u.quarter}") for u in one.updates]
+
+    return _import_files(con, [parse_actions(p) for p in paths], write)
 
 
 def action_agency(con: duckdb.DuckDBPyConnection, action_id: str) -> str | None:
