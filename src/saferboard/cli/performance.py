@@ -280,6 +280,7 @@ def targets_cmd(
     from saferboard.core.areas import same_area
     from saferboard.measures.dashboard import canonical_area, source_for
     from saferboard.measures.targets import default_month, target_status
+    from saferboard.present.targets import TargetOut
 
     cfg, cats, sources = _load_for_measures(db, config, mapping)
     if not cfg.targets:
@@ -298,12 +299,7 @@ def targets_cmd(
         table = source_for(sources, cats, chosen, t.category)
         ref = parse_month(month, "--month") or default_month(table, chosen)
         s = target_status(table, cats, t, chosen, ref)
-        rows.append({"target": t.name, "area": s.area, "category": t.category,
-                     "source": s.source, "period": f"{t.start:%Y-%m}..{t.end:%Y-%m}",
-                     "baseline": t.baseline, "target_value": s.target_value, "month": ref,
-                     "on_trajectory_now": s.expected_now, "actual_rolling12": s.actual,
-                     "projected_end": s.projected_end, "status": s.status,
-                     "complete": s.complete, "caveats": list(s.caveats)})
+        rows.append(TargetOut.of(s).model_dump(mode="json"))  # as /api/targets
         for caveat in s.caveats:
             err.print(f"warning: {t.name}: {caveat}", markup=False, highlight=False,
                       soft_wrap=True)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from saferboard.present.dashboard import DashboardOut
+from saferboard.present.targets import TargetOut
 from saferboard.present.values import Suppressed
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import Need, Principal, state
@@ -129,17 +130,22 @@ def hotspots(request: Request, category: CategoryP,
     return Response(body, media_type="application/json")
 
 
-@router.get("/targets")
+class TargetsOut(BaseModel):
+    area: str
+    month: str
+    notes: list[str]  # targets not assessed, and why
+    targets: list[TargetOut]  # the rows of `saferboard targets --format json`
+
+
+@router.get("/targets", response_model=TargetsOut)
 def targets(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))],
-            area: AreaQ = None, month: MonthQ = None) -> dict[str, Any]:
+            area: AreaQ = None, month: MonthQ = None) -> TargetsOut:
     st = state(request)
     with st.db.connect() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         rows, notes = st.measures.targets(con, chosen, ref)
-    return {"area": chosen, "month": f"{ref:%Y-%m}", "notes": notes, "targets": [
-        {"name": s.target.name, "category": s.target.category, "status": s.status,
-         "target_value": s.target_value, "expected_now": s.expected_now, "actual": s.actual,
-         "projected_end": s.projected_end, "source": s.source} for s in rows]}
+    return TargetsOut(area=chosen, month=f"{ref:%Y-%m}", notes=notes,
+                      targets=[TargetOut.of(s) for s in rows])
 
 
 @router.get("/quality")
