@@ -250,3 +250,25 @@ def test_partner_reimport_hint_names_the_cli_flags(tmp_path: Path) -> None:
     assert run.code == 1
     assert "add --replace to replace it with this file, or give another --source" in run.stderr
     assert "{" not in run.stderr
+
+
+def test_near_repeat_events_come_through_the_same_reader(tmp_path: Path) -> None:
+    """Point events read from a workbook (real dates and numbers) as from its CSV, and an
+    unclosed quote is refused at its line rather than swallowing the rest of the file."""
+    from saferboard.sources.events import read_events
+
+    rows: list[list[object]] = [["x", "y", "d"], [530000, 180000.5, datetime(2024, 3, 1)],
+                                [None, None, date(2024, 3, 2)],
+                                [530010.5, 180000, date(2024, 3, 3)]]
+    book = read_events(write_xlsx(tmp_path / "e.xlsx", rows), "x", "y", "d")
+    text = read_events(write_csv(tmp_path / "e.csv", [
+        ["x", "y", "d"], ["530000", "180000.5", "2024-03-01"], ["", "", "02/03/2024"],
+        ["530010.5", "180000", "03/03/2024"]]), "x", "y", "d")
+    for ev in (book, text):
+        assert ev.x.tolist() == [530000, 530010.5] and ev.y.tolist() == [180000.5, 180000]
+        assert ev.days.tolist() == [date(2024, 3, 1).toordinal(), date(2024, 3, 3).toordinal()]
+        assert ev.lines.tolist() == [2, 4] and ev.skipped_no_coordinates == 1
+    quote = tmp_path / "q.csv"
+    quote.write_text('x,y,d\n1,2,2024-01-01\n1,"2,2024-01-02\n3,4,2024-01-03\n')
+    with pytest.raises(InputError, match=r"q\.csv: line 3: malformed CSV"):
+        read_events(quote, "x", "y", "d")

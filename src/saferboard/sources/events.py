@@ -1,4 +1,5 @@
-"""Reading point events (x, y, date) from a CSV for the near-repeat analysis.
+"""Reading point events (x, y, date) from a CSV or XLSX file (through sources.tables, the one
+table reader) for the near-repeat analysis.
 
 Coordinates are wanted in metres. With `crs` a geographic EPSG code (e.g. 4326, longitude and
 latitude) they are projected to British National Grid (EPSG:27700) with pyproj; a projected
@@ -9,7 +10,6 @@ line and the column.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,13 +19,13 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 
-from saferboard.core.dates import parse_day
+from saferboard.core.dates import DATE_FORMS, parse_day
 from saferboard.core.errors import InputError
+from saferboard.sources.tables import cell_text, read_sheet
 
 if TYPE_CHECKING:  # pyproj is imported only when a --crs asks for it
     from pyproj import Transformer
 
-DEFAULT_FORMATS = ("YYYY-MM-DD", "DD/MM/YYYY")
 PROJECTED_CRS = 27700  # British National Grid, metres
 
 
@@ -65,62 +65,52 @@ def _transformer(crs: int, display: str) -> Transformer | None:
 
 def read_events(path: Path, x_col: str, y_col: str, date_col: str, *,
                 date_format: str | None = None, crs: int | None = None) -> Events:
-    """Read events from a CSV with a header row; see the module docstring."""
-    display = str(path)
+    """Read events from a CSV (or XLSX) with a header row; see the module docstring."""
+    sheet = read_sheet(path)
+    display = sheet.path
     xs: list[float] = []
     ys: list[float] = []
     days: list[int] = []
     lines: list[int] = []
     skipped = 0
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise InputError("empty file (no header row)", path=display)
-            names = [h.strip() for h in header]
-            index = {}
-            for col in (x_col, y_col, date_col):
-                if col not in names:
-                    raise InputError(f"missing column (header has: {', '.join(names)})",
-                                     path=display, line=1, column=col)
-                index[col] = names.index(col)
-            ix, iy, idt = index[x_col], index[y_col], index[date_col]
-            width = max(ix, iy, idt)
-            for row in reader:
-                line = reader.line_num
-                if not row or all(not c.strip() for c in row):
-                    continue
-                if len(row) <= width:
-                    raise InputError(f"only {len(row)} field(s)", path=display, line=line)
-                cx, cy = row[ix].strip(), row[iy].strip()
-                if not cx and not cy:
-                    skipped += 1
-                    continue
-                for col, cell in ((x_col, cx), (y_col, cy)):
-                    try:
-                        v = float(cell)
-                    except ValueError:
-                        raise InputError(f"not a number: {cell!r}", path=display, line=line,
-                                         column=col) from None
-                    if not np.isfinite(v):
-                        raise InputError(f"not a finite number: {cell!r}", path=display,
-                                         line=line, column=col)
-                    (xs if col == x_col else ys).append(v)
-                cell = row[idt]
-                try:
-                    days.append(parse_date(cell, date_format).toordinal())
-                except ValueError:
-                    expected = date_format or " or ".join(DEFAULT_FORMATS)
-                    raise InputError(f"not a date ({expected}): {cell!r}", path=display,
-                                     line=line, column=date_col) from None
-                lines.append(line)
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", path=display) from None
-    except csv.Error as e:
-        raise InputError(f"malformed CSV: {e}", path=display) from None
-    except OSError as e:
-        raise InputError(f"cannot read file: {e.strerror or e}", path=display) from None
+    names = list(sheet.header)
+    index = {}
+    for col in (x_col, y_col, date_col):
+        if col not in names:
+            raise InputError(f"missing column (header has: {', '.join(names)})",
+                             path=display, line=sheet.header_line, column=col)
+        index[col] = names.index(col)
+    ix, iy, idt = index[x_col], index[y_col], index[date_col]
+    width = max(ix, iy, idt)
+    for line, row in sheet.rows:
+        if len(row) <= width:
+            raise InputError(f"only {len(row)} field(s)", path=display, line=line)
+        cx, cy = cell_text(row[ix]), cell_text(row[iy])
+        if not cx and not cy:
+            skipped += 1
+            continue
+        for col, cell in ((x_col, cx), (y_col, cy)):
+            try:
+                v = float(cell)
+            except ValueError:
+                raise InputError(f"not a number: {cell!r}", path=display, line=line,
+                                 column=col) from None
+            if not np.isfinite(v):
+                raise InputError(f"not a finite number: {cell!r}", path=display,
+                                 line=line, column=col)
+            (xs if col == x_col else ys).append(v)
+        value = row[idt]
+        try:
+            if isinstance(value, date):  # a workbook's own date: no format to apply
+                day = value.date() if isinstance(value, datetime) else value
+            else:
+                day = parse_date(cell_text(value), date_format)
+        except ValueError:
+            expected = date_format or DATE_FORMS
+            raise InputError(f"not a date ({expected}): {cell_text(value)!r}", path=display,
+                             line=line, column=date_col) from None
+        days.append(day.toordinal())
+        lines.append(line)
     x = np.asarray(xs, dtype=np.float64)
     y = np.asarray(ys, dtype=np.float64)
     if crs is not None:

@@ -158,13 +158,14 @@ def _csv_records(data: bytes, display: str) -> Records:
     # strict: an unclosed quote is an error, not the rest of the file read into one cell
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     while True:
+        start = reader.line_num + 1  # where the next record begins (its quote, if unclosed)
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error:  # its message may quote the file; the line says where to look
             raise InputError("malformed CSV (an unclosed quote?)", path=display,
-                             line=reader.line_num) from None
+                             line=start) from None
         yield reader.line_num, list(record)
 
 
