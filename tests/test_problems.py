@@ -336,3 +336,42 @@ def test_agenda_lists_problems_by_stage(reg):
     html = ok("cases", "agenda", "--as-of", "2024-02-15", *opts)
     assert "Problems by SARA stage" in html and "<td>P1</td>" in html
     assert "<td>P3</td>" not in html
+
+
+def test_rows_on_a_split_2011_lsoa_are_shared_by_residents(tmp_path, cats):
+    """20 crimes a month on the 2011 LSOA E01000010, split in 2021 into E01034473 and
+    E01034474: each month's 20 are shared by the successors' Census 2021 residents, rounded
+    by largest remainder (as area-rates does), here recomputed by hand."""
+    import duckdb
+
+    from saferboard.core import national
+
+    old, new = "E01000010", ("E01034473", "E01034474")
+    residents = [national.lsoa_lookup()[c].residents_2021 for c in new]
+    exact = [20 * r / sum(residents) for r in residents]
+    whole = [int(x) for x in exact]
+    extra = 20 - sum(whole)
+    for i in sorted(range(2), key=lambda i: exact[i] - whole[i], reverse=True)[:extra]:
+        whole[i] += 1
+    folder = tmp_path / "street"
+    folder.mkdir()
+    for m in range(4, 11):
+        month = f"2022-{m:02d}"
+        with (folder / f"{month}-metropolitan-street.csv").open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(FIELDS)
+            for i in range(20):
+                w.writerow([f"{month}-{i}", month, "x", "x", "", "", "", old, "City of London "
+                            "001A", "Burglary", "", ""])
+    db = tmp_path / "split.duckdb"
+    assert run_cli("ingest", folder, "--db", db).code == 0
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for code, share in zip(new, whole, strict=True):
+            r = pa.assess_places(con, cats, [pa.Place("lsoa", code)], date(2022, 7, 1), 3)
+            assert (r.crime.before, r.crime.after) == (3 * share, 3 * share)
+        both = pa.assess_places(con, cats, [pa.Place("lsoa", c) for c in new],
+                                date(2022, 7, 1), 3)
+        assert both.crime.before == 60  # nothing lost or doubled
+    finally:
+        con.close()
