@@ -1,8 +1,9 @@
 """The web app's store connection, shared with other saferboard processes, and the measures
 cache.
 
-DuckDB lets one process at a time open a database file. The app keeps one connection open,
-used by one request at a time (a lock), and gives the file up whenever another saferboard
+DuckDB lets one process at a time open a database file. The app keeps one connection open:
+requests read on cursors of it side by side (`reader`), writes take turns (`connect`, a
+lock), and the app gives the file up whenever another saferboard
 process asks for it (store.handoff): an import, `saferboard users ...` or a report run
 while people use the site waits at most as long as the requests already running, instead
 of failing. While the file is given up, requests get 503 with Retry-After (the page says
@@ -12,6 +13,7 @@ again and sees the new data (the measures cache is keyed by the imported batches
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -35,7 +37,8 @@ class StoreBusy(StoreError):
 
 
 class Database:
-    """One store connection, used by one request at a time (a lock), opened on demand and
+    """One store connection, written by one request at a time (a lock) and read by many
+    (cursors), opened on demand and
     kept open until another process asks for the file (checked every `poll_s` seconds by a
     background thread): then new blocks are refused with StoreBusy and the connection is
     closed as soon as the running block ends."""
@@ -49,8 +52,10 @@ class Database:
         self._yielding = threading.Event()  # another process wants the file
         self._watcher: threading.Thread | None = None
         self.opened = 0  # connections opened so far: data can only change between them
-        self._blocks = 0  # `connect` blocks entered so far (outermost only)
-        self._owner: int | None = None  # the thread inside a block, if any
+        self.changes = 0  # `connect` blocks finished so far: the app's own writes are in them
+        self._blocks = itertools.count(1)  # numbers of blocks (connect or reader)
+        self._local = threading.local()  # the block the calling thread is in
+        self._owner: int | None = None  # the thread inside a `connect` block, if any
         self._depth = 0
         self._readers = 0  # `reader` cursors in use (slow reads outside the lock)
         self._no_readers = threading.Condition(threading.Lock())
@@ -61,10 +66,11 @@ class Database:
         StoreBusy (503) while another process has asked for the file."""
         if self._yielding.is_set() and self._owner != threading.get_ident():
             raise StoreBusy(f"{self.path}: another saferboard process is using the database")
+        outer = getattr(self._local, "block", None)
         with self._lock:
             if self._depth == 0:
-                self._blocks += 1
                 self._owner = threading.get_ident()
+                self._local.block = next(self._blocks)
             self._depth += 1
             try:
                 if self._con is None:
@@ -81,37 +87,68 @@ class Database:
                     # Never reuse a connection left in an unknown state, unless slow
                     # readers are still using it (every write is in a transaction that
                     # is rolled back on error, so its state is known anyway).
-                    if not self._readers:
-                        self._close()
+                    with self._no_readers:
+                        if not self._readers:
+                            self._close()
                     raise
             finally:
                 self._depth -= 1
                 if self._depth == 0:
                     self._owner = None
+                    self._local.block = outer
+                    # After the block's commit: what readers cached before it is stale.
+                    self.changes += 1
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on the store for slow read-only work (building the board pack), used
-        without holding the lock, so other requests are not queued behind it: DuckDB runs
-        reads of several cursors of one connection at once, each in its own snapshot.
-        The connection is handed over to another process only once no cursor is left."""
-        with self.connect() as con:
-            cursor = con.cursor()
-            with self._no_readers:
+        """A cursor on the store for a request's reads (pages, the API, the snapshot for a
+        board pack), used without holding the lock, so requests do not queue behind each
+        other: DuckDB runs the queries of several cursors of one connection at once, each
+        in its own snapshot, and releases the interpreter lock while it does. Writes stay
+        in `connect` blocks. The connection is handed over to another process only once no
+        cursor is left; while another process has asked for it, this is StoreBusy (503)."""
+        cursor = self._cursor()
+        if cursor is None:  # not open yet: open it (under the lock)
+            with self.connect() as con, self._no_readers:
+                cursor = con.cursor()
                 self._readers += 1
+        outer = getattr(self._local, "block", None)
+        self._local.block = next(self._blocks)
         try:
             yield cursor
         finally:
+            self._local.block = outer
             with suppress(duckdb.Error):
                 cursor.close()
             with self._no_readers:
                 self._readers -= 1
                 self._no_readers.notify_all()
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor of the open connection without taking the lock (None: not open), counted
+        as a reader; StoreBusy while another process has asked for the file. Under the
+        readers' lock, which every close also needs first, so the connection cannot be
+        closed between the check and the count."""
+        with self._no_readers:
+            if self._yielding.is_set():
+                raise StoreBusy(f"{self.path}: another saferboard process is using the database")
+            if self._con is None:
+                return None
+            cursor = self._con.cursor()
+            self._readers += 1
+            return cursor
+
     def block(self) -> int | None:
-        """The number of the `connect` block the calling thread is in (None: in none). A
-        request does its store work in one block, so this identifies the request's work."""
-        return self._blocks if self._owner == threading.get_ident() else None
+        """The number of the block (`connect` or `reader`) the calling thread is in (None:
+        in none). A request does its store work in one block, so this identifies it."""
+        value: int | None = getattr(self._local, "block", None)
+        return value
+
+    @property
+    def generation(self) -> tuple[int, int]:
+        """Changes whenever the store may have changed: another process had the file (a new
+        connection) or a `connect` block of this one (which may have written) finished."""
+        return self.opened, self.changes
 
     def current(self) -> duckdb.DuckDBPyConnection | None:
         """The open connection, if any, without waiting for the lock: only to look up what
@@ -135,10 +172,11 @@ class Database:
         while not self._stop.wait(self.poll_s):
             if handoff.wanted(self.path):
                 self._yielding.set()  # new blocks and readers are refused from now on
-                with self._no_readers:  # running readers finish first (a pack build)
+                # The running block ends first, then the running readers (a pack snapshot);
+                # no new one starts meanwhile.
+                with self._lock, self._no_readers:
                     while self._readers:
                         self._no_readers.wait()
-                with self._lock:  # waits for the running block
                     self._close()
             elif self._yielding.is_set():
                 self._yielding.clear()  # the next request opens the file again
@@ -173,31 +211,49 @@ class MeasureCache:
         self.max_entries = max_entries
         self._items: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
+        self._running: dict[tuple[Any, ...], threading.Event] = {}  # keys being computed
         self._scope = scope
-        self._request_items: tuple[int, dict[tuple[Any, ...], Any]] | None = None
+        self._local = threading.local()  # per thread: (block, its results)
 
     def get(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         if not self.enabled:
             return self._within_request(key, make)
-        with self._lock:
-            if key in self._items:
-                value: T = self._items[key]
-                return value
-        value = make()
-        with self._lock:
-            if len(self._items) >= self.max_entries:
-                self._items.clear()
-            self._items[key] = value
+        while True:
+            with self._lock:
+                if key in self._items:
+                    value: T = self._items[key]
+                    return value
+                running = self._running.get(key)
+                if running is None:
+                    running = self._running[key] = threading.Event()
+                    break
+            # Another request is computing it (say, 50 clients' first views after an
+            # import): wait for its result rather than computing it 50 times at once. The
+            # keys nest without cycles (a dashboard needs the sources, never the reverse),
+            # so a wait never waits on itself. If it failed, try again (and fail alike).
+            running.wait()
+        try:
+            value = make()
+            with self._lock:
+                if len(self._items) >= self.max_entries:
+                    self._items.clear()
+                self._items[key] = value
+        finally:
+            with self._lock:
+                del self._running[key]
+            running.set()
         return value
 
     def _within_request(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         block = self._scope() if self._scope is not None else None
         if block is None:
             return make()
-        # Only the thread inside the block gets here (it holds the connection lock).
-        if self._request_items is None or self._request_items[0] != block:
-            self._request_items = (block, {})
-        items = self._request_items[1]
+        # A block is one thread's (requests run side by side on cursors): per thread.
+        current: tuple[int, dict[tuple[Any, ...], Any]] | None = getattr(
+            self._local, "items", None)
+        if current is None or current[0] != block:
+            current = self._local.items = (block, {})
+        items = current[1]
         if key in items:
             value: T = items[key]
             return value

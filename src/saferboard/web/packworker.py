@@ -2,12 +2,14 @@
 seconds for the PDF, nearly all of it Python holding the interpreter lock) never slows the
 pages other people are reading.
 
-The server copies the store to a private snapshot (one DuckDB `COPY FROM DATABASE`, which
-runs outside the interpreter lock, on a cursor of its own) and starts
+The server copies the store to a private snapshot (DuckDB's `COPY FROM DATABASE` for the
+definitions and one INSERT per table, which run outside the interpreter lock, on a cursor
+of its own) and starts
 `python -m saferboard.web.packworker` on it; the worker writes the pack files into the same
 private temporary folder, and the server reads them back and deletes the folder. The
-snapshot holds the whole store (the web's own tables too) for the seconds of the build, in
-a folder only the server's user can read.
+snapshot holds the store without the rows of the web's own tables (accounts, sessions,
+throttling, audit log), for the seconds of the build, in a folder only the server's user
+can read.
 """
 
 from __future__ import annotations
@@ -32,14 +34,34 @@ class PackBuildError(SaferboardError):
     """The worker failed; the message is its last line of stderr."""
 
 
+WEB_PREFIX = "web_"  # the web's own tables: accounts (password hashes), sessions, audit
+
+
 def snapshot(cursor: duckdb.DuckDBPyConnection, target: Path) -> None:
-    """Copy the whole store the cursor reads to a new database file `target`."""
+    """Copy the store the cursor reads to a new database file `target`, except the rows of
+    the web's own tables (their definitions are copied, empty): a pack never reads them,
+    so password hashes, session hashes and the audit log are never copied. One read
+    transaction, so every table is copied as of the same moment."""
     row = cursor.execute("SELECT current_database()").fetchone()
     assert row is not None
+    source = row[0]
     alias = f"snapshot_{os.getpid()}_{abs(hash(target))}"
     cursor.execute(f"ATTACH '{target}' AS {alias}")
     try:
-        cursor.execute(f'COPY FROM DATABASE "{row[0]}" TO {alias}')
+        cursor.execute("BEGIN TRANSACTION")
+        try:
+            cursor.execute(f'COPY FROM DATABASE "{source}" TO {alias} (SCHEMA)')
+            tables = cursor.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables() "
+                "WHERE database_name = ? AND NOT internal ORDER BY 1, 2", [source]).fetchall()
+            for schema, table in tables:
+                if not table.startswith(WEB_PREFIX):
+                    cursor.execute(f'INSERT INTO {alias}."{schema}"."{table}" '
+                                   f'SELECT * FROM "{source}"."{schema}"."{table}"')
+            cursor.execute("COMMIT")
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
     finally:
         cursor.execute(f"DETACH {alias}")
 

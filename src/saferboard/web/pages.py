@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -13,12 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from saferboard.core.errors import InputError
-from saferboard.core.text import script_json
 from saferboard.measures.compare import METHOD as COMPARE_METHOD
 from saferboard.measures.periods import PERIODS
 from saferboard.measures.targets import METHOD as TARGETS_METHOD
 from saferboard.present import FLAG_MARK, RAG_LETTER
-from saferboard.report import charts
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import (
     DEVICE_COOKIE,
@@ -42,10 +40,6 @@ PeriodQ = Annotated[str, Query(max_length=12)]
 
 HOME_ORDER = ((Perm.dashboards, "/overview"), (Perm.governance, "/actions"),
               (Perm.users, "/admin/users"), (Perm.audit, "/audit"))
-
-
-def _spec_json(spec: dict[str, Any]) -> str:
-    return script_json(spec)  # inside <script type="application/json">
 
 
 @router.get("/")
@@ -143,7 +137,7 @@ def overview(request: Request, p: Viewer, area: AreaQ = None, month: MonthQ = No
              period: PeriodQ = "quarter") -> Response:
     st = state(request)
     ms = st.measures
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = ms.resolve(con, area, month)
         board = ms.dashboard(con, chosen, ref)
         selected = ms.periods(con, board, period)
@@ -165,7 +159,7 @@ def category(request: Request, category: str, p: Viewer, area: AreaQ = None,
     ms = st.measures
     name = ms.check_category(category)
     notes: list[str] = []
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = ms.resolve(con, area, month)
         board = ms.dashboard(con, chosen, ref)
         row = next(r for r in board.rows if r.category == name)
@@ -200,13 +194,10 @@ def targets(request: Request, p: Viewer, area: AreaQ = None, month: MonthQ = Non
             ) -> Response:
     st = state(request)
     ms = st.measures
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = ms.resolve(con, area, month)
-        rows, notes = ms.targets(con, chosen, ref)
+        figures, notes = ms.target_figures(con, chosen, ref)
         areas = ms.areas(con)
-    specs = [(s, charts.target_chart(s)) for s in rows]
-    figures = [{"status": s, "spec": _spec_json(spec), "alt": spec["description"]}
-               for s, spec in specs]
     return render(request, "targets.html.j2", p, area=chosen, month=f"{ref:%Y-%m}",
                   figures=figures, notes=notes, areas=areas, method=TARGETS_METHOD)
 
@@ -215,7 +206,7 @@ def targets(request: Request, p: Viewer, area: AreaQ = None, month: MonthQ = Non
 def data_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))]
               ) -> Response:
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         dq = st.measures.quality(con)
     return render(request, "data.html.j2", p, quality=dq)
 
@@ -226,7 +217,7 @@ def data_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))
 def people_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.people))]
                 ) -> Response:
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         sections = people.sections(con, st.measures.config.suppress_below)
     return render(request, "people.html.j2", p, sections=sections)
 
@@ -238,8 +229,10 @@ def actions_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.gov
                  quarter: Annotated[str | None, Query(max_length=12)] = None) -> Response:
     st = state(request)
     assert p.user is not None
-    with st.db.connect() as con:
-        report = governance.actions(con, p.user, quarter)
+    with st.db.reader() as con:
+        user = p.user
+        report = st.measures.governance(con, lambda: governance.actions(con, user, quarter),
+                                        "actions", governance.scope(user), quarter)
     return render(request, "actions.html.j2", p, report=report,
                   can_update=allowed(p.user, Perm.submit_update) and report.lock is None,
                   can_manage=allowed(p.user, Perm.manage_governance) and report.lock is None)
@@ -265,8 +258,10 @@ def projects_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.go
                   quarter: Annotated[str | None, Query(max_length=12)] = None) -> Response:
     st = state(request)
     assert p.user is not None
-    with st.db.connect() as con:
-        report = governance.projects(con, p.user, quarter)
+    with st.db.reader() as con:
+        user = p.user
+        report = st.measures.governance(con, lambda: governance.projects(con, user, quarter),
+                                        "projects", governance.scope(user), quarter)
     open_ = report is not None and report.lock is None
     return render(request, "projects.html.j2", p, report=report,
                   can_update=allowed(p.user, Perm.submit_update) and open_,

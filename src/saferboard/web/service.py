@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -41,6 +42,8 @@ from saferboard.web import inputs, packworker
 from saferboard.web.db import Database, MeasureCache, fingerprint, governance_state
 from saferboard.web.settings import Settings
 
+T = TypeVar("T")
+
 
 @dataclass
 class Measures:
@@ -53,6 +56,7 @@ class Measures:
     config_path: Path | None = None  # for the pack worker, which loads its own
     categories_path: Path | None = None
     _fingerprint: tuple[int, tuple[Any, ...]] | None = None
+    _governance: tuple[tuple[int, int], tuple[Any, ...]] | None = None
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> Measures:
@@ -69,6 +73,41 @@ class Measures:
         if self._fingerprint is None or self._fingerprint[0] != self.db.opened:
             self._fingerprint = (self.db.opened, fingerprint(con))
         return (self._fingerprint[1], *parts)
+
+    def governance_key(self, con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+        """What identifies the state of the governance tables, which the web itself changes
+        (returns, updates, confirmed RAG, locks) while the connection stays open: read once
+        per store generation (a new connection, or a finished write block), so a page view
+        after no change costs no query. The generation is taken before the query: a write
+        committed during it makes the next view read the state again."""
+        generation = self.db.generation
+        known = self._governance
+        if known is None or known[0] != generation:
+            known = self._governance = (generation, governance_state(con))
+        return known[1]
+
+    def governance(self, con: duckdb.DuckDBPyConnection, make: Callable[[], T], *parts: Any
+                   ) -> T:
+        """A governance page's report (`make`), cached on the governance tables' state and
+        the day (with no updates yet the action plan shows the current quarter)."""
+        return self.cache.get(self._key(con, "governance", self.governance_key(con),
+                                        date.today(), *parts), make)
+
+    def target_figures(self, con: duckdb.DuckDBPyConnection, area: str, month: date
+                       ) -> tuple[list[dict[str, Any]], list[str]]:
+        """The targets page's charts (status, Vega-Lite spec as JSON, alt text) and notes,
+        cached: Altair takes tens of milliseconds to build each spec."""
+        from saferboard.report import charts
+
+        def make() -> tuple[list[dict[str, Any]], list[str]]:
+            rows, notes = self.targets(con, area, month)
+            figures = []
+            for status in rows:
+                spec = charts.target_chart(status)
+                figures.append({"status": status, "spec": script_json(spec),
+                                "alt": spec["description"]})
+            return figures, notes
+        return self.cache.get(self._key(con, "target-figures", area, month), make)
 
     def spec_json(self, con: duckdb.DuckDBPyConnection, kind: str, *args: Any
                   ) -> tuple[str, str]:
@@ -230,8 +269,8 @@ class Measures:
         pdf = kind == "pdf"
         # The pack also shows the governance tables, which the web itself changes (returns,
         # updates, confirmed RAG, locks) while the connection stays open: key on their state.
-        with self.db.connect() as con:
-            key = self._key(con, "pack", area, month, governance_state(con), audience, pdf)
+        with self.db.reader() as con:
+            key = self._key(con, "pack", area, month, self.governance_key(con), audience, pdf)
 
         def make() -> dict[str, bytes]:
             with tempfile.TemporaryDirectory(prefix="saferboard-pack-") as tmp:
