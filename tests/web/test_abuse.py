@@ -52,6 +52,20 @@ def test_an_attackers_failures_do_not_lock_out_the_user_elsewhere(
     assert _attempt(web, "board", PASSWORD, forwarded="198.51.100.7") == 303
 
 
+def test_an_attacker_at_a_shared_address_does_not_lock_out_a_colleague_there(
+        make_web: Callable[..., Web]) -> None:
+    # An office NAT or a council gateway: the attacker and the analyst share the address.
+    # Throttling by address only would lock the analyst out with the attacker's failures.
+    web = make_web(behind_proxy=True, login_max_failures=3)
+    for _ in range(3):
+        assert _attempt(web, "board", "wrong password", forwarded="198.51.100.7") == 401
+    assert _attempt(web, "board", PASSWORD, forwarded="198.51.100.7") == 401  # throttled
+    assert _attempt(web, "analyst", PASSWORD, forwarded="198.51.100.7") == 303
+    refused = [e for e in _log(web) if e.action == "login" and e.outcome != "ok"]
+    assert [json.loads(e.after or "{}").get("reason") for e in refused][-1] == (
+        "throttled: username from this address")
+
+
 def test_an_address_over_its_limit_is_refused_for_every_username_others_are_not(
         make_web: Callable[..., Web]) -> None:
     web = make_web(behind_proxy=True, login_max_failures=2)
