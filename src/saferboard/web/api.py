@@ -63,7 +63,7 @@ def me(p: Annotated[Principal, Depends(Need(Perm.authenticated))]) -> Me:
 def areas(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))]
           ) -> list[str]:
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         return st.measures.areas(con)
 
 
@@ -75,7 +75,7 @@ def dashboard(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashbo
     """The performance dashboard (as `saferboard dashboard --format json`) and the chosen
     period against a year earlier."""
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         board = st.measures.dashboard(con, chosen, ref)
         selected = st.measures.periods(con, board, period)
@@ -94,7 +94,7 @@ def trend(request: Request, category: CategoryP,
           month: MonthQ = None) -> dict[str, Any]:
     """36 months with last year's line, control limits and exception flags."""
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         t = st.measures.trend(con, chosen, st.measures.check_category(category), ref)
     return {"area": t.area, "category": t.category, "source": t.source, "method": t.method,
@@ -108,7 +108,7 @@ def peers(request: Request, category: CategoryP,
           ) -> dict[str, Any]:
     """Peer comparison: rates with exact 95% intervals and funnel limits."""
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         c = st.measures.peers(con, chosen, st.measures.check_category(category), ref, group)
     out = asdict(c)
@@ -123,7 +123,7 @@ def hotspots(request: Request, category: CategoryP,
              month: MonthQ = None) -> Response:
     """Gi* hotspot cells (GeoJSON, WGS84) of police.uk street crimes, 12 months to month."""
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         body = st.measures.hotspot_json(con, chosen, st.measures.check_category(category),
                                         ref)
@@ -141,7 +141,7 @@ class TargetsOut(BaseModel):
 def targets(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboards))],
             area: AreaQ = None, month: MonthQ = None) -> TargetsOut:
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         rows, notes = st.measures.targets(con, chosen, ref)
     return TargetsOut(area=chosen, month=f"{ref:%Y-%m}", notes=notes,
@@ -152,7 +152,7 @@ def targets(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboar
 def quality(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))]
             ) -> list[dict[str, Any]]:
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         dq = st.measures.quality(con)
     return [{**asdict(q), "first_month": f"{q.first_month:%Y-%m}",
              "last_month": f"{q.last_month:%Y-%m}"} for q in dq]
@@ -164,7 +164,7 @@ def people_api(request: Request, p: Annotated[Principal, Depends(Need(Perm.peopl
     """Repeat victimisation, MARAC and cohort aggregates: null = suppressed, or (where the
     row has a `suppressed` column that is false) not computable."""
     st = state(request)
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         sections = people.sections(con, st.measures.config.suppress_below)
     return [{"key": s.key, "title": s.title, "notes": list(s.notes), "tables": [
         {"title": t.title, "columns": list(t.columns),
@@ -178,7 +178,7 @@ def actions(request: Request, p: Annotated[Principal, Depends(Need(Perm.governan
     """The action plan (partner officers: their agency's actions only)."""
     st = state(request)
     assert p.user is not None
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         report = governance.actions(con, p.user, quarter)
     out = asdict(report)
     out["as_of"] = report.as_of.isoformat()
@@ -194,7 +194,7 @@ def projects(request: Request, p: Annotated[Principal, Depends(Need(Perm.governa
     """Funded projects (partner officers: their agency's only)."""
     st = state(request)
     assert p.user is not None
-    with st.db.connect() as con:
+    with st.db.reader() as con:
         report = governance.projects(con, p.user, quarter)
     return {} if report is None else asdict(report)
 
