@@ -20,6 +20,7 @@ import pytest
 
 from saferboard.core.config import load_config
 from saferboard.measures.compare import compare
+from saferboard.measures.dashboard import dashboard, dashboards
 from tests.conftest import EXAMPLES, ROOT, SHARED, needs_shared, run_cli
 from tests.csvcount import mps_month_columns, mps_wide, ons_la_of_code_2021, rows
 from tests.test_any_csp import store_of
@@ -162,3 +163,37 @@ def test_london_groups_are_unchanged_by_the_other_source(mixed):
         both = compare(sources["mps"], cats, category, MONTH, "lb", group,
                        others=[sources["policeuk"]])
         assert both == alone and both.cross_source == "" and len(both.rows) == 32
+
+
+def test_dashboard_ranks_barnet_in_its_seed_msg_across_sources(mixed):
+    """The dashboard's Most similar group rank: 13 members with a rate on Burglary (the
+    three police.uk ones included, said in the rank's note), 10 on Residential burglary
+    (MPS only: the police.uk members listed as not comparable); the London boroughs rank is
+    the MPS one; the batch path (`dashboards`) agrees."""
+    _, cats, sources = mixed
+    cfg = load_config()
+    board = dashboard(sources, cats, cfg, "Barnet", MONTH,
+                      ["Burglary", "Residential burglary", "Robbery"])
+    burglary, residential, robbery = board.rows
+    msg = burglary.ranks["Most similar group"]
+    rates = expected_burglary()
+    assert (msg.rank, msg.of) == (sorted(rates, key=rates.__getitem__).index("Barnet") + 1, 13)
+    assert (msg.rank, msg.of) == (12, 13)
+    assert set(msg.without_data) == {"Bournemouth", "Cheltenham"}
+    for la in ("Brighton and Hove", "Eastbourne", "Southend-on-Sea"):
+        assert la in msg.note
+    assert "Burglary is published by both sources" in msg.note
+    assert "Gloucestershire" in dict(msg.reasons)["Cheltenham"]
+    res = residential.ranks["Most similar group"]
+    assert res.of == 10 and res.note == ""
+    assert "not comparable" in dict(res.reasons)["Brighton and Hove"]
+    # London boroughs: all MPS, as before (the rank `compare` gives on MPS alone).
+    for row in (burglary, robbery):
+        alone = compare(sources["mps"], cats, row.category, MONTH, "lb",
+                        cfg.peer_groups["London boroughs"])
+        lb = row.ranks["London boroughs"]
+        assert (lb.rank, lb.of, lb.note) == (
+            next(r.rank for r in alone.rows if r.area == "Barnet"), 32, "")
+    (batch,) = dashboards(sources, cats, [cfg], MONTH,
+                          ["Burglary", "Residential burglary", "Robbery"])
+    assert [r.ranks for r in batch.rows] == [r.ranks for r in board.rows]

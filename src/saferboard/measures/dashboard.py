@@ -17,6 +17,7 @@ from saferboard.core.categories import Categories
 from saferboard.core.config import Config, RagRules
 from saferboard.core.errors import InputError
 from saferboard.measures import exceptions as exc
+from saferboard.measures.compare import PeerCount, peer_counts
 from saferboard.measures.series import LabelGap, MonthlyCounts, load_monthly
 from saferboard.measures.significance import METHOD, pct_change, poisson_change
 from saferboard.measures.windows import Window, quarter, rolling12, shift
@@ -31,6 +32,10 @@ class Rank:
     rank: int | None  # 1 = lowest rate; None when the area has no rate or is not a member
     of: int  # members with a rate
     without_data: tuple[str, ...]  # members left out: no data or no denominator
+    # Non-empty when members come from another source than the area's (compare.peer_counts:
+    # only on a category both publish), naming them; `reasons`: why, for those it lacks.
+    note: str = ""
+    reasons: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,8 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
     gap_reasons = []
     base = _base(config, category)
     partial: list[tuple[MonthlyCounts, frozenset[str], str]] = []
+    # Peers the area's source lacks may come from another (Barnet's MSG outside London).
+    others = tuple(sources[s] for s in SOURCE_ORDER)
     for source in SOURCE_ORDER:
         table = sources[source]
         if not table.has_area(area):
@@ -252,7 +259,7 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
         problem = _coverage_problem(table, area, month)
         if problem and problem[1] and allow_partial:
             return _compute(table, cats, config, area, month, category, series, base,
-                            rates, problem[1])
+                            rates, problem[1], others=others)
         if problem:
             reasons.append(problem[0])
             if problem[1]:
@@ -261,12 +268,13 @@ def _indicator(sources: dict[str, MonthlyCounts], cats: Categories, config: Conf
             if len(skip) < len(WINDOW_PARTS):
                 partial.append((table, skip, problem[0]))
             continue
-        return _compute(table, cats, config, area, month, category, series, base, rates)
+        return _compute(table, cats, config, area, month, category, series, base, rates,
+                        others=others)
     if partial:  # no source has all 24 months: compute what one of them can (MPS first)
         table, skip, why = partial[0]
         return _compute(table, cats, config, area, month, category,
                         table.category_series(area, category, cats), base, rates,
-                        skip=skip, skip_reason=why)
+                        skip=skip, skip_reason=why, others=others)
     note = "; ".join(reasons) or f"no data for {category} in {area}"
     return Indicator(category, None, area, month, rate_base=base, note=note,
                      complete=not gap_reasons, caveats=tuple(gap_reasons))
@@ -333,10 +341,11 @@ def _describe_gaps(category: str, gaps: Sequence[LabelGap]) -> str:
 def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
              category: str, series: np.ndarray, base: str,
              rates: dict[RateKey, RateTable], missing: Sequence[date] = (), *,
-             skip: frozenset[str] = frozenset(), skip_reason: str = "") -> Indicator:
+             skip: frozenset[str] = frozenset(), skip_reason: str = "",
+             others: Sequence[MonthlyCounts] = ()) -> Indicator:
     if skip:
         return _compute_partial(table, cats, config, area, month, category, series, base,
-                                rates, skip, skip_reason)
+                                rates, skip, skip_reason, others)
     q, r = quarter(month), rolling12(month)
     qv, qp = _window_sum(table, series, q), _window_sum(table, series, q.year_earlier())
     rv, rp = _window_sum(table, series, r), _window_sum(table, series, r.year_earlier())
@@ -344,7 +353,7 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
     q_test, r_test = poisson_change(qv, qp, alpha=alpha), poisson_change(rv, rp, alpha=alpha)
     rate, year = _rate(table, rv, area, base, month)
     ranks = _ranks(table, cats, config, area, month, category, base,
-                   rates.get((table.source, category, month, base)))
+                   rates.get((table.source, category, month, base)), others)
     end = table.position(month)
     covered = table.covered.get(area, frozenset())
     # A month lacking rows it could not place is a lower bound: it is neither tested nor
@@ -383,12 +392,13 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
 
 def _compute_partial(table: MonthlyCounts, cats: Categories, config: Config, area: str,
                      month: date, category: str, series: np.ndarray, base: str,
-                     rates: dict[RateKey, RateTable], skip: frozenset[str], reason: str
-                     ) -> Indicator:
+                     rates: dict[RateKey, RateTable], skip: frozenset[str], reason: str,
+                     others: Sequence[MonthlyCounts] = ()) -> Indicator:
     """Partial history: every part whose months are all present is computed exactly as with
     full history; the others are None, each named in the caveats with the missing months;
     the RAG is taken from the factors that exist, and a caveat says which those are."""
-    full = _compute(table, cats, config, area, month, category, series, base, rates)
+    full = _compute(table, cats, config, area, month, category, series, base, rates,
+                    others=others)
     covered = table.covered.get(area, frozenset())
     q, r = quarter(month), rolling12(month)
     values = dict(full.__dict__)
@@ -445,9 +455,12 @@ def _flag(table: MonthlyCounts, series: np.ndarray, m: date, bad: frozenset[date
 
 
 def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
-           category: str, base: str, computed: RateTable | None = None) -> dict[str, Rank]:
+           category: str, base: str, computed: RateTable | None = None,
+           others: Sequence[MonthlyCounts] = ()) -> dict[str, Rank]:
     """The area's rank in each of its peer groups; the members' rates from `computed` (every
-    area's, from `dashboards`) when given, else computed here for the members alone."""
+    area's, from `dashboards`) when given, else computed here for the members alone. A
+    member `table` does not hold at all comes from `others` on a category both sources
+    publish (compare.peer_counts: the same rule as `compare`), and the rank says so."""
     matrix = table.category_matrix(category, cats)
     r = rolling12(month)
     a, b = table.position(r.first), table.position(r.last)
@@ -461,7 +474,19 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
             continue
         rates: dict[str, float] = {}
         missing = []
+        crossed: list[PeerCount] = []
+        reasons: list[tuple[str, str]] = []
         for member in members:
+            if others and not table.has_area(member):
+                found = peer_counts(table, cats, category, month, [member], rate_base=base,
+                                    others=others)
+                crossed.extend(found.counted)
+                reasons.extend(found.reasons)
+                for c in found.counted:
+                    rates[member.lower()] = c.count / c.denominator * 1000
+                if not found.counted:
+                    missing.append(member)
+                continue
             if computed is not None:
                 known = computed.rates.get(member.lower())
                 if known is None:
@@ -483,7 +508,13 @@ def _ranks(table: MonthlyCounts, cats: Categories, config: Config, area: str, mo
                 rates[member.lower()] = value
         mine = rates.get(area.lower())
         rank = None if mine is None else 1 + sum(1 for v in rates.values() if v < mine)
-        out[group] = Rank(group, rank, len(rates), tuple(missing))
+        note = (f"{group}: {', '.join(c.area for c in crossed)} from "
+                f"{', '.join(sorted({c.source for c in crossed}))} (denominators of "
+                f"{', '.join(sorted({str(c.denominator_year) for c in crossed}))}), the rest "
+                f"from {table.source}: {category} is published by both sources, so it is "
+                "ranked across them (police.uk omits crimes recorded without a location)"
+                ) if crossed else ""
+        out[group] = Rank(group, rank, len(rates), tuple(missing), note, tuple(reasons))
     return out
 
 

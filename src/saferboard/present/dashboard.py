@@ -25,6 +25,9 @@ class RankOut(Out):
     rank: int | None  # 1 = lowest rate; null when the area has no rate or is not a member
     of: int
     without_data: list[str]
+    # Peers counted from another source than the area's, and on what basis ("" for none).
+    note: str = ""
+    why_without_data: dict[str, str] = {}  # member -> why it has no rate
 
 
 class ExceptionOut(Out):
@@ -78,7 +81,8 @@ class IndicatorOut(Out):
             rolling12_previous=row.rolling12_previous,
             rolling12_change_pct=row.rolling12_change_pct, rate_per_1000=row.rate_per_1000,
             rate_base=row.rate_base, denominator_year=row.denominator_year,
-            ranks={g: RankOut(rank=r.rank, of=r.of, without_data=list(r.without_data))
+            ranks={g: RankOut(rank=r.rank, of=r.of, without_data=list(r.without_data),
+                              note=r.note, why_without_data=dict(r.reasons))
                    for g, r in row.ranks.items()},
             exceptions=[ExceptionOut(month=f"{e.month:%Y-%m}", flag=e.flag, count=e.count,
                                      expected=e.expected, lower=e.lower, upper=e.upper)
