@@ -96,3 +96,17 @@ def test_the_new_key_is_written_by_an_import_and_read_by_the_report(tmp_path: Pa
             ("2016/17",)]
     finally:
         con.close()
+
+
+def test_the_projects_report_prints_the_one_spelling(tmp_path: Path) -> None:
+    """The seeds' 2016/17 returns through the CLI: the title says 2016/17 (the quarter given
+    in the seeds' own spelling)."""
+    from tests.conftest import EXAMPLES, run_cli
+
+    db = tmp_path / "p.duckdb"
+    ok = run_cli("ingest-returns", EXAMPLES / "projects" / "mopac_returns_2016-17.xlsx",
+                 "--db", db)
+    assert ok.code == 0, ok.stderr
+    run = run_cli("projects", "--quarter", "2016/17 Q4", "--db", db)
+    assert run.code == 0, run.stderr
+    assert "Funded projects, 2016-Q4 (2016/17)" in run.stdout and "2016-17" not in run.stdout
