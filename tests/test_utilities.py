@@ -218,6 +218,11 @@ def test_risk_matrix_errors_have_the_shared_file_line_shape(tmp_path: Path) -> N
     assert str(e.value).startswith(f"{bad}: line 3: not valid TOML: ")
     with pytest.raises(InputError, match=r"nope\.toml: risk matrix not found"):
         load_matrix(tmp_path / "nope.toml")
+    # A bad value: file, key, reason, as in a cost-benefit model or the cost of crime's file.
+    bad.write_text("[levels]\nmedium = 5\nhigh = 3\n")
+    with pytest.raises(InputError) as e:
+        load_matrix(bad)
+    assert str(e.value) == f"{bad}: key 'levels.high': 3 should be above levels.medium (5)"
 
 
 def test_a_hint_names_parameters_in_each_layers_words() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import financial_year, fy_start, year_label
-from saferboard.core.reference import read_deflator, read_toml, shipped
+from saferboard.core.reference import key_error, read_deflator, read_toml, shipped
 
 DEFLATOR_HINT = ("HM Treasury 'GDP deflators at market prices, and money GDP' "
                  "(https://www.gov.uk/government/collections/gdp-deflators-at-market-prices-"
@@ -89,7 +89,7 @@ def _price_year(value: object, where: str | Path) -> str:
     try:
         return year_label(fy_start(str(value)))
     except ValueError as e:
-        raise InputError(str(e), path=where, column="source.price_year") from None
+        raise key_error(where, "source.price_year", str(e)) from None
 
 
 def _norm(text: str) -> str:

@@ -60,6 +60,12 @@ def read_toml(path: Path, *, text: str | None = None, what: str | None = None,
                          line=int(m[1]) if m else None) from None
 
 
+def key_error(path: str | Path, key: str, reason: str) -> InputError:
+    """A bad value in a configuration or model file, in the one shape every such file's
+    errors take: `path: key 'table.name': reason`."""
+    return InputError(f"key {key!r}: {reason}", path=path)
+
+
 def read_deflator(path: Path | None = None) -> tuple[tuple[str, float], ...]:
     """(financial year '2019/20', index) rows of a GDP deflator CSV: the shipped one
     (`data/gdp_deflator.csv`, read once) by default. The one reader of that format, for the

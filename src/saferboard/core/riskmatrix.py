@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saferboard.core.errors import InputError
-from saferboard.core.reference import read_toml, shipped
+from saferboard.core.reference import key_error, read_toml, shipped
 
 ENV = "SAFERBOARD_RISK_MATRIX"
 LEVELS = ("standard", "medium", "high")
@@ -53,8 +52,8 @@ def _read(path: Path) -> dict[str, Any]:
 def _int(table: dict[str, Any], key: str, where: str, path: Path, *, low: int = 0) -> int:
     value = table.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise InputError(f"{where}.{key} should be a whole number >= {low}, got {value!r}",
-                         path=path)
+        raise key_error(path, f"{where}.{key}", f"should be a whole number >= {low}, got "
+                        f"{value!r}")
     return value
 
 
@@ -69,13 +68,13 @@ def load_matrix(path: str | Path | None = None) -> RiskMatrix:
         data = {**data, **_read(where)}
     raw_qs = data.get("questions")
     if not isinstance(raw_qs, list) or not raw_qs:
-        raise InputError("[[questions]] should list at least one question", path=where)
+        raise key_error(where, "questions", "should list at least one question")
     questions: list[Question] = []
     for i, q in enumerate(raw_qs, start=1):
         if not isinstance(q, dict) or not isinstance(q.get("id"), str) or not q["id"]:
-            raise InputError(f"question {i} needs an id (text)", path=where)
+            raise key_error(where, f"questions[{i}]", "needs an id (text)")
         if any(q["id"] == other.id for other in questions):
-            raise InputError(f"question id {q['id']!r} appears twice", path=where)
+            raise key_error(where, f"questions[{i}].id", f"{q['id']!r} appears twice")
         questions.append(Question(q["id"], str(q.get("text", q["id"])),
                                   _int(q, "weight", f"questions.{q['id']}", where),
                                   bool(q.get("escalate", False))))
@@ -83,16 +82,16 @@ def load_matrix(path: str | Path | None = None) -> RiskMatrix:
     medium = _int(levels, "medium", "levels", where, low=1)
     high = _int(levels, "high", "levels", where, low=1)
     if high <= medium:
-        raise InputError(f"levels.high ({high}) should be above levels.medium ({medium})",
-                         path=where)
+        raise key_error(where, "levels.high", f"{high} should be above levels.medium "
+                        f"({medium})")
     days = data.get("review_days", {})
     review_days = {lvl: _int(days, lvl, "review_days", where, low=1) for lvl in LEVELS}
     cr = data.get("case_review", {})
     min_incidents = _int(cr, "min_incidents", "case_review", where, low=1)
     if min_incidents > STATUTORY_MAX_INCIDENTS:
-        raise InputError(f"case_review.min_incidents should be at most "
-                         f"{STATUTORY_MAX_INCIDENTS} (the statutory guidance allows a lower "
-                         f"threshold, never a higher one), got {min_incidents}", path=where)
+        raise key_error(where, "case_review.min_incidents", f"should be at most "
+                        f"{STATUTORY_MAX_INCIDENTS} (the statutory guidance allows a lower "
+                        f"threshold, never a higher one), got {min_incidents}")
     months = _int(cr, "months", "case_review", where, low=1)
     years = _int(data.get("retention", {}), "years", "retention", where, low=1)
     return RiskMatrix(tuple(questions), medium, high, review_days, min_incidents, months, years,

@@ -58,7 +58,7 @@ from typing import Any
 
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import fy_start, year_label
-from saferboard.core.reference import read_deflator, read_toml
+from saferboard.core.reference import key_error, read_deflator, read_toml
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class _Reader:
         self.path = path
 
     def fail(self, key: str, reason: str) -> InputError:
-        return InputError(f"key {key!r}: {reason}", path=self.path)
+        return key_error(self.path, key, reason)
 
     def table(self, doc: Mapping[str, Any], key: str, name: str, *, required: bool = False
               ) -> dict[str, Any]:
