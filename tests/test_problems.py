@@ -261,13 +261,15 @@ def test_cli_refusals_change_nothing(reg):
        "--opened", "2023-05-10", *opts)
     for args, needle in [
         (("add", "P1", "--kind", "place", "--agency", "x", "--opened", "2023-05-10"),
-         "already in the register"),
+         "a problem 'P1' is already in the register"),
         (("add", "P3", "--kind", "town", "--agency", "x", "--opened", "2023-05-10"), "kind"),
-        (("link", "P1", "--case", "NOPE"), "no such case"),
+        (("link", "P1", "--case", "NOPE"), "no case 'NOPE' in the register"),
         (("link", "P1", "--lsoa", "E01999999"), "LSOA"),
-        (("link", "P9", "--case", "C1"), "no such problem"),
+        (("link", "P9", "--case", "C1"), "no problem 'P9'"),
+        (("assess", "P1", "--from", "2023-07-01"), "no places"),
         (("stage", "P1", "done", "--on", "2023-06-01"), "stage"),
-        (("stage", "P1", "analysis", "--on", "2023-05-01"), "before the problem was opened"),
+        (("stage", "P1", "analysis", "--on", "2023-05-01"), "'--on': the stage change is "
+         "dated before the problem was opened"),
         (("respond", "P1", "--date", "2023-05-01", "--owner", "x", "--description", "y"),
          "before the problem was opened"),
         (("assess", "P1"), "no response yet"),

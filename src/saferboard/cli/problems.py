@@ -189,6 +189,7 @@ def assess_cmd(
         if start is None:
             raise InputError("the problem has no response yet: record one with cases problem "
                              "respond, or give --from", param="from")
+        pa.check_places(places)  # before the analytics store is opened
         duck = store.connect(store_db, read_only=True)
         try:
             result = pa.assess_places(duck, cats, places, start, months, alpha=alpha)

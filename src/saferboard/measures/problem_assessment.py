@@ -105,6 +105,12 @@ def _cells(places: Iterable[Place]) -> list[tuple[float, float, float, float]]:
     return out
 
 
+def check_places(places: Sequence[Place]) -> None:
+    if not places:
+        raise InputError("the problem has no places: link an LSOA, ward or hotspot cell "
+                         "first (cases problem link --lsoa, --ward or --cell)")
+
+
 @dataclass(frozen=True)
 class MonthCount:
     month: date
@@ -121,9 +127,7 @@ def place_counts(con: duckdb.DuckDBPyConnection, cats: Categories, places: Seque
     from saferboard.core.areas import lsoa21_counts
     from saferboard.measures.hotspots import to_bng, to_wgs84
 
-    if not places:
-        raise InputError("the problem has no places: link an LSOA, ward or cell first",
-                         param="place")
+    check_places(places)
     lsoas: set[str] = set()
     wards = _ward_lsoas()
     for p in places:

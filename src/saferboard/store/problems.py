@@ -35,8 +35,8 @@ def _problem(con: sqlite3.Connection, ref: str) -> tuple[int, str, str]:
     """(id, opened, stage) of a problem, or ProblemNotFound."""
     row = con.execute("SELECT id, opened, stage FROM problems WHERE problem_ref = ?",
                       (ref,)).fetchone()
-    if row is None:
-        raise ProblemNotFound("no such problem in the register", param="problem_ref")
+    if row is None:  # a reference is not personal data: name it
+        raise ProblemNotFound(f"no problem {ref!r} in the register")
     return int(row[0]), str(row[1]), str(row[2])
 
 
@@ -52,14 +52,13 @@ def add_problem(con: sqlite3.Connection, keys: CaseKeys, ref: str, *, kind: str,
     """A new problem at `stage` (Scanning by default); the description is encrypted."""
     ref = ref.strip()
     if not ref:
-        raise InputError("a problem needs a reference", param="problem_ref")
+        raise InputError("a problem needs a reference")
     if not agency.strip():
         raise InputError("a problem needs an owning agency", param="agency")
     _check(kind, KINDS, "kind")
     _check(stage, STAGES, "stage")
     if con.execute("SELECT 1 FROM problems WHERE problem_ref = ?", (ref,)).fetchone():
-        raise InputError("a problem with this reference is already in the register",
-                         param="problem_ref")
+        raise InputError(f"a problem {ref!r} is already in the register")
     pid = con.execute(
         "INSERT INTO problems (problem_ref, kind, agency, opened, stage, description) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -77,13 +76,13 @@ def set_stage(con: sqlite3.Connection, ref: str, stage: str, on: date, actor: st
     pid, opened, _ = _problem(con, ref)
     if on.isoformat() < opened:
         raise InputError("the stage change is dated before the problem was opened",
-                         param="date")
+                         param="on")
     (latest,) = con.execute("SELECT max(changed_on) FROM problem_stages WHERE problem_id = ?",
                             (pid,)).fetchone()
     if latest is not None and on.isoformat() < latest:
         # The history must read in date order, or "the stage on a date" is ambiguous.
         raise InputError("the stage change is dated before the problem's latest one",
-                         param="date")
+                         param="on")
     con.execute("UPDATE problems SET stage = ? WHERE id = ?", (stage, pid))
     con.execute("INSERT INTO problem_stages (problem_id, stage, changed_on, actor) "
                 "VALUES (?, ?, ?, ?)", (pid, stage, on.isoformat(), actor))
@@ -101,7 +100,7 @@ def link(con: sqlite3.Connection, ref: str, *, case_refs: tuple[str, ...] = (),
     for case_ref in dict.fromkeys(case_refs):
         row = con.execute("SELECT id FROM cases WHERE case_ref = ?", (case_ref,)).fetchone()
         if row is None:
-            raise InputError("no such case in the register", param="case")
+            raise InputError(f"no case {case_ref!r} in the register", param="case")
         cur = con.execute("INSERT OR IGNORE INTO problem_cases VALUES (?, ?)", (pid, row[0]))
         if cur.rowcount:
             new_cases += 1
