@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from saferboard import store
 from saferboard.core.config import load_config
 from saferboard.measures.compare import compare
 from saferboard.measures.dashboard import dashboard, dashboards
@@ -197,3 +198,43 @@ def test_dashboard_ranks_barnet_in_its_seed_msg_across_sources(mixed):
     (batch,) = dashboards(sources, cats, [cfg], MONTH,
                           ["Burglary", "Residential burglary", "Robbery"])
     assert [r.ranks for r in batch.rows] == [r.ranks for r in board.rows]
+
+
+def test_web_peers_of_the_seed_msg_across_sources(mixed, tmp_path):
+    """/api/categories/Burglary/peers: the same comparison as `compare` (police.uk members
+    with their source, the cross-source note, Cheltenham listed)."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from saferboard.web.app import create_app
+    from saferboard.web.auth import add_user
+    from saferboard.web.settings import Settings
+    from tests.web.conftest import PASSWORD, SECRET, Clock, Web
+
+    db = tmp_path / "web.duckdb"
+    shutil.copy(mixed[0], db)
+    con = store.connect(db)
+    try:
+        add_user(con, "analyst", PASSWORD, "analyst", agency=None, can_export=True,
+                 now=datetime(2026, 1, 5, 9, 0, tzinfo=UTC), actor="test-setup")
+    finally:
+        con.close()
+    clock = Clock(datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
+    settings = Settings(db=db, secret=SECRET, clock=clock)
+    app = create_app(settings)
+    try:
+        c = Web(app, settings, clock, db).login("analyst")
+        got = c.get("/api/categories/Burglary/peers",
+                    params={"area": "Barnet", "month": "2025-12",
+                            "group": "Most similar group"})
+        assert got.status_code == 200, got.text
+        body = got.json()
+    finally:
+        app.state.saferboard.db.close()
+    rates = expected_burglary()
+    ranked = [r for r in body["rows"] if r["rank"] is not None]
+    assert [r["area"] for r in ranked] == sorted(rates, key=rates.__getitem__)
+    assert {r["area"]: r["source"] for r in ranked}["Brighton and Hove"] == "policeuk"
+    assert "Cross-source comparison" in body["cross_source"]
+    assert {r["area"] for r in body["rows"] if r["rank"] is None} == {"Bournemouth",
+                                                                        "Cheltenham"}

@@ -431,7 +431,8 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         try:
             with timer("measures"):
                 peer = compare_mod.compare(table, cats, row.category, month, group,
-                                           config.peer_groups[group], rate_base=row.rate_base)
+                                           config.peer_groups[group], rate_base=row.rate_base,
+                                           others=list(sources.values()))
             figures.append(_figure(f"peer-{len(pages)}", charts.peer_chart(peer, board.area),
                                    timer))
         except InputError as e:

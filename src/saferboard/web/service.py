@@ -214,9 +214,12 @@ class Measures:
                 else "population")
 
         def make() -> compare_mod.Comparison:
-            table = source_for(self.sources(con), self.cats, area, category)
+            sources = self.sources(con)
+            table = source_for(sources, self.cats, area, category)
+            # A member `table` lacks comes from the other source on a shared category.
             return compare_mod.compare(table, self.cats, category, month, group,
-                                       self.config.peer_groups[group], rate_base=base)
+                                       self.config.peer_groups[group], rate_base=base,
+                                       others=list(sources.values()))
         return self.cache.get(self._key(con, "peers", area, category, month, group), make)
 
     def hotspot_map(self, con: duckdb.DuckDBPyConnection, area: str, category: str,
