@@ -186,6 +186,10 @@ def print_dashboard(result: Dashboard, fmt: Format) -> None:
         if rank.without_data:
             out.print(f"{group}: no data or population for {', '.join(rank.without_data)}; "
                       f"ranked among the {rank.of} others.", highlight=False, markup=False)
+    for row in result.rows:  # peers from another source: per category, said each time
+        for rank in row.ranks.values():
+            if rank.note:
+                out.print(f"{row.category}: {rank.note}.", highlight=False, markup=False)
     for row in result.rows:
         if row.factors or row.caveats or row.no_clear_change:
             out.print(f"[bold]{row.category}[/bold] ({row.rag or '-'}):", highlight=False)
