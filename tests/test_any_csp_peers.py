@@ -238,3 +238,15 @@ def test_web_peers_of_the_seed_msg_across_sources(mixed, tmp_path):
     assert "Cross-source comparison" in body["cross_source"]
     assert {r["area"] for r in body["rows"] if r["rank"] is None} == {"Bournemouth",
                                                                         "Cheltenham"}
+
+
+def test_cli_dashboard_says_which_peers_come_from_police_uk(mixed):
+    db, _, _ = mixed
+    r = run_cli("dashboard", "--db", db, "--area", "Barnet", "--month", "2025-12",
+                "--category", "Robbery", "--category", "Residential burglary")
+    assert r.code == 0, r.stderr
+    text = " ".join(r.stdout.split())
+    assert ("Robbery: Most similar group: Brighton and Hove, Southend-on-Sea, Eastbourne "
+            "from policeuk (denominators of 2024), the rest from mps: Robbery is published "
+            "by both sources") in text
+    assert "Residential burglary: Most similar group" not in text
