@@ -1,10 +1,16 @@
-"""Shared fixtures: paths to the example and shared data, a temp store, and a CLI runner that
-goes through `saferboard.cli.main` exactly as the console script does."""
+"""Shared fixtures: paths to the example and shared data, a temp store, example stores built
+once per session, and two CLI runners that both go through `saferboard.cli.main` as the console
+script does: `run_cli` in this process (fast: no interpreter start, no re-import) and
+`run_cli_process` in a child process, for the few tests that prove process behaviour (exit
+status of a real process, kill -9, locks between processes, the file modes of a fresh process)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +18,7 @@ import duckdb
 import pytest
 
 from saferboard import store
+from saferboard.cli.demo import DemoResult, run_demo
 from saferboard.core import categories
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,13 +36,73 @@ class Run:
     stderr: str
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
+def run_cli_process(*args: str | Path, env: dict[str, str] | None = None) -> Run:
     """Run `saferboard ARGS` in a subprocess (real exit codes, real stderr)."""
     proc = subprocess.run(
         [sys.executable, "-c", "from saferboard.cli import main; main()", *map(str, args)],
         capture_output=True, text=True, env=env, timeout=600,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+# A fresh interpreter's warning filters (what a user of the console script sees on stderr);
+# pytest's own filters would show more and capture them away from stderr.
+_PROCESS_WARNING_FILTERS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning,
+                            ResourceWarning)
+
+
+def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
+    """Run `saferboard ARGS` in this process, as the console script would in its own.
+
+    Same shape as `run_cli_process`: `main()` parses sys.argv, maps errors to one stderr line
+    and calls sys.exit; stdout and stderr are captured apart (click's runner isolation); `env`,
+    as for subprocess, replaces the whole environment for the call. The state a call may
+    change is put back: sys.argv, the environment, the umask `main()` sets, the width of the
+    CLI's consoles."""
+    from click.testing import CliRunner
+
+    from saferboard import cli
+    from saferboard.cli import common
+
+    overlay: dict[str, str | None] | None = None
+    if env is not None:
+        overlay = {k: None for k in os.environ if k not in env}
+        overlay.update(env)
+    argv, umask = sys.argv, os.umask(0o022)
+    os.umask(umask)
+    # The consoles took their width and colours from the streams at import: under `pytest -s`
+    # on a terminal that is the terminal's; a piped run's are 200 columns and no colour.
+    consoles = [(c, c._width, c._color_system) for c in (common.out, common.err)]
+    code: int = 0
+    with CliRunner(catch_exceptions=False).isolation(env=overlay) as (out, err, _):
+        try:
+            sys.argv = ["saferboard", *map(str, args)]
+            for c, _w, _s in consoles:
+                c.width, c._color_system = 200, None
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("default")
+                for category in _PROCESS_WARNING_FILTERS:
+                    warnings.simplefilter("ignore", category)
+                try:
+                    cli.main()
+                except SystemExit as e:
+                    if isinstance(e.code, str):  # as the interpreter does with sys.exit("text")
+                        print(e.code, file=sys.stderr)
+                    code = 1 if isinstance(e.code, str) else (e.code or 0)
+                except BaseException:  # --debug re-raises: the interpreter prints and exits 1
+                    traceback.print_exc()
+                    code = 1
+            for w in caught:
+                sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename,
+                                                        w.lineno, w.line))
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            sys.argv = argv
+            os.umask(umask)
+            for c, w, colours in consoles:
+                c._width, c._color_system = w, colours
+        return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 @pytest.fixture
@@ -65,3 +132,11 @@ def table_dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
         return {n: sorted(c.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
     finally:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    """`saferboard demo`'s work (the example store and Barnet's board pack: HTML, PDF, XLSX),
+    done once per session: a full WeasyPrint build is the costliest thing the tests do. Read
+    it; a test that changes the store copies `demo.db` first."""
+    return run_demo(tmp_path_factory.mktemp("demo") / "demo", EXAMPLES)

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from saferboard import store
 from saferboard.web import audit, auth, packworker
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT, run_cli_process
 from tests.web.conftest import Web
 
 
@@ -74,13 +74,15 @@ def test_imports_and_account_changes_succeed_while_a_client_polls(web: Web,
     assert "2019-11" not in c.get("/api/quality").text
     pw = tmp_path / "pw.txt"
     pw.write_text("granite lantern orchard velvet\n", encoding="utf-8")
+    # The commands run as their own processes: the server and the command contend for the
+    # store file as they do in production (in one process DuckDB would share the database).
     with Poller(c, ("/api/me", "/api/dashboard", "/overview")) as poller:
         poller.wait_for(10)
-        r = run_cli("users", "add", "newcomer", "--role", "board", "--password-file", pw,
-                    "--db", web.db, env=_env())
+        r = run_cli_process("users", "add", "newcomer", "--role", "board", "--password-file",
+                            pw, "--db", web.db, env=_env())
         assert r.code == 0, r.stderr
         poller.wait_for(3)
-        r = run_cli("ingest", _new_month(tmp_path), "--db", web.db, env=_env())
+        r = run_cli_process("ingest", _new_month(tmp_path), "--db", web.db, env=_env())
         assert r.code == 0, r.stderr
         poller.wait_for(10)
     statuses = {s for s, _ in poller.answers}
@@ -96,7 +98,7 @@ def test_a_command_waits_for_the_server_only_as_long_as_the_running_request(
         web: Web, tmp_path: Path) -> None:
     c = web.login("analyst")
     assert c.get("/api/me").status_code == 200  # the server holds the file now
-    r = run_cli("users", "list", "--db", web.db, env=_env())
+    r = run_cli_process("users", "list", "--db", web.db, env=_env())  # another process
     assert r.code == 0, r.stderr
     assert "analyst" in r.stdout
     assert c.get("/api/me").status_code == 200
