@@ -83,3 +83,23 @@ def test_cli_targets_and_api_targets_are_the_same_rows(
     # actual); now both print `present.targets.TargetOut`.
     assert api["targets"] == rows
     assert {"complete", "caveats", "on_trajectory_now", "actual_rolling12"} <= set(rows[0])
+
+
+def test_cli_compare_api_peers_and_peers_csv_are_the_same_rows(
+        base_db: Path, make_web: Callable[..., Web]) -> None:  # noqa: F811
+    from tests.web.conftest import PASSWORD
+
+    web = make_web()
+    c = web.login("analyst", PASSWORD)
+    query = {"month": "2025-09"}
+    api = c.get("/api/categories/Burglary/peers", params=query).json()
+    rows = json.loads(cli("compare", "--db", base_db, "--category", "Burglary", "--month",
+                          "2025-09", "--format", "json"))
+    assert api["group"] and api["month"] == "2025-09"
+    # The old API returned the measure's dataclass (rate, lower, verdict, funnel95 pairs,
+    # reasons apart); the old CSV download had 8 of the CLI's 17 columns.
+    assert api["rows"] == rows
+    body = c.get("/downloads/csv/peers", params={**query, "category": "Burglary"}).text
+    assert body == cli("compare", "--db", base_db, "--category", "Burglary", "--month",
+                       "2025-09", "--format", "csv")
+    assert sum(1 for r in rows if r["highlight"]) == 1

@@ -229,6 +229,7 @@ def compare_cmd(
         latest_month,
         source_for,
     )
+    from saferboard.present.compare import peer_rows
 
     cfg, cats, sources = _load_for_measures(db, config, mapping)
     chosen = canonical_area(sources, area or cfg.area)
@@ -238,19 +239,8 @@ def compare_cmd(
     table = source_for(sources, cats, chosen, category)
     result = compare(table, cats, category, ref, group, members, rate_base=base,
                      others=[t for t in sources.values() if t is not table])
-    rows = [{"rank": r.rank, "area": r.area, "source": r.source, "count": r.count,
-             "denominator": r.denominator, "denominator_year": r.denominator_year,
-             "rate_per_1000": r.rate, "ci95_lower": r.lower, "ci95_upper": r.upper,
-             "expected": r.expected, "p_value": round(r.p_value, 6),
-             "funnel95_lower": r.funnel95[0], "funnel95_upper": r.funnel95[1],
-             "funnel998_lower": r.funnel998[0], "funnel998_upper": r.funnel998[1],
-             "vs_peer_average": r.verdict,
-             "highlight": r.area.lower() == chosen.lower()} for r in result.rows]
-    if fmt is not Format.table:  # machines get every member: one without a rate says why
-        rows += [{**dict.fromkeys(rows[0] if rows else ()), "area": name,
-                  "vs_peer_average": f"not ranked: {why}",
-                  "highlight": name.lower() == chosen.lower()}
-                 for name, why in result.reasons]
+    # Machines get every member: one without a rate says why (the table lists them below).
+    rows = peer_rows(result, chosen, unranked=fmt is not Format.table)
     used = " and ".join(sorted({r.source for r in result.rows}))
     emit(rows, fmt, title=f"{category}, rolling 12 months to {ref:%b %Y}, {group} "
                           f"(source {used}; pooled rate {result.pooled_rate} per "

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from saferboard.present.compare import ComparisonOut
 from saferboard.present.dashboard import DashboardOut
 from saferboard.present.targets import TargetOut
 from saferboard.present.values import Suppressed
@@ -101,19 +102,18 @@ def trend(request: Request, category: CategoryP,
             "points": [{**asdict(pt), "month": f"{pt.month:%Y-%m}"} for pt in t.points]}
 
 
-@router.get("/categories/{category}/peers")
+@router.get("/categories/{category}/peers", response_model=ComparisonOut)
 def peers(request: Request, category: CategoryP,
           p: Annotated[Principal, Depends(Need(Perm.dashboards))], area: AreaQ = None,
           month: MonthQ = None, group: Annotated[str | None, Query(max_length=64)] = None
-          ) -> dict[str, Any]:
-    """Peer comparison: rates with exact 95% intervals and funnel limits."""
+          ) -> ComparisonOut:
+    """Peer comparison: rates with exact 95% intervals and funnel limits (the rows of
+    `saferboard compare --format json`; a member without a rate says why)."""
     st = state(request)
     with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         c = st.measures.peers(con, chosen, st.measures.check_category(category), ref, group)
-    out = asdict(c)
-    out["month"] = f"{c.month:%Y-%m}"
-    return out
+    return ComparisonOut.of(c, chosen)
 
 
 @router.get("/categories/{category}/hotspots",

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from saferboard.core.errors import InputError
 from saferboard.core.text import csv_text
+from saferboard.present.compare import peer_rows
 from saferboard.present.dashboard import dashboard_csv, period_csv
 from saferboard.present.governance import action_rows, project_rows
 from saferboard.web import audit, governance, people, records
@@ -126,10 +127,7 @@ def _measure_rows(con: Any, st: Any, table: str, area: str, ref: Any, category: 
                  "year_earlier": pt.year_earlier, "expected": pt.expected, "lower": pt.lower,
                  "upper": pt.upper, "flag": pt.flag} for pt in t.points]
     if table == "peers":
-        c = ms.peers(con, area, name, ref)
-        return [{"rank": r.rank, "area": r.area, "count": r.count,
-                 "denominator": r.denominator, "rate_per_1000": r.rate, "ci95_lower": r.lower,
-                 "ci95_upper": r.upper, "verdict": r.verdict} for r in c.rows]
+        return peer_rows(ms.peers(con, area, name, ref), area)  # as `compare --format csv`
     m = ms.hotspot_map(con, area, name, ref)
     return [f["properties"] for f in m["cells"]["features"]]
 
