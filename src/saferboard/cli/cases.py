@@ -29,6 +29,7 @@ from saferboard.core.casekeys import CaseKeys, load_case_key
 from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import ENV as MATRIX_ENV
 from saferboard.core.riskmatrix import load_matrix
+from saferboard.core.text import check_text
 from saferboard.measures import cases as mc
 from saferboard.measures.problem_assessment import ProblemFacts
 from saferboard.sources import cases as read_cases
@@ -456,3 +457,192 @@ def _sar_pdf(result: cs.SubjectAccess) -> bytes:
     pdf: bytes = HTML(string=html).write_pdf()
     return pdf
 
+
+
+# --- one change at a time: the web's case pages from the command line --------------------------
+#
+# Each is one transaction with its audit row (actor --actor, else the login name) and prints
+# the case reference and what was done, never the value given. Values given as options are
+# visible to other users of the machine (ps) and kept in shell history: prefer the web pages
+# for names and free text on a shared machine.
+
+CaseRefArg = Annotated[str, typer.Argument(help="The case reference")]
+
+
+def _text(value: str | None, option: str, limit: int = 200) -> str | None:
+    """A text option, stripped: control characters and over-long values refused (the error
+    names the option, never the value)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if len(text) > limit:
+        raise typer.BadParameter(f"at most {limit} characters", param_hint=option)
+    try:
+        check_text(text)
+    except InputError:
+        raise typer.BadParameter("contains a control character", param_hint=option) from None
+    return text
+
+
+def _required(value: str | None, option: str, limit: int = 200) -> str:
+    text = _text(value, option, limit)
+    if text is None:
+        raise typer.BadParameter("may not be empty", param_hint=option)
+    return text
+
+
+@cases_app.command("open")
+def open_cmd(
+    case_ref: CaseRefArg,
+    agency: Annotated[str, typer.Option("--agency", help="The owning agency")],
+    opened: Annotated[str, typer.Option("--opened", help="Opening date, YYYY-MM-DD")],
+    case_type: Annotated[str, typer.Option("--type", help="Case type")] = "ASB",
+    shared_with: Annotated[list[str] | None, typer.Option(
+        "--shared-with", help="An agency the case is shared with (repeat)")] = None,
+    lead_officer: Annotated[str | None, typer.Option("--lead-officer")] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Open a case (add its people with `cases add-person`)."""
+    day = parse_day(opened, "--opened")
+    shared = tuple(_required(a, "--shared-with") for a in shared_with or ())
+    with register(db, key_file, create=True) as (con, keys):
+        cs.open_case(con, keys, case_ref=_required(case_ref, "CASE_REF", 40),
+                     case_type=_required(case_type, "--type"),
+                     agency=_required(agency, "--agency"), opened=day,
+                     lead_officer=_text(lead_officer, "--lead-officer"), shared_with=shared,
+                     people=(), actor=_actor(actor))
+    out.print(f"{case_ref}: opened {day.isoformat()}", markup=False, highlight=False)
+
+
+@cases_app.command("add-person")
+def add_person_cmd(
+    case_ref: CaseRefArg,
+    role: Annotated[str, typer.Option("--role", help="victim, perpetrator or witness")],
+    name: Annotated[str, typer.Option("--name")],
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    dob: Annotated[str | None, typer.Option("--dob", help="Date of birth, YYYY-MM-DD")] = None,
+    contact: Annotated[str | None, typer.Option("--contact")] = None,
+    vulnerability: Annotated[str | None, typer.Option("--vulnerability")] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Add a person involved (encrypted; name and address searchable by exact match)."""
+    if role not in cs.ROLES:
+        raise typer.BadParameter(f"one of {', '.join(cs.ROLES)}", param_hint="--role")
+    person = cs.PersonIn(role, _required(name, "--name"), _text(address, "--address"),
+                         parse_day(dob, "--dob"), _text(contact, "--contact"),
+                         _text(vulnerability, "--vulnerability"))
+    with register(db, key_file) as (con, keys):
+        cs.add_person(con, keys, case_ref, person, _actor(actor))
+    out.print(f"{case_ref}: {role} added", markup=False, highlight=False)
+
+
+@cases_app.command("add-incident")
+def add_incident_cmd(
+    case_ref: CaseRefArg,
+    on: Annotated[str, typer.Option("--date", help="Incident date, YYYY-MM-DD")],
+    reported_to: Annotated[str, typer.Option(
+        "--reported-to", help="council, police, housing provider or other")],
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record an incident (it counts towards the ASB Case Review threshold)."""
+    if reported_to not in cs.REPORTED_TO:
+        raise typer.BadParameter(f"one of {', '.join(cs.REPORTED_TO)}",
+                                 param_hint="--reported-to")
+    day = parse_day(on, "--date")
+    with register(db, key_file) as (con, keys):
+        cs.add_incident(con, keys, case_ref, day, reported_to,
+                        _text(description, "--description", 2000), _actor(actor))
+    out.print(f"{case_ref}: incident of {day.isoformat()} recorded", markup=False,
+              highlight=False)
+
+
+@cases_app.command("add-action")
+def add_action_cmd(
+    case_ref: CaseRefArg,
+    owner: Annotated[str, typer.Option("--owner", help="Who does it")],
+    description: Annotated[str, typer.Option("--description", help="What is to be done")],
+    due: Annotated[str | None, typer.Option("--due", help="Due date, YYYY-MM-DD")] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Add an action (owner, due date); `cases action-done` marks it done."""
+    day = parse_day(due, "--due")
+    with register(db, key_file) as (con, keys):
+        aid = cs.add_action(con, keys, case_ref, _required(owner, "--owner"), day,
+                            _required(description, "--description", 2000), _actor(actor))
+    out.print(f"{case_ref}: action {aid} added", markup=False, highlight=False)
+
+
+@cases_app.command("action-done")
+def action_done_cmd(
+    case_ref: CaseRefArg,
+    action_id: Annotated[int, typer.Argument(help="The action's number (cases show)")],
+    done: Annotated[bool, typer.Option("--done/--not-done")] = True,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Mark an action done (or, with --not-done, not done)."""
+    with register(db, key_file) as (con, _):
+        cs.set_action_done(con, case_ref, action_id, done, _actor(actor))
+    out.print(f"{case_ref}: action {action_id} {'done' if done else 'not done'}",
+              markup=False, highlight=False)
+
+
+@cases_app.command("add-review")
+def add_review_cmd(
+    case_ref: CaseRefArg,
+    on: Annotated[str, typer.Option("--date", help="Review date, YYYY-MM-DD")],
+    outcome: Annotated[str | None, typer.Option("--outcome")] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Record a review: the next one falls due the risk level's interval after it."""
+    day = parse_day(on, "--date")
+    with register(db, key_file) as (con, keys):
+        cs.add_review(con, keys, case_ref, day, _text(outcome, "--outcome", 2000),
+                      _actor(actor))
+    out.print(f"{case_ref}: review of {day.isoformat()} recorded", markup=False,
+              highlight=False)
+
+
+@cases_app.command("add-note")
+def add_note_cmd(
+    case_ref: CaseRefArg,
+    text: Annotated[str, typer.Option("--text")],
+    on: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")
+                  ] = None,
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Add a note (encrypted; the author is --actor)."""
+    day = parse_day(on, "--date") if on else date.today()
+    who = _actor(actor)
+    with register(db, key_file) as (con, keys):
+        cs.add_note(con, keys, case_ref, day, who, _required(text, "--text", 2000), who)
+    out.print(f"{case_ref}: note of {day.isoformat()} added", markup=False, highlight=False)
+
+
+@cases_app.command("close")
+def close_cmd(
+    case_ref: CaseRefArg,
+    on: Annotated[str, typer.Option("--date", help="Closing date, YYYY-MM-DD")],
+    key_file: KeyFileOption = None,
+    db: CasesDbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Close a case (final: no further changes; the retention period starts)."""
+    day = parse_day(on, "--date")
+    with register(db, key_file) as (con, _):
+        cs.close_case(con, case_ref, day, _actor(actor))
+    out.print(f"{case_ref}: closed {day.isoformat()}", markup=False, highlight=False)

@@ -46,6 +46,16 @@ def serve_cmd(
     config: Annotated[Path | None, typer.Option(
         "--config", help="Partnership configuration TOML (default: $SAFERBOARD_CONFIG, "
         "else the shipped one)")] = None,
+    case_key_file: Annotated[Path | None, typer.Option(
+        "--case-key-file", help="The case register's key (default: "
+        "$SAFERBOARD_CASE_KEY_FILE); without one the case pages say the register is not "
+        "configured")] = None,
+    cases_db: Annotated[Path | None, typer.Option(
+        "--cases-db", help="The case register (default: $SAFERBOARD_CASES_DB, else "
+        "./saferboard-cases.sqlite)")] = None,
+    risk_matrix: Annotated[Path | None, typer.Option(
+        "--matrix", help="Risk matrix TOML laid over the shipped one (default: "
+        "$SAFERBOARD_RISK_MATRIX)")] = None,
 ) -> None:
     """Serve the web dashboard (pages and the JSON API under /api/) with role-based access
     and an audit log. Refuses a placeholder secret, and a non-loopback --host without TLS or
@@ -62,7 +72,11 @@ def serve_cmd(
         idle_timeout_s=idle_minutes * 60, absolute_timeout_s=absolute_hours * 3600,
         enable_docs=docs, cache_measures=not no_cache,
         config_path=config or (Path(os.environ["SAFERBOARD_CONFIG"])
-                               if os.environ.get("SAFERBOARD_CONFIG") else None))
+                               if os.environ.get("SAFERBOARD_CONFIG") else None),
+        case_key_file=case_key_file or (Path(os.environ["SAFERBOARD_CASE_KEY_FILE"])
+                                        if os.environ.get("SAFERBOARD_CASE_KEY_FILE")
+                                        else None),
+        cases_db=cases_db, risk_matrix=risk_matrix)
     web_app = create_app(settings)
     scheme = "https" if settings.tls else "http"
     err.print(f"saferboard web on {scheme}://{host}:{port}/ (Ctrl+C to stop)", markup=False,

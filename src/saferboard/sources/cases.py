@@ -30,7 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from saferboard.core.casekeys import CaseKeys, blind_index, encrypt
+from saferboard.core.casekeys import CaseKeys, encrypt
 from saferboard.core.dates import DATE_FORMS, data_day
 from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import LEVELS
@@ -286,13 +286,8 @@ def _case_ids(con: sqlite3.Connection) -> dict[str, int]:
 
 
 def _person(keys: CaseKeys, case_id: int, p: PersonRow) -> tuple[Any, ...]:
-    dob = p.dob.isoformat() if p.dob else None
-    return (case_id, p.role, encrypt(keys, "people.name", p.name),
-            encrypt(keys, "people.address", p.address), encrypt(keys, "people.dob", dob),
-            encrypt(keys, "people.contact", p.contact),
-            encrypt(keys, "people.vulnerability", p.vulnerability),
-            blind_index(keys, "name", p.name), blind_index(keys, "address", p.address),
-            blind_index(keys, "person", f"{p.name} {dob}") if dob else None)
+    return cs.person_values(keys, case_id, cs.PersonIn(p.role, p.name, p.address, p.dob,
+                                                       p.contact, p.vulnerability))
 
 
 def import_file(con: sqlite3.Connection, keys: CaseKeys, parsed: CaseFile,

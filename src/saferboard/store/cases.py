@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from saferboard.core.casekeys import CaseKeys, blind_index, decrypt, key_check
+from saferboard.core.casekeys import CaseKeys, blind_index, decrypt, encrypt, key_check
 from saferboard.core.errors import InputError, StoreError
 
 ENV = "SAFERBOARD_CASES_DB"
@@ -333,11 +333,14 @@ def _visible(con: sqlite3.Connection, case_id: int, owner: str,
              agencies: frozenset[str] | None) -> bool:
     """None = every agency (the CLI operator holding the key); else the owning or a sharing
     agency must be among `agencies` (the web layer passes the officer's agency)."""
-    if agencies is None or owner in agencies:
+    if agencies is None:
         return True
-    shared = {a for (a,) in con.execute("SELECT agency FROM case_agencies WHERE case_id = ?",
-                                        (case_id,))}
-    return bool(shared & agencies)
+    wanted = agency_set(*agencies)  # spacing and case ignored, as the web compares agencies
+    if agency_set(owner) & wanted:
+        return True
+    shared = agency_set(*(a for (a,) in con.execute(
+        "SELECT agency FROM case_agencies WHERE case_id = ?", (case_id,))))
+    return bool(shared & wanted)
 
 
 def _person_dict(keys: CaseKeys, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -368,10 +371,11 @@ def _case_body(con: sqlite3.Connection, keys: CaseKeys, row: tuple[Any, ...],
                         for on, who, ans, score, level in con.execute(
                             "SELECT assessed_on, assessor, answers, score, level FROM "
                             "assessments WHERE case_id = ? ORDER BY assessed_on, id", (cid,))],
-        "actions": [{"owner": o, "due": due, "done": bool(done),
+        "actions": [{"id": aid, "owner": o, "due": due, "done": bool(done),
                      "description": decrypt(keys, "actions.description", desc)}
-                    for o, due, done, desc in con.execute(
-                        "SELECT owner, due, done, description FROM actions WHERE case_id = ? "
+                    for aid, o, due, done, desc in con.execute(
+                        "SELECT id, owner, due, done, description FROM actions "
+                        "WHERE case_id = ? "
                         "ORDER BY due, id", (cid,))],
         "reviews": [{"date": d, "outcome": decrypt(keys, "reviews.outcome", out)}
                     for d, out in con.execute("SELECT date, outcome FROM reviews "
@@ -399,7 +403,7 @@ def view_case(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, actor: str
     the agencies may not see is reported exactly like a missing one."""
     row = _case_row(con, case_ref)
     if row is None or not _visible(con, row[0], row[3], agencies):
-        raise InputError("no such case in the register", column="case_ref")
+        raise CaseNotFound("no such case in the register", column="case_ref")
     people = [_person_dict(keys, p) for p in con.execute(_PEOPLE_SQL, (row[0],))]
     body = _case_body(con, keys, row, people=people)
     audit(con, actor, action, case_ref, "whole case")
@@ -531,15 +535,210 @@ def subject_access(con: sqlite3.Connection, keys: CaseKeys, name: str, dob: date
 
 
 def record_assessment(con: sqlite3.Connection, case_ref: str, on: date, assessor: str,
-                      answers: dict[str, bool], score: int, level: str, actor: str) -> None:
+                      answers: dict[str, bool], score: int, level: str, actor: str, *,
+                      agencies: frozenset[str] | None = None) -> None:
     """Keep one risk assessment (answers, score, level, assessor, date); audited."""
-    row = _case_row(con, case_ref)
-    if row is None:
-        raise InputError("no such case in the register", column="case_ref")
-    if on.isoformat() < row[4]:
-        raise InputError("the assessment is dated before the case was opened", param="date")
+    cid, _ = _writable(con, case_ref, agencies, on, what="the assessment")
     con.execute("INSERT INTO assessments (case_id, assessed_on, assessor, answers, score, level)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (row[0], on.isoformat(), assessor, json.dumps(answers, sort_keys=True), score,
+                (cid, on.isoformat(), assessor, json.dumps(answers, sort_keys=True), score,
                  level))
     audit(con, actor, "assess", case_ref, f"risk assessment: score {score}, level {level}")
+
+
+# --- changes one at a time (the web pages, the JSON API and `saferboard cases add-...`) ------
+#
+# Each takes the agencies of the officer acting (None: the CLI operator, every case) and
+# treats a case they may not see exactly like a missing one; each writes its audit row (case
+# reference, kind, dates, never a personal value) in the caller's transaction.
+
+REPORTED_TO = ("council", "police", "housing provider", "other")
+ROLES = ("victim", "perpetrator", "witness")
+
+
+class CaseNotFound(InputError, LookupError):
+    """No such case, or one the officer's agencies may not see: the same answer for both."""
+
+    http_status = 404
+
+
+class CaseClosed(InputError):
+    """A change to a closed (or purged) case: closing is final in the register."""
+
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class PersonIn:
+    role: str  # victim | perpetrator | witness
+    name: str
+    address: str | None = None
+    dob: date | None = None
+    contact: str | None = None
+    vulnerability: str | None = None
+
+
+def agency_set(*agencies: str | None) -> frozenset[str]:
+    """Agencies compared as the web compares them (spacing and case ignored)."""
+    return frozenset(a.strip().casefold() for a in agencies if a and a.strip())
+
+
+def person_values(keys: CaseKeys, case_id: int, p: PersonIn) -> tuple[Any, ...]:
+    """The `people` row of one person: each field encrypted, name, address and name + date of
+    birth blind-indexed (search and subject access)."""
+    dob = p.dob.isoformat() if p.dob else None
+    return (case_id, p.role, encrypt(keys, "people.name", p.name),
+            encrypt(keys, "people.address", p.address), encrypt(keys, "people.dob", dob),
+            encrypt(keys, "people.contact", p.contact),
+            encrypt(keys, "people.vulnerability", p.vulnerability),
+            blind_index(keys, "name", p.name), blind_index(keys, "address", p.address),
+            blind_index(keys, "person", f"{p.name} {dob}") if dob else None)
+
+
+_PERSON_INSERT = ("INSERT INTO people (case_id, role, name, address, dob, contact, "
+                  "vulnerability, name_index, address_index, person_index) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case_ref: str
+    case_type: str
+    agency: str
+    opened: date
+    closed: date | None
+    risk_level: str | None
+
+
+def list_cases(con: sqlite3.Connection, agencies: frozenset[str] | None) -> list[CaseSummary]:
+    """Every case the agencies may see (owned or shared), with its current level: no personal
+    data, so not audited (like `cases due`)."""
+    where, params = "", []
+    if agencies is not None and not agencies:
+        return []
+    if agencies is not None:
+        agencies = agency_set(*agencies)
+        marks = ",".join("?" * len(agencies))
+        where = (f"WHERE lower(trim(c.agency)) IN ({marks}) OR c.id IN (SELECT case_id FROM "
+                 f"case_agencies WHERE lower(trim(agency)) IN ({marks}))")
+        params = [*agencies, *agencies]
+    rows = con.execute(
+        "SELECT c.case_ref, c.case_type, c.agency, c.opened, c.closed, "
+        "(SELECT level FROM assessments a WHERE a.case_id = c.id "
+        " ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1) "
+        f"FROM cases c {where} ORDER BY c.closed IS NOT NULL, c.opened DESC, c.case_ref",
+        params).fetchall()
+    return [CaseSummary(ref, t, a, date.fromisoformat(o), _d(c), lvl)
+            for ref, t, a, o, c, lvl in rows]
+
+
+def _writable(con: sqlite3.Connection, case_ref: str, agencies: frozenset[str] | None,
+              on: date | None = None, *, what: str = "the change") -> tuple[int, date]:
+    """(case id, opened) of a case the agencies may see and that is still open; `on` must
+    not be before the opening date."""
+    row = _case_row(con, case_ref)
+    if row is None or not _visible(con, row[0], row[3], agencies):
+        raise CaseNotFound("no such case in the register", column="case_ref")
+    if row[5] is not None or row[7] is not None:
+        raise CaseClosed("the case is closed: a closed case cannot be changed",
+                         column="case_ref")
+    opened = date.fromisoformat(row[4])
+    if on is not None and on < opened:
+        raise InputError(f"{what} is dated before the case was opened ({row[4]})",
+                         param="date")
+    return row[0], opened
+
+
+def open_case(con: sqlite3.Connection, keys: CaseKeys, *, case_ref: str, case_type: str,
+              agency: str, opened: date, lead_officer: str | None,
+              shared_with: tuple[str, ...], people: tuple[PersonIn, ...], actor: str) -> None:
+    """A new case owned by `agency`; audited with the counts only."""
+    if _case_row(con, case_ref) is not None:
+        # Says nothing about whose case it is: references are the partnership's, not secret.
+        raise InputError("a case with this reference is already in the register",
+                         column="case_ref")
+    cid = con.execute("INSERT INTO cases (case_ref, case_type, agency, opened, lead_officer) "
+                      "VALUES (?, ?, ?, ?, ?)", (case_ref, case_type, agency,
+                                                 opened.isoformat(), lead_officer)).lastrowid
+    assert cid is not None
+    own = agency_set(agency)
+    shared = sorted({a.strip() for a in shared_with if a.strip()
+                     and agency_set(a) != own})
+    con.executemany("INSERT OR IGNORE INTO case_agencies VALUES (?, ?)",
+                    [(cid, a) for a in shared])
+    con.executemany(_PERSON_INSERT, [person_values(keys, cid, p) for p in people])
+    audit(con, actor, "open", case_ref, f"opened {opened.isoformat()} by {agency}; shared "
+          f"with {len(shared)} agency(ies); {len(people)} person record(s)")
+
+
+def add_person(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, person: PersonIn,
+               actor: str, *, agencies: frozenset[str] | None = None) -> None:
+    cid, _ = _writable(con, case_ref, agencies)
+    con.execute(_PERSON_INSERT, person_values(keys, cid, person))
+    audit(con, actor, "person", case_ref, f"{person.role} added")
+
+
+def add_incident(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, on: date,
+                 reported_to: str, description: str | None, actor: str, *,
+                 agencies: frozenset[str] | None = None) -> None:
+    if reported_to not in REPORTED_TO:
+        raise InputError(f"reported_to should be one of {', '.join(REPORTED_TO)}",
+                         param="reported_to")
+    cid, _ = _writable(con, case_ref, agencies, on, what="the incident")
+    con.execute("INSERT INTO incidents (case_id, date, reported_to, description) "
+                "VALUES (?, ?, ?, ?)", (cid, on.isoformat(), reported_to,
+                                        encrypt(keys, "incidents.description", description)))
+    audit(con, actor, "incident", case_ref, f"incident of {on.isoformat()} reported to "
+          f"{reported_to}")
+
+
+def add_action(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, owner: str,
+               due: date | None, description: str, actor: str, *,
+               agencies: frozenset[str] | None = None) -> int:
+    cid, _ = _writable(con, case_ref, agencies)
+    aid = con.execute("INSERT INTO actions (case_id, owner, due, description) "
+                      "VALUES (?, ?, ?, ?)",
+                      (cid, owner, due.isoformat() if due else None,
+                       encrypt(keys, "actions.description", description))).lastrowid
+    assert aid is not None
+    audit(con, actor, "action", case_ref, f"action {aid} added, due "
+          f"{due.isoformat() if due else 'no date'}")
+    return aid
+
+
+def set_action_done(con: sqlite3.Connection, case_ref: str, action_id: int, done: bool,
+                    actor: str, *, agencies: frozenset[str] | None = None) -> None:
+    cid, _ = _writable(con, case_ref, agencies)
+    row = con.execute("SELECT done FROM actions WHERE id = ? AND case_id = ?",
+                      (action_id, cid)).fetchone()
+    if row is None:
+        raise CaseNotFound("no such action on this case", param="action_id")
+    con.execute("UPDATE actions SET done = ? WHERE id = ?", (int(done), action_id))
+    audit(con, actor, "action-done" if done else "action-reopened", case_ref,
+          f"action {action_id}: done {bool(row[0])} -> {done}")
+
+
+def add_review(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, on: date,
+               outcome: str | None, actor: str, *,
+               agencies: frozenset[str] | None = None) -> None:
+    """A review on `on`: the next one falls due the level's interval after it."""
+    cid, _ = _writable(con, case_ref, agencies, on, what="the review")
+    con.execute("INSERT INTO reviews (case_id, date, outcome) VALUES (?, ?, ?)",
+                (cid, on.isoformat(), encrypt(keys, "reviews.outcome", outcome)))
+    audit(con, actor, "review", case_ref, f"review of {on.isoformat()}")
+
+
+def add_note(con: sqlite3.Connection, keys: CaseKeys, case_ref: str, on: date, author: str,
+             text: str, actor: str, *, agencies: frozenset[str] | None = None) -> None:
+    cid, _ = _writable(con, case_ref, agencies, on, what="the note")
+    con.execute("INSERT INTO notes (case_id, written_on, author, text) VALUES (?, ?, ?, ?)",
+                (cid, on.isoformat(), author, encrypt(keys, "notes.text", text)))
+    audit(con, actor, "note", case_ref, f"note of {on.isoformat()}")
+
+
+def close_case(con: sqlite3.Connection, case_ref: str, on: date, actor: str, *,
+               agencies: frozenset[str] | None = None) -> None:
+    """Close the case on `on` (final: the retention period runs from this date)."""
+    _writable(con, case_ref, agencies, on, what="the closing")
+    con.execute("UPDATE cases SET closed = ? WHERE case_ref = ?", (on.isoformat(), case_ref))
+    audit(con, actor, "close", case_ref, f"closed {on.isoformat()}")

@@ -142,6 +142,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(account.router)
     app.include_router(downloads.router)
     app.include_router(api.router)
+    from saferboard.web import cases
+
+    cases.install(app, settings)  # the case register's pages and API (docs/cases.md)
     app.mount("/static", StaticFiles(packages=[("saferboard.web", "static")]), name="static")
     _check_routes(app)
     return app

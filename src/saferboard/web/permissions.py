@@ -45,16 +45,20 @@ class Perm(StrEnum):
     users = "users"  # accounts and roles
     audit = "audit"  # reading the audit log
     export = "export"  # downloads: also needs the account's can_export
+    cases = "cases"  # the case register: own agency's (owned or shared) cases, identifiable
+    case_figures = "case_figures"  # case register aggregates, small counts suppressed
 
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.board: frozenset({Perm.dashboards, Perm.people, Perm.governance,
-                           Perm.all_agencies}),
-    Role.partner: frozenset({Perm.dashboards, Perm.governance, Perm.submit_update}),
+                           Perm.all_agencies, Perm.case_figures}),
+    Role.partner: frozenset({Perm.dashboards, Perm.governance, Perm.submit_update,
+                             Perm.cases, Perm.case_figures}),
     Role.analyst: frozenset({Perm.dashboards, Perm.people, Perm.data, Perm.records,
-                             Perm.governance, Perm.all_agencies}),
+                             Perm.governance, Perm.all_agencies, Perm.case_figures}),
     Role.manager: frozenset({Perm.dashboards, Perm.governance, Perm.all_agencies,
-                             Perm.submit_update, Perm.manage_governance}),
+                             Perm.submit_update, Perm.manage_governance, Perm.cases,
+                             Perm.case_figures}),
     Role.admin: frozenset({Perm.users}),
     Role.dpo: frozenset({Perm.audit}),
 }

@@ -56,6 +56,10 @@ class Settings:
     cache_measures: bool = True
     config_path: Path | None = None
     categories_path: Path | None = None
+    # The case register (docs/cases.md): without a key file its pages say it is not configured.
+    case_key_file: Path | None = None
+    cases_db: Path | None = None
+    risk_matrix: Path | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
 
     @property
