@@ -417,7 +417,8 @@ def search(con: sqlite3.Connection, keys: CaseKeys, actor: str, *, name: str | N
     through the blind index: the search value is never stored, only its keyed hash is looked
     up. Returns case_ref, role and the case's dates; audited (the values searched are not)."""
     if name is None and address is None:
-        raise InputError("give --name, --address or both", param="name")
+        raise InputError("give {name}, {address} or both", param="name",
+                         mentions=("name", "address"))
     clauses, params = [], []
     if name is not None:
         clauses.append("p.name_index = ?")
