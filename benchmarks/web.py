@@ -258,8 +258,11 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
         for paths in MIXED.values():  # warm up the cached pages (not the pack)
             for path in paths:
                 httpx.get(base + path, cookies=cookies, timeout=120)
+        cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
         results, errors, (import_s, import_code, import_err) = asyncio.run(
             mixed_load(base, cookies, clients, seconds, copy, workdir))
+        # The server process only (the pack worker and the import are other processes).
+        server_cpu, wall = cpu_seconds(proc.pid) - cpu0, time.perf_counter() - wall0
     finally:
         proc.terminate()
         try:
@@ -296,6 +299,9 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
             if len(ok) >= 2:
                 print(f"  {phase:<14} {len(rows):>6} requests, p50 {pct(ok, 50):.0f} ms, "
                       f"p95 {pct(ok, 95):.0f} ms, 503s {sum(st == 503 for _, st in rows)}")
+    answered = sum(len(rows) for rows in results.values())
+    print(f"server process CPU: {server_cpu:.1f} s in {wall:.0f} s, "
+          f"{1000 * server_cpu / max(answered, 1):.1f} ms per request ({answered} requests)")
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(f"import: exit {import_code} after {import_s:.1f} s"
           + (f" ({import_err})" if import_code else ""))
