@@ -22,6 +22,10 @@ from the shipped ONS lookup) and the 36 months 2023-01..2025-12 (fewer with --fo
   come from its own force's files). Coordinates, crime types, outcomes and Crime IDs are the
   source row's and no longer match the new LSOA: nothing timed here uses them.
 
+The full set is 1,548 files and 13.4 million rows, not the issue's "about 18 million": the six
+real forces have fewer rows per LSOA than England and Wales as a whole, and a synthetic force
+copies one of them (benchmarks/README.md extrapolates).
+
 What it reports (in one process, as the brief asks, with a fresh DuckDB file for each load):
 
 1. ingest: rows/s of saferboard's validated, atomic ingest (`sources.ingest.ingest`) against
@@ -263,13 +267,14 @@ def area_configs(names: Sequence[str]) -> list[Any]:
     one peer group, which is also the rank group of the RAG; the rest as shipped."""
     from saferboard.core.areas import peer_group
     from saferboard.core.config import load_config
+    from saferboard.core.errors import InputError
 
     base = load_config()
     out = []
     for name in names:
         try:
             group, members = peer_group("ONS nearest neighbours", name, {})
-        except Exception:  # Wales: ONS publishes nearest neighbours for England only
+        except InputError:  # Wales: ONS publishes nearest neighbours for England only
             group, members = peer_group("same force", name, {})
         out.append(replace(base, name=f"{name} CSP", area=name, region=group,
                            peer_groups={group: members},
@@ -324,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--forces", type=int, default=43, help="forces (1-43; default 43)")
     parser.add_argument("--months", type=int, default=ALL_MONTHS,
-                        help="months ending 2025-12 (default 36)")
+                        help="months ending 2025-12 (12..36, default 36)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep and reuse the generated files and store here "
                              "(default: a temporary folder, removed at the end)")
@@ -333,8 +338,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="skip the one-call-per-area dashboards (and the equality check)")
     parser.add_argument("--no-bare", action="store_true", help="skip DuckDB's bare read_csv")
     args = parser.parse_args(argv)
-    if not 1 <= args.forces <= 43 or not 1 <= args.months <= ALL_MONTHS:
-        raise SystemExit("--forces must be 1..43 and --months 1..36")
+    if not 1 <= args.forces <= 43 or not 12 <= args.months <= ALL_MONTHS:
+        raise SystemExit("--forces must be 1..43 and --months 12..36 (a dashboard needs at "
+                         "least the rolling 12 months)")
     if not SHARED_FORCES.is_dir():
         raise SystemExit(f"{SHARED_FORCES} is missing: the benchmark copies its street files")
     if args.log:
