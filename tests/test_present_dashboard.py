@@ -103,3 +103,38 @@ def test_cli_compare_api_peers_and_peers_csv_are_the_same_rows(
     assert body == cli("compare", "--db", base_db, "--category", "Burglary", "--month",
                        "2025-09", "--format", "csv")
     assert sum(1 for r in rows if r["highlight"]) == 1
+
+
+def test_cli_quality_and_api_quality_are_the_same(
+        base_db: Path, make_web: Callable[..., Web]) -> None:  # noqa: F811
+    from tests.web.conftest import PASSWORD
+
+    web = make_web()
+    c = web.login("analyst", PASSWORD)
+    rows = json.loads(cli("quality", "--db", base_db, "--format", "json"))
+    # The old API wrote the unmapped labels' months as full dates (2025-10-01), the CLI as
+    # YYYY-MM; the old CSV download had 11 of the 16 columns and a count for the months
+    # missing instead of the months.
+    assert rows and c.get("/api/quality").json() == rows
+    body = c.get("/downloads/csv/quality").text
+    assert body == cli("quality", "--db", base_db, "--format", "csv")
+
+
+def test_quality_months_are_written_one_way() -> None:
+    from datetime import date
+
+    from saferboard.measures.quality import SourceQuality, UnmappedLabel
+    from saferboard.present.quality import QualityOut
+
+    label = UnmappedLabel("Burglary / Shed", 3, 3, "Burglary", date(2025, 10, 1),
+                          date(2025, 12, 1), 3)
+    q = SourceQuality("mps", "Metropolitan Police Service", "borough", date(2025, 1, 1),
+                      date(2025, 12, 1), 12, (), 1, 100, 0, 0, {}, 0, {"Burglary / Shed": 3},
+                      (label,), {"Hertsmere": 2, "Epping Forest": 1})
+    out = QualityOut.of(q).model_dump(mode="json")
+    assert out["unmapped_labels"][0]["first_month"] == "2025-10"  # the API wrote 2025-10-01
+    assert out["first_month"] == "2025-01" and out["last_month"] == "2025-12"
+    cells = QualityOut.of(q).cells(outside_force_shown=1)
+    assert cells["outside_force"] == "Hertsmere (2) and 1 more"
+    assert QualityOut.of(q).cells()["outside_force"] == "Hertsmere (2), Epping Forest (1)"
+    assert cells["unmapped"] == "Burglary / Shed (3)" and "unmapped_labels" not in cells

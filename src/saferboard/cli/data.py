@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -298,24 +297,21 @@ def quality_cmd(
     """Data quality per force and source: months present and missing, rows without
     coordinates or LSOA, LSOA vintage, revised months, unmapped labels."""
     from saferboard.measures.quality import quality
+    from saferboard.present.quality import QualityOut
 
     con = store.connect(db, read_only=True)
     try:
         result = quality(con, categories.load(mapping))
     finally:
         con.close()
-    rows = []
-    for q in result:
-        d = asdict(q)
-        if fmt is not Format.json:
-            d["months_missing"] = ", ".join(q.months_missing) or "none"
-            d["lsoa_vintage"] = ", ".join(f"{k}: {v:,}" for k, v in q.lsoa_vintage.items())
-            d["unmapped"] = ", ".join(f"{k} ({v:,})" for k, v in q.unmapped.items()) or "none"
-            d.pop("unmapped_labels", None)  # listed in full below the table
-            shown = list(q.outside_force.items())
-            d["outside_force"] = ", ".join(f"{k} ({v:,})" for k, v in shown[:5]) + (
-                f" and {len(shown) - 5} more" if len(shown) > 5 else "") or "none"
-        rows.append(d)
+    # The objects /api/quality returns; the table and CSV rows the quality CSV download has
+    # (the unmapped labels are listed in full below the table).
+    models = [QualityOut.of(q) for q in result]
+    if fmt is Format.json:
+        rows = [m.model_dump(mode="json") for m in models]
+    else:
+        rows = [m.cells(outside_force_shown=5 if fmt is Format.table else None)
+                for m in models]
     emit(rows, fmt, title="Data quality")
     if fmt is Format.table:
         for q in result:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from saferboard.present.compare import ComparisonOut
 from saferboard.present.dashboard import DashboardOut
+from saferboard.present.quality import QualityOut
 from saferboard.present.targets import TargetOut
 from saferboard.present.values import Suppressed
 from saferboard.web import audit, auth, governance, people, records
@@ -148,14 +149,14 @@ def targets(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashboar
                       targets=[TargetOut.of(s) for s in rows])
 
 
-@router.get("/quality")
+@router.get("/quality", response_model=list[QualityOut])
 def quality(request: Request, p: Annotated[Principal, Depends(Need(Perm.data))]
-            ) -> list[dict[str, Any]]:
+            ) -> list[QualityOut]:
+    """The objects of `saferboard quality --format json`."""
     st = state(request)
     with st.db.reader() as con:
         dq = st.measures.quality(con)
-    return [{**asdict(q), "first_month": f"{q.first_month:%Y-%m}",
-             "last_month": f"{q.last_month:%Y-%m}"} for q in dq]
+    return [QualityOut.of(q) for q in dq]
 
 
 @router.get("/people")

@@ -15,6 +15,7 @@ from saferboard.core.text import csv_text
 from saferboard.present.compare import peer_rows
 from saferboard.present.dashboard import dashboard_csv, period_csv
 from saferboard.present.governance import action_rows, project_rows
+from saferboard.present.quality import QualityOut
 from saferboard.web import audit, governance, people, records
 from saferboard.web.deps import Need, Principal, state
 from saferboard.web.permissions import Perm, audience, check
@@ -133,13 +134,8 @@ def _measure_rows(con: Any, st: Any, table: str, area: str, ref: Any, category: 
 
 
 def _other_rows(con: Any, st: Any, p: Principal, table: str) -> list[dict[str, Any]]:
-    if table == "quality":
-        return [{"source": q.source, "force": q.force, "kind": q.kind,
-                 "first_month": f"{q.first_month:%Y-%m}", "last_month": f"{q.last_month:%Y-%m}",
-                 "months_present": q.months_present, "months_missing": len(q.months_missing),
-                 "rows": q.rows, "rows_without_coords": q.rows_without_coords,
-                 "rows_without_lsoa": q.rows_without_lsoa, "revised_months": q.revised_months}
-                for q in st.measures.quality(con)]
+    if table == "quality":  # as `saferboard quality --format csv`
+        return [QualityOut.of(q).cells() for q in st.measures.quality(con)]
     if table == "people":
         out = []
         for s in people.sections(con, st.measures.config.suppress_below):
