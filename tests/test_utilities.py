@@ -277,3 +277,21 @@ def test_near_repeat_events_come_through_the_same_reader(tmp_path: Path) -> None
     quote.write_text('x,y,d\n1,2,2024-01-01\n1,"2,2024-01-02\n3,4,2024-01-03\n')
     with pytest.raises(InputError, match=r"q\.csv: line 3: malformed CSV"):
         read_events(quote, "x", "y", "d")
+
+
+def test_one_rule_for_the_one_local_authority_an_area_stands_for() -> None:
+    """A CSP of several whole LAs is refused alike wherever one LA is needed (names, maps,
+    built-in peers, ward outlines, which failed on a tuple unpack before), naming its LAs."""
+    from saferboard.core import areas
+
+    uses = {"": areas.la_name, "maps are drawn per authority: ": areas.area_boundary,
+            "built-in peer groups are of one authority: ":
+                lambda t: areas.peer_group("region", t, {}),
+            "wards are drawn per authority: ": areas.ward_outlines}
+    for why, use in uses.items():
+        with pytest.raises(InputError) as e:
+            use("South Worcester")
+        assert e.value.param == "area"
+        assert e.value.detail == ("'South Worcester' covers 3 local authorities (Malvern "
+                                  f"Hills, Worcester, Wychavon); {why}give one of them")
+    assert areas.la_name("E07000237") == areas.area_boundary("Worcester")[0] == "Worcester"

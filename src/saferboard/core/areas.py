@@ -185,6 +185,24 @@ def local_authorities_of(area: str) -> tuple[str, ...]:
     return csp.la_codes
 
 
+def one_la(text: str, *, why: str = "") -> str:
+    """The code of the one local authority `text` stands for (an LA name or code, or a CSP
+    that is one whole LA). InputError naming the `area` parameter otherwise: the national
+    "did you mean", a partial CSP, or a CSP of several LAs (named, with `why` one is
+    needed)."""
+    from saferboard.core import national
+
+    try:
+        codes = local_authorities_of(text)
+    except InputError as e:
+        raise InputError(e.detail, param="area") from None
+    if len(codes) > 1:
+        names = ", ".join(national.local_authority(c).name for c in codes)
+        raise InputError(f"{national.resolve_area(text).name!r} covers {len(codes)} local "
+                         f"authorities ({names}); {why}give one of them", param="area")
+    return codes[0]
+
+
 def resolve_area_name(text: str, known: Iterable[str]) -> str:
     """The store's name for the area a user typed: an area in `known` (the store's area
     names, any case), else an LA name or code or a CSP name or code of England and Wales
@@ -200,17 +218,7 @@ def resolve_area_name(text: str, known: Iterable[str]) -> str:
     found = by_lower.get(text.strip().lower())
     if found is not None:
         return found
-    try:
-        codes = local_authorities_of(text)
-    except InputError as e:  # the national "did you mean", or a partial CSP
-        raise InputError(e.detail, param="area") from None
-    las = [national.local_authority(c) for c in codes]
-    if len(las) > 1:
-        raise InputError(
-            f"{national.resolve_area(text).name!r} covers {len(las)} local authorities "
-            f"({', '.join(la.name for la in las)}); figures are kept per authority: give one "
-            "of them", param="area")
-    la = las[0]
+    la = national.local_authority(one_la(text, why="figures are kept per authority: "))
     found = by_lower.get(la.name.lower())
     if found is not None:
         return found
@@ -238,11 +246,8 @@ def peer_group(spec: str, area: str, configured: Mapping[str, Sequence[str]]
         return spec, tuple(configured[spec])
     key = " ".join(spec.casefold().split())
     if key in ("ons nearest neighbours", "nearest neighbours", "same force", "region"):
-        own = local_authorities_of(area)
-        if len(own) > 1:  # peers are LAs: a CSP of several is not one of them
-            raise InputError(f"{area!r} covers {len(own)} local authorities; built-in peer "
-                             "groups are of one authority: give one of them", param="area")
-        (code,) = own
+        # peers are LAs: a CSP of several is not one of them
+        code = one_la(area, why="built-in peer groups are of one authority: ")
         las = national.local_authorities()
         if key == "same force":
             label = f"same force ({las[code].force_name})"
@@ -300,7 +305,7 @@ def ward_outlines(area: str) -> tuple[WardOutline, ...]:
 
     from saferboard.core import national
 
-    (code,) = local_authorities_of(area)
+    code = one_la(area, why="wards are drawn per authority: ")
     by_ward: dict[str, list[BaseGeometry]] = {}
     for lsoa in national.lsoas_in(code):
         by_ward.setdefault(lsoa.ward_code, []).append(national.lsoa_boundary(lsoa.code))
@@ -315,14 +320,8 @@ def area_boundary(text: str) -> tuple[str, BaseGeometry]:
     outlines for the 33 boroughs, generalised LSOA unions elsewhere)."""
     from saferboard.core import national
 
-    try:
-        codes = local_authorities_of(text)
-    except InputError as e:
-        raise InputError(e.detail, param="area") from None
-    if len(codes) > 1:
-        raise InputError(f"{text.strip()!r} covers {len(codes)} local authorities; maps are "
-                         "drawn per authority: give one of them", param="area")
-    return national.local_authority(codes[0]).name, national.la_boundary(codes[0])
+    code = one_la(text, why="maps are drawn per authority: ")
+    return national.local_authority(code).name, national.la_boundary(code)
 
 
 def _national_denominator(area: str, measure: str, year: int) -> Denominator:
@@ -361,14 +360,7 @@ def la_name(text: str) -> str:
     london = _canonical_names().get(text.strip().lower())
     if london is not None:
         return london
-    try:
-        codes = local_authorities_of(text)
-    except InputError as e:
-        raise InputError(e.detail, param="area") from None
-    if len(codes) > 1:
-        raise InputError(f"{text.strip()!r} covers {len(codes)} local authorities; give one "
-                         "of them", param="area")
-    return national.local_authority(codes[0]).name
+    return national.local_authority(one_la(text)).name
 
 
 def is_london(area: str) -> bool:
