@@ -10,22 +10,34 @@ Generates `--cases` synthetic cases (default 100,000) and `--incidents` incident
 * stats: read every Case Review application with its case's incident dates, and compute the
   year's four figures.
 
-Goals (issue 17): import under 60 s, each report under 2 s. The case page's p95 under 50
-concurrent users belongs to the web pages and is not measured here. This is a benchmark, not
-a timed test: the figures are recorded by hand in benchmarks/README.md.
+* with `--web-seconds S` (> 0): the case page under load. `saferboard serve` is started on
+  the register just built (with the web benchmark's store, benchmarks/web.py, and a partner
+  officer of the "police" agency), and `--clients` concurrent clients (default 50) open
+  random police cases' pages (`/cases/REF`: every person, incident, assessment, action,
+  review and note decrypted, and an audit row written per view) for S seconds.
 
-    .venv/bin/python benchmarks/cases.py --cases 100000 --incidents 1000000
+Goals (issue 17): import under 60 s, each report under 2 s, the case page's p95 under 200 ms
+with 50 concurrent users. This is a benchmark, not a timed test: the figures are recorded by
+hand in benchmarks/README.md.
+
+    .venv/bin/python benchmarks/cases.py --cases 100000 --incidents 1000000 --web-seconds 60
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
+import os
 import random
+import re
+import subprocess
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from saferboard.core.casekeys import keys_from_line
 from saferboard.measures import cases as mc
@@ -73,13 +85,95 @@ def generate(folder: Path, n_cases: int, n_incidents: int, seed: int) -> dict[st
     return paths
 
 
+KEY_LINE = "benchmark-only-key-" + "b" * 40
+PARTNER, PASSWORD = "bench_police", "benchmark password 12345"
+
+
+async def _case_client(base: str, cookies: dict[str, str], refs: list[str], until: float,
+                       seed: int, latencies: list[float], errors: list[str]) -> None:
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as c:
+        while time.perf_counter() < until:
+            path = f"/cases/{rng.choice(refs)}"
+            start = time.perf_counter()
+            try:
+                r = await c.get(path)
+                if r.status_code != 200:
+                    errors.append(f"{path}: {r.status_code}")
+            except httpx.HTTPError as e:
+                errors.append(f"{path}: {type(e).__name__}")
+            latencies.append(time.perf_counter() - start)
+
+
+async def _case_load(base: str, cookies: dict[str, str], refs: list[str], clients: int,
+                     seconds: float) -> tuple[list[float], list[str], float]:
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(_case_client(base, cookies, refs, start + seconds, i, latencies,
+                                        errors) for i in range(clients)))
+    return latencies, errors, time.perf_counter() - start
+
+
+def case_page_load(folder: Path, register: Path, refs: list[str], clients: int,
+                   seconds: float) -> None:
+    """p50/p95/p99 of the case page with `clients` concurrent clients (the server is a
+    subprocess on loopback, sharing the machine with the clients, as benchmarks/web.py)."""
+    import web  # benchmarks/web.py: the web store, server start and percentiles
+    from saferboard import store
+    from saferboard.web.auth import add_user
+
+    db = folder / "web.duckdb"
+    db.write_bytes(web.build(folder).read_bytes())
+    con = store.connect(db)
+    try:
+        add_user(con, PARTNER, PASSWORD, "partner", agency="police", can_export=False,
+                 now=datetime.now(UTC), actor="benchmark")
+    finally:
+        con.close()
+    key = folder / "cases.key"
+    key.write_text(KEY_LINE + "\n")
+    os.environ["SAFERBOARD_CASE_KEY_FILE"] = str(key)
+    os.environ["SAFERBOARD_CASES_DB"] = str(register)
+    port = web.free_port()
+    proc = web.start(db, port, True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base) as c:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)
+            assert token
+            r = c.post("/login", data={"username": PARTNER, "password": PASSWORD,
+                                       "csrf_token": token.group(1)})
+            assert r.status_code == 303, r.status_code
+            cookies = {"sb_session": c.cookies["sb_session"]}
+        cpu0 = web.cpu_seconds(proc.pid)
+        lat, errors, spent = asyncio.run(_case_load(base, cookies, refs, clients, seconds))
+        cpu = web.cpu_seconds(proc.pid) - cpu0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    print(f"case page: {clients} clients, {len(lat):,} requests in {spent:.0f} s "
+          f"({len(lat) / spent:.1f}/s), p50 {web.pct(lat, 50):.0f} ms, p95 "
+          f"{web.pct(lat, 95):.0f} ms, p99 {web.pct(lat, 99):.0f} ms (goal p95 < 200 ms), "
+          f"errors {len(errors)}, server CPU {cpu / max(len(lat), 1) * 1000:.1f} ms/request")
+    for e in sorted(set(errors))[:5]:
+        print(f"  error: {e}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=100_000)
     ap.add_argument("--incidents", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--web-seconds", type=float, default=0,
+                    help="also load the case page for this long (0: skip)")
+    ap.add_argument("--clients", type=int, default=50)
     args = ap.parse_args()
-    keys = keys_from_line("benchmark-only-key-" + "b" * 40)
+    keys = keys_from_line(KEY_LINE)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         paths = generate(folder, args.cases, args.incidents, args.seed)
@@ -103,11 +197,17 @@ def main() -> None:
         apps = [mc.Application(*a) for a in cs.application_dates(con)]
         year = mc.case_review_year(apps, "2023/24")
         t_stats = time.perf_counter() - t
+        police = [r for (r,) in con.execute("SELECT case_ref FROM cases WHERE agency = "
+                                             "'police'")]
         con.close()
         size = (folder / "reg.sqlite").stat().st_size
-    print(f"import: {t_import:.1f} s (goal < 60 s); database {size / 1e6:.0f} MB")
-    print(f"due: {t_due:.2f} s, {len(due):,} cases due (goal < 2 s)")
-    print(f"stats: {t_stats:.2f} s, {year.applications} applications in 2023/24 (goal < 2 s)")
+        print(f"import: {t_import:.1f} s (goal < 60 s); database {size / 1e6:.0f} MB")
+        print(f"due: {t_due:.2f} s, {len(due):,} cases due (goal < 2 s)")
+        print(f"stats: {t_stats:.2f} s, {year.applications} applications in 2023/24 "
+              "(goal < 2 s)")
+        if args.web_seconds > 0:
+            case_page_load(folder, folder / "reg.sqlite", police, args.clients,
+                           args.web_seconds)
 
 
 if __name__ == "__main__":
