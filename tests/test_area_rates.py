@@ -14,9 +14,10 @@ from scipy.stats import chi2, poisson
 
 from saferboard import store as st
 from saferboard.core import categories
-from saferboard.core.areas import SmallArea, lsoas_of, read_populations
+from saferboard.core.areas import SmallArea, lsoas_of
 from saferboard.core.errors import InputError
 from saferboard.measures.area_rates import area_rates, rank_rates
+from saferboard.sources.populations import read_populations
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli
 from tests.csvcount import rows
 
@@ -149,6 +150,9 @@ def test_population_file_errors(tmp_path: Path) -> None:
         read_populations(bad)
     bad.write_text("code,population\nX,5\nX,6\n")
     with pytest.raises(InputError, match=r"line 3.*appears twice"):
+        read_populations(bad)
+    bad.write_text("code,population\nX,5\nY,inf\n")  # float() reads it; no population is
+    with pytest.raises(InputError, match=r"line 3: column 'population': .*positive"):
         read_populations(bad)
 
 

@@ -493,9 +493,9 @@ def area_rates_cmd(
 ) -> None:
     """Crime per 1,000 residents by LSOA or ward with 95% exact intervals, ranked, and
     whether each is higher or lower than the whole authority (FDR-corrected)."""
-    from saferboard.core.areas import read_populations
     from saferboard.core.errors import InputError
     from saferboard.measures.area_rates import area_rates, latest_month
+    from saferboard.sources.populations import read_populations
 
     pops = read_populations(population) if population is not None else None
     con = store.connect(db, read_only=True)

@@ -4,7 +4,6 @@ households per London local authority (shipped, derived from ONS and Census file
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -484,41 +483,3 @@ def wards_of(area: str) -> tuple[SmallArea, ...]:
     with open(_data("wards_lad23.csv"), newline="", encoding="utf-8") as f:
         return tuple(SmallArea(r["ward_code"], r["ward_name"], None, "")
                      for r in csv.DictReader(f) if r["lad_name"].lower() == area.lower())
-
-
-def read_populations(path: Path) -> dict[str, float]:
-    """A user's population file: CSV with a `code` and a `population` column (any case,
-    other columns ignored), one row per LSOA or ward."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InputError(f"cannot read population file: {e.strerror}", path=path) from e
-    except UnicodeDecodeError as e:
-        raise InputError("population file is not UTF-8 text", path=path) from e
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip().lower() for h in next(reader, [])]
-    missing = [c for c in ("code", "population") if c not in header]
-    if missing:
-        raise InputError(f"missing column {missing[0]!r} (need code,population)",
-                         path=path, line=1)
-    ci, pi = header.index("code"), header.index("population")
-    out: dict[str, float] = {}
-    for line, row in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        code = row[ci].strip() if ci < len(row) else ""
-        raw = row[pi].strip().replace(",", "") if pi < len(row) else ""
-        try:
-            value = float(raw)
-        except ValueError:
-            value = -1.0
-        if not code:
-            raise InputError("empty code", path=path, line=line, column="code")
-        if value <= 0 or value != value:
-            raise InputError(f"population must be a positive number, got {raw!r}",
-                             path=path, line=line, column="population")
-        if code in out:
-            raise InputError(f"code {code} appears twice", path=path, line=line,
-                             column="code")
-        out[code] = value
-    return out
