@@ -84,7 +84,7 @@ def test_an_update_replaces_the_previous_one(con: duckdb.DuckDBPyConnection,
     ("A1,1. Burglary,Road shows,Police,,2013-02-28,2012-Q4,p,u,Purple\n",
      "line 2: column 'rag': 'Purple' is not a RAG"),
     ("A1,1. Burglary,Road shows,Police,,30/02/2013,2012-Q4,p,u,G\n",
-     "line 2: column 'due': '30/02/2013': not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+     "line 2: column 'due': not a date (YYYY-MM-DD or DD/MM/YYYY)"),
     ("A1,1. Burglary,Road shows,,,,2012-Q4,p,u,G\n",
      "line 2: column 'agency': empty; this column is required"),
     ("A1,1. Burglary,Road shows,Police,,,2012-Q4,p,u,G\n"

@@ -31,10 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from saferboard.core.casekeys import CaseKeys, encrypt
-from saferboard.core.dates import DATE_FORMS, data_day
 from saferboard.core.errors import InputError
 from saferboard.core.riskmatrix import LEVELS
-from saferboard.sources.tables import Row, read_table
+from saferboard.sources.tables import Cells, read_table
 from saferboard.store import cases as cs
 
 REPORTED_TO = ("council", "police", "housing provider", "other")
@@ -122,23 +121,18 @@ class CaseFile:
     rows: tuple[CaseFileRow, ...]
 
 
-class _Cells:
-    """One row's cells with the file and line, so every error names where it is."""
-
-    def __init__(self, path: str, row: Row) -> None:
-        self.path, self.row = path, row
-
-    def bad(self, column: str, why: str) -> InputError:
-        return InputError(why, path=self.path, line=self.row.line, column=column)
+class _Cells(Cells):
+    """A case file's row: text, choices and dates, every error naming file, line and column
+    and never quoting the cell (it may be a name, an address or a date of birth)."""
 
     def text(self, column: str, *, required: bool = True, limit: int = MAX_SHORT) -> str | None:
-        value = self.row.cells.get(column, "")
+        value = self.get(column)
         if not value:
             if required:
-                raise self.bad(column, "empty; a value is required")
+                raise self.fail(column, "empty; a value is required")
             return None
         if len(value) > limit:
-            raise self.bad(column, f"too long ({len(value)} characters; at most {limit})")
+            raise self.fail(column, f"too long ({len(value)} characters; at most {limit})")
         return " ".join(value.split()) if limit == MAX_SHORT else value
 
     def req(self, column: str) -> str:
@@ -146,26 +140,15 @@ class _Cells:
         assert value is not None  # required=True never returns None
         return value
 
-    def day(self, column: str, *, required: bool = True) -> date | None:
-        value = self.row.cells.get(column, "")
-        if not value:
-            if required:
-                raise self.bad(column, f"empty; a date is required ({DATE_FORMS})")
-            return None
-        try:
-            return data_day(value)
-        except ValueError as e:
-            raise self.bad(column, str(e)) from None
-
     def req_day(self, column: str) -> date:
-        d = self.day(column)
+        d = self.day(column, required=True)
         assert d is not None
         return d
 
     def choice(self, column: str, allowed: tuple[str, ...]) -> str:
         value = " ".join(self.req(column).lower().split())
         if value not in allowed:
-            raise self.bad(column, f"not one of {', '.join(allowed)}")
+            raise self.fail(column, f"not one of {', '.join(allowed)}")
         return value
 
 
@@ -173,7 +156,7 @@ def _case(c: _Cells) -> CaseRow:
     opened = c.req_day("opened")
     closed = c.day("closed", required=False)
     if closed is not None and closed < opened:
-        raise c.bad("closed", "before the opening date")
+        raise c.fail("closed", "before the opening date")
     people = [PersonRow("victim", c.req("victim_name"),
                         c.text("victim_address", required=False),
                         c.day("victim_dob", required=False),
@@ -182,14 +165,14 @@ def _case(c: _Cells) -> CaseRow:
     for role in ("victim", "perpetrator"):
         dob = c.day(f"{role}_dob", required=False)
         if dob is not None and dob > opened:
-            raise c.bad(f"{role}_dob", "after the case was opened")
+            raise c.fail(f"{role}_dob", "after the case was opened")
     perp = c.text("perpetrator_name", required=False)
     if perp is not None:
         people.append(PersonRow("perpetrator", perp,
                                 c.text("perpetrator_address", required=False),
                                 c.day("perpetrator_dob", required=False), None, None))
-    elif c.row.cells.get("perpetrator_address") or c.row.cells.get("perpetrator_dob"):
-        raise c.bad("perpetrator_name", "empty while a perpetrator address or date of birth "
+    elif c.get("perpetrator_address") or c.get("perpetrator_dob"):
+        raise c.fail("perpetrator_name", "empty while a perpetrator address or date of birth "
                     "is given")
     shared = tuple(dict.fromkeys(
         " ".join(a.split()) for a in (c.text("shared_with", required=False) or "").split(";")
@@ -215,12 +198,12 @@ def _application(c: _Cells) -> ApplicationRow:
     received = c.req_day("received")
     review = c.day("review_date", required=False)
     if review is not None and review < received:
-        raise c.bad("review_date", "before the date received")
-    rec_text = c.row.cells.get("recommendations", "").strip().lower()
+        raise c.fail("review_date", "before the date received")
+    rec_text = c.get("recommendations").strip().lower()
     recs: bool | None
     if review is None:
         if rec_text:
-            raise c.bad("recommendations", "given without a review_date; leave it empty "
+            raise c.fail("recommendations", "given without a review_date; leave it empty "
                         "until the review is held")
         recs = None
     elif rec_text in ("yes", "y", "true", "1"):
@@ -228,7 +211,7 @@ def _application(c: _Cells) -> ApplicationRow:
     elif rec_text in ("no", "n", "false", "0"):
         recs = False
     else:
-        raise c.bad("recommendations", "expected yes or no (required with a review_date)")
+        raise c.fail("recommendations", "expected yes or no (required with a review_date)")
     return ApplicationRow(c.row.line, c.req("application_ref"), c.req("case_ref"), received,
                           review, recs)
 

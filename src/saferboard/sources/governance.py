@@ -21,11 +21,11 @@ from typing import TypeVar
 import duckdb
 
 from saferboard import store
-from saferboard.core.dates import data_day, utc_now
+from saferboard.core.dates import utc_now
 from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter, parse_quarter
 from saferboard.core.text import check_text
-from saferboard.sources.tables import Row, Table, read_table
+from saferboard.sources.tables import Cells, Table, read_table
 from saferboard.store.locks import check_open, check_rows_open
 
 RETURN_COLUMNS = (
@@ -115,15 +115,12 @@ class ImportReport:
 # Cell parsers
 
 
-class _Cells:
-    def __init__(self, table: Table, row: Row) -> None:
-        self.table, self.row = table, row
-
-    def fail(self, column: str, message: str) -> InputError:
-        return InputError(message, path=self.table.path, line=self.row.line, column=column)
+class _Cells(Cells):
+    """A return's or action plan's row: ids, numbers, quarters and RAGs (none of it personal,
+    so a bad value is quoted), dates by the one rule (Cells.day)."""
 
     def text(self, column: str, *, required: bool = False) -> str:
-        value = self.row.cells.get(column, "")
+        value = self.get(column)
         if required and not value:
             raise self.fail(column, "empty; this column is required")
         return value
@@ -145,15 +142,6 @@ class _Cells:
         if value < 0 and not negative:
             raise self.fail(column, f"must be 0 or more, got {raw!r}")
         return value
-
-    def day(self, column: str) -> date | None:
-        raw = self.text(column)
-        if not raw:
-            return None
-        try:
-            return data_day(raw)  # a return's dates are not personal: the value is quoted
-        except ValueError as e:
-            raise self.fail(column, f"{raw!r}: {e}") from None
 
     def quarter(self, column: str = "quarter", *, required: bool = True) -> Quarter | None:
         raw = self.text(column, required=required)
@@ -236,7 +224,7 @@ def parse_returns(path: Path) -> ParsedReturns:
     lines: dict[tuple[str, Quarter, str], int] = {}
     first_line: dict[str, int] = {}
     for row in table.rows:
-        c = _Cells(table, row)
+        c = _Cells(table.path, row)
         pid = c.ident("project_id")
         start, end = c.day("start"), c.day("end")
         if start and end and end < start:
@@ -434,7 +422,7 @@ def parse_actions(path: Path) -> ParsedActions:
     lines: dict[tuple[str, Quarter], int] = {}
     first_line: dict[str, int] = {}
     for row in table.rows:
-        c = _Cells(table, row)
+        c = _Cells(table.path, row)
         aid = c.ident("action_id")
         a = ActionDetails(aid, c.text("priority", required=True), c.text("action", required=True),
                           c.text("agency", required=True), c.text("lead"), c.day("due"))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from saferboard.core.dates import DATE_FORMS, data_day
 from saferboard.core.errors import InputError
 from saferboard.core.text import check_text
 
@@ -130,6 +131,32 @@ def read_table(path: Path, *, sheet: str | None = None) -> Table:
             check_text(text, path=s.path, line=n, column=column)
         rows.append(Row(n, dict(zip(columns, texts, strict=True))))
     return Table(s.path, columns, tuple(rows))
+
+
+class Cells:
+    """One row of a `read_table` table, so that every error names its file, line and column:
+    the readers of case files, returns and action plans build their typed cells on it."""
+
+    def __init__(self, path: str, row: Row) -> None:
+        self.path, self.row = path, row
+
+    def fail(self, column: str, why: str) -> InputError:
+        return InputError(why, path=self.path, line=self.row.line, column=column)
+
+    def get(self, column: str) -> str:
+        return self.row.cells.get(column, "")
+
+    def day(self, column: str, *, required: bool = False) -> date | None:
+        """A day by the one rule (core.dates.data_day); the error never quotes the cell."""
+        value = self.get(column)
+        if not value:
+            if required:
+                raise self.fail(column, f"empty; a date is required ({DATE_FORMS})")
+            return None
+        try:
+            return data_day(value)
+        except ValueError as e:
+            raise self.fail(column, str(e)) from None
 
 
 Records = Iterator[tuple[int, list[Cell]]]
