@@ -217,7 +217,7 @@ def test_suppressed_groups_are_never_shown_as_zero(partner_db: Path) -> None:
     csv_rows = {r["group"]: r for r in csv.DictReader(out.stdout.splitlines())}
     assert csv_rows["Pilot"]["members"] == MARK and csv_rows["Pilot"]["suppressed"] == "yes"
     assert csv_rows["Comparison"]["rate_before"] == MARK
-    assert csv_rows["Statutory"]["members"] == "60" and csv_rows["Statutory"]["suppressed"] == ""
+    assert csv_rows["Statutory"]["members"] == "60" and csv_rows["Statutory"]["suppressed"] == "no"
 
 
 def test_no_raw_identifier_in_outputs(partner_db: Path) -> None:

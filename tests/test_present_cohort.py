@@ -50,7 +50,7 @@ def test_not_computable_is_not_suppressed() -> None:
     # Two members with no community time after joining: no rate after, nothing hidden.
     g = CohortGroupOut.of("x", pooled(2, 6, 0, 2.0, 0.0))
     assert (g.members, g.rate_before, g.rate_after, g.suppressed) == (2, 3.0, None, False)
-    assert g.cells()["rate_after"] is None and g.cells()["suppressed"] == ""
+    assert g.cells()["rate_after"] is None and g.cells()["suppressed"] == "no"
     assert json.loads(json.dumps(g.keyed()))["rate_after"] is None
 
 
@@ -137,7 +137,7 @@ def test_web_page_and_api_never_show_a_suppressed_group_as_zero(
         assert header == list(GROUP_COLUMNS)
         for name in HIDDEN:
             assert rows[name][1:] == [MARK] * 6 + ["yes"], rows[name]
-        assert rows["Statutory"][1] == "60" and rows["Statutory"][-1] == ""
+        assert rows["Statutory"][1] == "60" and rows["Statutory"][-1] == "no"
         api = c.get("/api/people").json()
         cohort = next(s for s in api if s["key"] == "cohort")["tables"][0]
         assert cohort["columns"] == list(GROUP_COLUMNS)

@@ -244,15 +244,15 @@ def _money(x: float | None) -> int | None:
 
 
 def costs_json(r: CostReport) -> dict[str, Any]:
+    from saferboard.present.costs import cost_rows
+
     return {
         "area": r.area, "month": f"{r.month:%Y-%m}", "source": r.source,
         "window": r.window, "previous_window": r.previous_window,
         "price_year": r.price_year, "price_factor": round(r.price_factor, 6),
         "total_cost": _money(r.total_cost), "previous_total_cost": _money(r.previous_cost),
         "cost_avoided_by_volume": _money(r.avoided_by_volume),
-        "categories": [{**asdict(c), "unit_cost": _money(c.unit_cost),
-                        "cost": _money(c.cost), "previous_cost": _money(c.previous_cost),
-                        "cost_avoided": _money(c.cost_avoided)} for c in r.rows],
+        "categories": cost_rows(r),
         "unmapped": [asdict(u) for u in r.unmapped],
         "include_unverified": r.include_unverified,
         "left_out_unverified": [{**asdict(u), "unit_cost": _money(u.unit_cost)}
@@ -275,6 +275,8 @@ def costs_json(r: CostReport) -> dict[str, Any]:
 
 
 def print_costs(r: CostReport, fmt: Format, cohort_note: str | None) -> None:
+    from saferboard.present.costs import cost_rows, total_row
+
     if r.cohort is None and cohort_note:
         err.print(f"note: no cohort cost avoided: {cohort_note}", markup=False,
                   highlight=False, soft_wrap=True)
@@ -282,18 +284,7 @@ def print_costs(r: CostReport, fmt: Format, cohort_note: str | None) -> None:
         sys.stdout.write(json.dumps({**costs_json(r), "cohort_note": cohort_note}, indent=2)
                          + "\n")
         return
-    rows: list[dict[str, Any]] = [
-        {"category": c.category, "home_office_category": c.heeks, "unit_cost": _money(
-            c.unit_cost), "crimes": c.count, "cost": _money(c.cost),
-         "crimes_before": c.previous_count, "cost_before": _money(c.previous_cost),
-         "cost_avoided": _money(c.cost_avoided)} for c in r.rows]
-    rows.append({"category": "Total (priced categories)", "home_office_category": "",
-                 "unit_cost": None, "crimes": sum(c.count for c in r.rows),
-                 "cost": _money(r.total_cost),
-                 "crimes_before": (None if r.previous_cost is None
-                                   else sum(c.previous_count or 0 for c in r.rows)),
-                 "cost_before": _money(r.previous_cost),
-                 "cost_avoided": _money(r.avoided_by_volume)})
+    rows = [*cost_rows(r), total_row(r)]  # the JSON's categories, and their total
     if fmt is Format.csv:
         emit(rows, fmt)
         if r.left_out:  # CSV has no room for it: say on stderr what the totals leave out

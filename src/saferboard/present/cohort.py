@@ -34,12 +34,12 @@ def _r(value: float | None, digits: int) -> float | None:
 
 def _cells(model: Out, columns: tuple[str, ...] | None = None) -> dict[str, Any]:
     """A table row: the model's fields (or `columns`), a suppressed figure as the mark and
-    the suppressed flag as "yes" or empty."""
+    the suppressed flag as "yes" or "no" (a table cell is never empty)."""
     values = model.model_dump()
     out = {}
     for k in columns or tuple(values):
         v = values[k]
-        out[k] = ("yes" if v else "") if isinstance(v, bool) else shown(v)
+        out[k] = ("yes" if v else "no") if isinstance(v, bool) else shown(v)
     return out
 
 

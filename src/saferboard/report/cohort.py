@@ -28,6 +28,7 @@ from saferboard.measures.cohort import (
 from saferboard.measures.costs import cost_report
 from saferboard.measures.series import MonthlyCounts
 from saferboard.present.cohort import ProjectionOut, groups, suppressed_note
+from saferboard.present.costs import PACK_COLUMNS, cost_rows
 
 Cell = str | int | float | None
 
@@ -46,7 +47,7 @@ class CohortSection:
 @dataclass(frozen=True)
 class CostSection:
     title: str
-    rows: tuple[dict[str, Cell], ...]  # category, crimes, unit cost, cost, cost avoided
+    rows: tuple[dict[str, Cell], ...]  # present.costs.PACK_COLUMNS
     total: str
     cohort: str | None
     notes: tuple[str, ...]
@@ -117,11 +118,8 @@ def cost_section(sources: dict[str, MonthlyCounts], cats: Categories, costs: Uni
                         cohort=cohort, include_unverified=include_unverified)
     except InputError as e:
         return None, [f"Cost of crime: {e}"]
-    rows: tuple[dict[str, Cell], ...] = tuple(
-        {"category": c.category, "crimes": c.count, "unit_cost": round(c.unit_cost),
-         "cost": round(c.cost),
-         "cost_avoided": None if c.cost_avoided is None else round(c.cost_avoided)}
-        for c in r.rows)
+    rows: tuple[dict[str, Cell], ...] = tuple(  # the CLI's rows, the page's columns
+        {k: row[k] for k in PACK_COLUMNS} for row in cost_rows(r))
     total = f"£{r.total_cost / 1e6:.1f}M at {r.price_year} prices for the 12 months {r.window}"
     saved = r.avoided_by_volume
     if saved is None:
