@@ -138,3 +138,18 @@ def test_quality_months_are_written_one_way() -> None:
     assert cells["outside_force"] == "Hertsmere (2) and 1 more"
     assert QualityOut.of(q).cells()["outside_force"] == "Hertsmere (2), Epping Forest (1)"
     assert cells["unmapped"] == "Burglary / Shed (3)" and "unmapped_labels" not in cells
+
+
+def test_trend_api_points_are_the_trend_csv_rows(make_web: Callable[..., Web]  # noqa: F811
+                                                 ) -> None:
+    from tests.web.conftest import PASSWORD
+
+    c = make_web().login("analyst", PASSWORD)
+    query = {"month": "2025-09"}
+    points = c.get("/api/categories/Burglary/trend", params=query).json()["points"]
+    body = c.get("/downloads/csv/trend", params={**query, "category": "Burglary"}).text
+    table = list(csv.DictReader(io.StringIO(body)))
+    assert len(points) == 36 and points[-1]["month"] == "2025-09"
+    assert [list(r) for r in table] == [list(p) for p in points]
+    for got, want in zip(table, points, strict=True):
+        assert got == {k: "" if v is None else str(v) for k, v in want.items()}

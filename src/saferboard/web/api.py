@@ -14,6 +14,7 @@ from saferboard.present.compare import ComparisonOut
 from saferboard.present.dashboard import DashboardOut
 from saferboard.present.quality import QualityOut
 from saferboard.present.targets import TargetOut
+from saferboard.present.trend import TrendOut
 from saferboard.present.values import Suppressed
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import Need, Principal, state
@@ -90,17 +91,17 @@ def categories(request: Request, p: Annotated[Principal, Depends(Need(Perm.dashb
     return list(state(request).measures.category_names())
 
 
-@router.get("/categories/{category}/trend")
+@router.get("/categories/{category}/trend", response_model=TrendOut)
 def trend(request: Request, category: CategoryP,
           p: Annotated[Principal, Depends(Need(Perm.dashboards))], area: AreaQ = None,
-          month: MonthQ = None) -> dict[str, Any]:
-    """36 months with last year's line, control limits and exception flags."""
+          month: MonthQ = None) -> TrendOut:
+    """36 months with last year's line, control limits and exception flags (the points are
+    the rows of the trend CSV download)."""
     st = state(request)
     with st.db.reader() as con:
         chosen, ref = st.measures.resolve(con, area, month)
         t = st.measures.trend(con, chosen, st.measures.check_category(category), ref)
-    return {"area": t.area, "category": t.category, "source": t.source, "method": t.method,
-            "points": [{**asdict(pt), "month": f"{pt.month:%Y-%m}"} for pt in t.points]}
+    return TrendOut.of(t)
 
 
 @router.get("/categories/{category}/peers", response_model=ComparisonOut)

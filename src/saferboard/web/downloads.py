@@ -16,6 +16,7 @@ from saferboard.present.compare import peer_rows
 from saferboard.present.dashboard import dashboard_csv, period_csv
 from saferboard.present.governance import action_rows, project_rows
 from saferboard.present.quality import QualityOut
+from saferboard.present.trend import TrendOut
 from saferboard.web import audit, governance, people, records
 from saferboard.web.deps import Need, Principal, state
 from saferboard.web.permissions import Perm, audience, check
@@ -123,10 +124,7 @@ def _measure_rows(con: Any, st: Any, table: str, area: str, ref: Any, category: 
                 for s in statuses for pt in s.points]
     name = ms.check_category(category or "")
     if table == "trend":
-        t = ms.trend(con, area, name, ref)
-        return [{"month": f"{pt.month:%Y-%m}", "count": pt.count,
-                 "year_earlier": pt.year_earlier, "expected": pt.expected, "lower": pt.lower,
-                 "upper": pt.upper, "flag": pt.flag} for pt in t.points]
+        return TrendOut.of(ms.trend(con, area, name, ref)).rows()  # the API's points
     if table == "peers":
         return peer_rows(ms.peers(con, area, name, ref), area)  # as `compare --format csv`
     m = ms.hotspot_map(con, area, name, ref)
