@@ -3,9 +3,11 @@ models, so the CLI's tables and `--format json|csv`, the JSON API, the XLSX and 
 pack print the same figures under the same names. A count hidden by disclosure control is
 a `Suppressed` value here, never 0.
 
-One module per result kind: `dashboard` (indicators and the chosen period), `cohort` (the
-offender cohort's groups), `governance` (funded projects and the action plan); `values`
-holds `Suppressed`.
+One module per result kind: `dashboard` (indicators and the chosen period), `targets`,
+`compare` (peer rows), `trend`, `quality`, `cohort` (the offender cohort's groups, offence
+types and projection), `costs` (cost of crime), `governance` (funded projects and the action
+plan); `values` holds `Suppressed`. Each model's `of(result)` is the one place a result
+becomes output; JSON is `model_dump(mode="json")`, table and CSV rows its fields.
 
 May import: measures and core (and pydantic). Imported by report, web and cli; never by
 measures or below, and never imports an entry point or a web or template library.
