@@ -194,3 +194,28 @@ def test_a_wrong_key_stops_the_server(make_web: Callable[..., Web], tmp_path: Pa
     con = cs.connect(db, keys)
     assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 3
     con.close()
+
+
+def test_serve_refuses_a_short_or_wrong_case_key(base_db: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from tests.conftest import run_cli
+    from tests.web.case_fixtures import seed_register
+    from tests.web.conftest import SECRET
+
+    db = tmp_path / "web.duckdb"
+    shutil.copy(base_db, db)
+    _, cases_db = seed_register(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFERBOARD_")}
+    short = tmp_path / "short.key"
+    short.write_text("tooshort\n", encoding="utf-8")
+    r = run_cli("serve", "--db", db, "--case-key-file", short, "--cases-db", cases_db,
+                env={**env, "SAFERBOARD_WEB_SECRET": SECRET})
+    assert r.code == 1 and "at least 32" in r.stderr and "secrets.token_urlsafe" in r.stderr
+    other = tmp_path / "other.key"
+    other.write_text("q" * 48 + "\n", encoding="utf-8")
+    r = run_cli("serve", "--db", db, "--cases-db", cases_db, env={
+        **env, "SAFERBOARD_WEB_SECRET": SECRET, "SAFERBOARD_CASE_KEY_FILE": str(other)})
+    assert r.code == 1 and "another key" in r.stderr
+    assert "Traceback" not in r.stderr
