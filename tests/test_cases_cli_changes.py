@@ -103,3 +103,36 @@ def test_refusals_name_the_option_not_the_value(opts: list[object]) -> None:
         ok("cases", "open", "C1", "--agency", "Police", "--opened", "2025-01-06", *opts)
     with pytest.raises(InputError, match="no such action"):
         ok("cases", "action-done", "C1", "5", *opts)
+
+
+def test_agencies_compare_the_same_in_the_list_and_the_view(tmp_path: Path) -> None:
+    """Listing (SQL) and viewing (Python) fold agency names alike, non-ASCII letters too, so
+    an officer never sees a case listed that they cannot open, or the reverse."""
+    from datetime import date
+
+    from saferboard.core.casekeys import load_case_key
+    from saferboard.store import cases as cs
+
+    keys = load_case_key(key_file(tmp_path))
+    con = cs.connect(tmp_path / "reg.sqlite", keys)
+    with cs.transaction(con):
+        cs.open_case(con, keys, case_ref="Ä1", case_type="ASB", agency="Ärzte Verbund",
+                     opened=date(2025, 1, 1), lead_officer=None, shared_with=(" Éire Housing",),
+                     people=(), actor="t")
+        cs.open_case(con, keys, case_ref="B1", case_type="ASB", agency="Police",
+                     opened=date(2025, 1, 1), lead_officer=None, shared_with=(), people=(),
+                     actor="t")
+    for officer, expected in (("  ÄRZTE verbund", ["Ä1"]), ("ÉIRE HOUSING", ["Ä1"]),
+                              ("arzte verbund", []), ("police", ["B1"])):
+        ag = cs.agency_set(officer)
+        with cs.transaction(con):
+            listed = [c.case_ref for c in cs.list_cases(con, ag)]
+            viewable = []
+            for ref in ("Ä1", "B1"):
+                try:
+                    cs.view_case(con, keys, ref, "t", agencies=ag)
+                    viewable.append(ref)
+                except cs.CaseNotFound:
+                    pass
+        assert listed == viewable == expected, officer
+    con.close()

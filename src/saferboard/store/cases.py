@@ -620,8 +620,11 @@ def list_cases(con: sqlite3.Connection, agencies: frozenset[str] | None) -> list
     if agencies is not None:
         agencies = agency_set(*agencies)
         marks = ",".join("?" * len(agencies))
-        where = (f"WHERE lower(trim(c.agency)) IN ({marks}) OR c.id IN (SELECT case_id FROM "
-                 f"case_agencies WHERE lower(trim(agency)) IN ({marks}))")
+        # The same folding as agency_set (SQLite's lower() folds ASCII letters only).
+        con.create_function("sb_fold", 1, lambda a: a.strip().casefold() if a else a,
+                            deterministic=True)
+        where = (f"WHERE sb_fold(c.agency) IN ({marks}) OR c.id IN (SELECT case_id FROM "
+                 f"case_agencies WHERE sb_fold(agency) IN ({marks}))")
         params = [*agencies, *agencies]
     rows = con.execute(
         "SELECT c.case_ref, c.case_type, c.agency, c.opened, c.closed, "
