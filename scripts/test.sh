@@ -16,4 +16,6 @@ python3 -m venv .venv
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/mypy
 .venv/bin/lint-imports
-.venv/bin/pytest -q "$@"
+# Every test, slow and browser ones included (`-m "not slow and not browser"` is the quick
+# loop), on every core; the demo pack's tests share one worker so the pack is built once.
+.venv/bin/pytest -q -n auto --dist loadgroup "$@"

@@ -29,6 +29,26 @@ SHARED = ROOT.parent / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is absent")
 
 
+# The fixtures that make a test slow: the board pack (a WeasyPrint build), files of 250,000
+# rows (test_bad_input's deep bad row, test_kill's kill -9 imports), schemathesis' API run.
+SLOW_FIXTURES = {"demo", "big_lines", "big_files", "api_web"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Layers of the suite, by the fixtures a test uses (so new tests are sorted too): a test
+    driving a real browser is `browser`; `pytest -m "not slow and not browser"` is the quick
+    loop, `scripts/test.sh` runs everything. Under xdist (`-n`, `--dist loadgroup`) the tests
+    of the session's one demo pack run on one worker, so it is built once."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+        if names & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+        if "demo" in names:
+            item.add_marker(pytest.mark.xdist_group("demo"))
+
+
 @dataclass(frozen=True)
 class Run:
     code: int

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from datetime import date
 
-from saferboard.cli.demo import run_demo
 from saferboard.measures.counts import counts
 from saferboard.measures.windows import shift
 from saferboard.sources.ingest import ingest
@@ -44,9 +43,8 @@ def test_example_street_counts_match_raw_files(con, cats):
     assert dict(counts(con, cats, by=["crime_type"]).rows) == dict(by_type)
 
 
-def test_demo_dashboard_matches_raw_files(tmp_path):
-    result = run_demo(tmp_path / "demo", EXAMPLES)
-    board = result.dashboard
+def test_demo_dashboard_matches_raw_files(demo):
+    board = demo.dashboard
     assert (board.area, board.month) == ("Barnet", date(2025, 12, 1))
     got = {r.category: r for r in board.rows}
     res = {"BURGLARY - RESIDENTIAL", "BURGLARY IN A DWELLING", "RES BURGLARY OF A HOME",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from saferboard.cli.demo import DemoResult
 from saferboard.report.governance import governance_context, governance_sheets
 from saferboard.report.pack import _environment
 from saferboard.sources.governance import ingest_actions, ingest_returns, save_models
@@ -130,14 +131,12 @@ def test_cli_save_models_for_the_pack(tmp_path: Path) -> None:
     assert [n.split(":")[0] for n in notes] == ["Funded projects", "Action plan"]
 
 
-def test_demo_pack_has_the_sections_and_sheets(tmp_path: Path) -> None:
+def test_demo_pack_has_the_sections_and_sheets(demo: DemoResult) -> None:
     import subprocess
 
     from openpyxl import load_workbook
 
-    from saferboard.cli.demo import run_demo
-
-    result = run_demo(tmp_path / "demo", EXAMPLES)
+    result = demo
     text = subprocess.run(["pdftotext", "-layout", str(result.pack.pdf), "-"],
                           capture_output=True, text=True, check=True).stdout
     for heading in ("Value for money", "Value for money: options appraisal", "Funded projects",

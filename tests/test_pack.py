@@ -1,5 +1,6 @@
 """The board pack rendered from the real example data, read back as a reader would: PDF to
-text (pdftotext) and to images (pdftoppm), HTML parsed, XLSX opened."""
+text (pdftotext) and to images (pdftoppm), HTML parsed, XLSX opened. The pack is the
+session's `demo` (tests/conftest.py), built once."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 
 from saferboard import store
-from saferboard.cli.demo import run_demo
 from saferboard.core import categories
 from saferboard.core.config import load_config
 from saferboard.report.pack import write_pack
@@ -26,11 +25,6 @@ HEADINGS = ["Contents", "About this pack", "Overview dashboard", "Burglary",
             "Places: Burglary", "Victims and offenders: repeat victimisation",
             "Victims and offenders: MARAC", "Victims and offenders: offender cohort (IOM)",
             "Cost of crime", "Targets and trajectories", "Glossary"]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("pack") / "demo", EXAMPLES)
 
 
 def pdf_text(pdf: Path) -> str:

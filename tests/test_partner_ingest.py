@@ -292,14 +292,26 @@ BAD_CASES = [
 ]
 
 
-@pytest.fixture
-def seeded(secret: Path, tmp_path: Path) -> Iterator[Path]:
-    """A store holding real partner data, to check that a bad file leaves it as it was."""
-    db = tmp_path / "seed.duckdb"
+@pytest.fixture(scope="module")
+def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real partner data imported once (with the same SECRET as the `secret` fixture)."""
+    folder = tmp_path_factory.mktemp("partner_seed")
+    key_file = folder / "saferboard.secret"
+    key_file.write_text(SECRET + "\n")
+    db = folder / "seed.duckdb"
     for kind in ("cohort", "marac"):
         run = run_cli("ingest-partner", kind, PARTNER / f"{kind}.csv", "--db", db,
-                      "--secret-file", secret)
+                      "--secret-file", key_file)
         assert run.code == 0, run.stderr
+    return db
+
+
+@pytest.fixture
+def seeded(seed_store: Path, tmp_path: Path) -> Iterator[Path]:
+    """A store holding real partner data, to check that a bad file leaves it as it was (each
+    test its own copy of the one import)."""
+    db = tmp_path / "seed.duckdb"
+    shutil.copyfile(seed_store, db)
     yield db
 
 
