@@ -78,8 +78,11 @@ class Database:
                         raise StoreBusy(f"{self.path}: another saferboard process is using "
                                         "the database")
                     # Never wait here: a page answers 503 at once rather than hang.
-                    self._con = store.connect(self.path, wait_s=0)
+                    con = store.connect(self.path, wait_s=0)
+                    # Counted before readers can see it: a result read from the new file
+                    # is never cached under the old file's fingerprint.
                     self.opened += 1
+                    self._con = con
                     self._start_watcher()
                 try:
                     yield self._con
