@@ -158,7 +158,7 @@ def test_every_state_changing_route_needs_the_csrf_token(web: Web) -> None:
                                        "/actions/{action_id}/update"}
     for route in posts:
         path = route.path.format(action_id="AP1.01", project_id="EIOM", username="board",
-                                 quarter="2012-Q4")
+                                 quarter="2012-Q4", case_ref="P-1")
         for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged"},
                      {"csrf_token": other}):
             r = c.post(path, data=data)
@@ -300,7 +300,7 @@ def test_get_requests_change_no_data(web: Web) -> None:
         for route in app_routes(web.app):
             if isinstance(route, APIRoute) and "GET" in route.methods:
                 path = route.path.format(category="Burglary", name="leaflet.js",
-                                         kind="csv", table="dashboard")
+                                         kind="csv", table="dashboard", case_ref="P-1")
                 c.get(path)
     web.app.state.saferboard.db.close()
     assert snapshot() == before
