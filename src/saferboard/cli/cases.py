@@ -190,7 +190,7 @@ def due_cmd(
     day = parse_day(as_of, "--as-of")
     settings = load_matrix(matrix)
     with register(db, key_file) as (con, _):
-        facts = [mc.CaseFacts(*c) for c in cs.case_dates(con)]
+        facts = [mc.CaseFacts(*c) for c in cs.case_dates(con, open_on=day)]
     rows = [{"case_ref": d.case_ref, "risk_level": d.risk_level, "due": d.due.isoformat(),
              "overdue_days": d.overdue_days}
             for d in mc.due_reviews(facts, day, settings.review_days)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -267,6 +267,30 @@ def audit(con: sqlite3.Connection, actor: str, action: str, case_ref: str | None
                 (now(), actor, action, case_ref, detail))
 
 
+def audit_many(con: sqlite3.Connection, actor: str, action: str,
+               rows: Iterable[tuple[str | None, str]]) -> None:
+    """`audit` for many (case_ref, detail) rows at once, all with one timestamp: a bulk
+    import's row per case."""
+    at = now()
+    con.executemany("INSERT INTO audit (at, actor, action, case_ref, detail) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    ((at, actor, action, ref, detail) for ref, detail in rows))
+
+
+@contextmanager
+def bulk_cache(con: sqlite3.Connection, mib: int = 256) -> Iterator[None]:
+    """A page cache of up to `mib` MiB for a bulk load on this connection, then the old
+    size back. SQLite's default (2 MiB) makes a million-row load re-read the same index
+    pages from disk; the cache only grows as pages are used, and durability is unchanged
+    (the load still commits, or rolls back, as one transaction)."""
+    old = con.execute("PRAGMA cache_size").fetchone()[0]
+    con.execute(f"PRAGMA cache_size = {-1024 * int(mib)}")
+    try:
+        yield
+    finally:
+        con.execute(f"PRAGMA cache_size = {int(old)}")
+
+
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value is not None else None
 
@@ -277,16 +301,21 @@ CaseDates = tuple[str, date, date | None, str | None, date | None]
 ApplicationDates = tuple[str, str, date, date | None, bool | None, tuple[date, ...]]
 
 
-def case_dates(con: sqlite3.Connection) -> list[CaseDates]:
+def case_dates(con: sqlite3.Connection, open_on: date | None = None) -> list[CaseDates]:
     """(case_ref, opened, closed, current level, latest review) for every case: the fields of
     measures.cases.CaseFacts, in order. The current level is the latest assessment's (the
-    later one recorded on the same day)."""
+    later one recorded on the same day). With `open_on`, only the cases open that day
+    (opened on or before it, not closed on or before it: the rule measures.cases.due_reviews
+    applies again), so `cases due` reads and decodes only the cases it can list."""
+    day = open_on.isoformat() if open_on is not None else None
     rows = con.execute("""
         SELECT c.case_ref, c.opened, c.closed,
                (SELECT level FROM assessments a WHERE a.case_id = c.id
                 ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1),
                (SELECT max(date) FROM reviews r WHERE r.case_id = c.id)
-        FROM cases c ORDER BY c.case_ref""").fetchall()
+        FROM cases c
+        WHERE ?1 IS NULL OR (c.opened <= ?1 AND (c.closed IS NULL OR c.closed > ?1))
+        ORDER BY c.case_ref""", (day,)).fetchall()
     return [(ref, date.fromisoformat(opened), _d(closed), level, _d(review))
             for ref, opened, closed, level, review in rows]
 
