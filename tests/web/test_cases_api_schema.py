@@ -27,7 +27,7 @@ def test_case_api_conforms(make_web: Callable[..., Web], tmp_path: Path) -> None
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", web.app)
     operations = [r.ok() for r in schema.get_all_operations()]
     operations = [o for o in operations if o.path.startswith("/api/cases")]
-    assert len(operations) == 13
+    assert len(operations) == 14
     for operation in operations:
 
         @given(case=operation.as_strategy())

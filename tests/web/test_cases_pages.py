@@ -219,3 +219,18 @@ def test_serve_refuses_a_short_or_wrong_case_key(base_db: Path, tmp_path: Path) 
         **env, "SAFERBOARD_WEB_SECRET": SECRET, "SAFERBOARD_CASE_KEY_FILE": str(other)})
     assert r.code == 1 and "another key" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_the_dpo_reads_the_register_audit_log(cweb: Web) -> None:
+    police = cweb.login("police")
+    assert police.get("/cases/P-1").status_code == 200
+    assert police.get("/cases/audit").status_code == 403  # officers do not read the log
+    dpo = cweb.login("dpo")
+    rows = dpo.get("/api/cases/audit?case_ref=P-1").json()
+    # Newest first: the police officer's view, then the seed's action and opening.
+    assert [(r["actor"], r["action"]) for r in rows] == [("police", "view"),
+                                                         ("seed", "action"), ("seed", "open")]
+    page = dpo.get("/cases/audit")
+    assert page.status_code == 200 and "PR-1" in page.text and VICTIM not in page.text
+    assert dpo.get("/cases/P-1").status_code == 403  # and never a case itself
+    assert dpo.get("/api/cases/audit?case_ref=bad%20ref").status_code == 422

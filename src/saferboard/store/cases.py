@@ -775,3 +775,14 @@ def close_case(con: sqlite3.Connection, case_ref: str, on: date, actor: str, *,
     _writable(con, case_ref, agencies, on, what="the closing")
     con.execute("UPDATE cases SET closed = ? WHERE case_ref = ?", (on.isoformat(), case_ref))
     audit(con, actor, "close", case_ref, f"closed {on.isoformat()}")
+
+
+def audit_rows(con: sqlite3.Connection, *, case_ref: str | None = None,
+               limit: int = 500) -> list[dict[str, Any]]:
+    """The latest `limit` audit rows, newest first (all cases, or one): for the data
+    protection officer. They hold references, kinds and counts only, never a personal value."""
+    where, params = ("WHERE case_ref = ?", [case_ref]) if case_ref else ("", [])
+    rows = con.execute(f"SELECT id, at, actor, action, case_ref, detail FROM audit {where} "
+                       "ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()
+    return [{"id": i, "at": at, "actor": who, "action": what, "case_ref": ref,
+             "detail": detail} for i, at, who, what, ref, detail in rows]

@@ -5,7 +5,8 @@ Who sees what (`permissions.py`): partner officers and partnership managers (`Pe
 see and change the cases their account's agency owns or shares, and nothing else: another
 agency's case is 404, exactly like a missing one (the refusal is in the web audit log).
 Board members and analysts see the suppressed aggregates only (`Perm.case_figures`); the
-analyst works with pseudonymised data and gets no identities here either.
+analyst works with pseudonymised data and gets no identities here either. The data
+protection officer (`Perm.audit`) reads the register's audit log (`/cases/audit`).
 
 The register is its own SQLite file with its own key (`serve --case-key-file`, else
 $SAFERBOARD_CASE_KEY_FILE); without a key the case pages answer 404 saying so. Every view,
@@ -416,6 +417,7 @@ class NeedRegister(Need):
 router = APIRouter(include_in_schema=False)
 Officer = Annotated[Principal, Depends(NeedRegister(Perm.cases))]
 Figures = Annotated[Principal, Depends(NeedRegister(Perm.case_figures))]
+Auditor = Annotated[Principal, Depends(NeedRegister(Perm.audit))]
 AsOfQ = Annotated[str | None, Query(max_length=10)]
 
 
@@ -453,6 +455,21 @@ def agenda_page(request: Request, p: Officer, as_of: AsOfQ = None) -> Response:
 def figures_page(request: Request, p: Figures, as_of: AsOfQ = None) -> Response:
     return render(request, "case_figures.html.j2", p,
                   f=figures(request, as_of_day(request, as_of)))
+
+
+def audit_log(request: Request, case_ref: str | None) -> list[dict[str, Any]]:
+    reg = register(request)
+    with reg.transaction() as con:
+        return cs.audit_rows(con, case_ref=case_ref or None)
+
+
+RefQ = Annotated[str | None, Query(max_length=40, pattern=CASE_REF)]
+
+
+@router.get("/cases/audit")
+def audit_page(request: Request, p: Auditor, case_ref: RefQ = None) -> Response:
+    return render(request, "case_audit.html.j2", p, rows=audit_log(request, case_ref),
+                  case_ref=case_ref or "")
 
 
 @router.get("/cases/{case_ref}")
@@ -540,6 +557,13 @@ def api_agenda(request: Request, p: Officer, as_of: AsOfQ = None) -> dict[str, A
 def api_figures(request: Request, p: Figures, as_of: AsOfQ = None) -> dict[str, Any]:
     """Partnership-wide aggregates, small counts suppressed."""
     return figures(request, as_of_day(request, as_of))
+
+
+@api.get("/cases/audit")
+def api_audit(request: Request, p: Auditor, case_ref: RefQ = None) -> list[dict[str, Any]]:
+    """The register's audit log, newest first (500 rows; or one case's): for the data
+    protection officer. References, kinds and counts only."""
+    return audit_log(request, case_ref)
 
 
 @api.get("/cases/{case_ref}")
