@@ -126,7 +126,7 @@ class _Cells(Cells):
     and never quoting the cell (it may be a name, an address or a date of birth)."""
 
     def text(self, column: str, *, required: bool = True, limit: int = MAX_SHORT) -> str | None:
-        value = self.get(column)
+        value = self.cells.get(column, "")  # self.get, inlined: called for every cell
         if not value:
             if required:
                 raise self.fail(column, "empty; a value is required")
@@ -239,8 +239,9 @@ def read_case_file(kind: str, path: str | Path) -> CaseFile:
     rows: list[CaseFileRow] = []
     seen: set[str] = set()
     unique = _UNIQUE.get(kind)
+    parse, where = _PARSERS[kind], str(p)
     for row in table.rows:
-        parsed = _PARSERS[kind](_Cells(str(p), row))
+        parsed = parse(_Cells(where, row))
         if unique is not None:
             ref = getattr(parsed, unique)
             if ref in seen:
