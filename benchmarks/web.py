@@ -4,7 +4,7 @@ overview and a category page, with and without the measures cache; and a mixed l
 board pack, one client failing logins, and one `saferboard ingest` run during the load.
 
     python benchmarks/web.py [--clients 50] [--seconds 60] [--modes cache,nocache,mixed]
-                             [--workdir DIR]
+                             [--think SECONDS] [--workdir DIR]
 
 Builds the example store (examples/) with one analyst account in --workdir, starts
 `saferboard serve` in a child process for each mode (exactly as deployed: uvicorn picks
@@ -16,6 +16,12 @@ the same machine, so it competes with the server for the cores. The goal in issu
 under 200 ms on a 2-core machine, no errors. The goal of the mixed load (issue 16): p95
 under 200 ms for page and API requests that need no new pack, no errors but the documented
 503s (with Retry-After, while the import has the store), and the import finishing.
+
+`--think S` makes each browsing client of the mixed load pause between requests, for a time
+drawn from an exponential distribution with mean S seconds, as a person reading a page does.
+With the default 0 the clients send their next request the moment an answer arrives: 50 such
+clients keep both cores busy by construction, so their p95 measures the queue as much as the
+server (Little's law: latency = clients / throughput). Both are worth knowing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import asyncio
 import gzip
 import importlib
 import os
+import random
 import re
 import shutil
 import socket
@@ -149,9 +156,10 @@ def new_month(workdir: Path) -> Path:
 
 
 async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
-                       results: dict[str, list[tuple[float, int]]], errors: list[str]
-                       ) -> None:
+                       results: dict[str, list[tuple[float, int]]], errors: list[str],
+                       think: float = 0.0) -> None:
     kinds = list(MIXED)
+    pause = random.Random(i)  # one reproducible sequence of reading times per client
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=120) as c:
         n = i
         while time.perf_counter() < until:
@@ -173,6 +181,8 @@ async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
             TIMELINE.append((start, time.perf_counter() - start, status))
             if status == 503:
                 await asyncio.sleep(float(r.headers.get("retry-after", "1")) / 4)
+            elif think:
+                await asyncio.sleep(pause.expovariate(1 / think))
 
 
 async def pack_client(base: str, cookies: dict[str, str], until: float,
@@ -232,7 +242,7 @@ async def import_during(db: Path, workdir: Path, after: float) -> tuple[float, i
 
 
 async def mixed_load(base: str, cookies: dict[str, str], clients: int, seconds: float,
-                     db: Path, workdir: Path
+                     db: Path, workdir: Path, think: float = 0.0
                      ) -> tuple[dict[str, list[tuple[float, int]]], list[str],
                                 tuple[float, int, str]]:
     results: dict[str, list[tuple[float, int]]] = {
@@ -243,11 +253,13 @@ async def mixed_load(base: str, cookies: dict[str, str], clients: int, seconds: 
     await asyncio.gather(
         pack_client(base, cookies, until, results, errors),
         failing_logins(base, until, results, errors),
-        *(mixed_client(base, cookies, until, i, results, errors) for i in range(clients)))
+        *(mixed_client(base, cookies, until, i, results, errors, think)
+          for i in range(clients)))
     return results, errors, await imported
 
 
-def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
+def run_mixed(db: Path, workdir: Path, clients: int, seconds: float, think: float = 0.0
+              ) -> None:
     copy = workdir / "mixed.duckdb"
     shutil.copy(db, copy)
     port = free_port()
@@ -260,7 +272,7 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
                 httpx.get(base + path, cookies=cookies, timeout=120)
         cpu0, wall0 = cpu_seconds(proc.pid), time.perf_counter()
         results, errors, (import_s, import_code, import_err) = asyncio.run(
-            mixed_load(base, cookies, clients, seconds, copy, workdir))
+            mixed_load(base, cookies, clients, seconds, copy, workdir, think))
         # The server process only (the pack worker and the import are other processes).
         server_cpu, wall = cpu_seconds(proc.pid) - cpu0, time.perf_counter() - wall0
     finally:
@@ -270,8 +282,9 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    print(f"\nmixed: {clients} clients over cached pages, uncached pages and the API, one "
-          f"downloading {PACK}, one failing logins; one import at {seconds / 3:.0f} s")
+    print(f"\nmixed: {clients} clients over cached pages, uncached pages and the API "
+          f"(mean think time {think:g} s), one downloading {PACK}, one failing logins; "
+          f"one import at {seconds / 3:.0f} s")
     print(f"{'requests':<14} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
           f"{'503s':>6} {'other':>6}")
     browse = [x for k in MIXED for x in results[k]]
@@ -338,6 +351,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("bench-work"))
     ap.add_argument("--modes", default="cache,nocache,mixed",
                     help="comma-separated: cache, nocache, mixed (default all three)")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mixed load: mean seconds a browsing client reads a page before the "
+                         "next request (exponential; default 0, no pause)")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     db = build(args.workdir)
@@ -377,7 +393,7 @@ def main() -> None:
             print(f"  error: {e}")
 
     if "mixed" in modes:
-        run_mixed(db, args.workdir, args.clients, args.seconds)
+        run_mixed(db, args.workdir, args.clients, args.seconds, args.think)
 
 
 if __name__ == "__main__":
