@@ -41,6 +41,7 @@ from pydantic import (
 from starlette.concurrency import run_in_threadpool
 
 from saferboard.core.casekeys import CaseKeys, load_case_key
+from saferboard.core.dates import YEARS, parse_day
 from saferboard.core.errors import InputError, SaferboardError
 from saferboard.core.riskmatrix import LEVELS, RiskMatrix, load_matrix
 from saferboard.core.text import check_text
@@ -140,17 +141,22 @@ def _no_control(value: str) -> str:
 
 
 def _iso_day(value: Any) -> Any:
-    """Dates as YYYY-MM-DD only (pydantic would also take a number of seconds)."""
+    """Dates as YYYY-MM-DD only, through the one day parser (pydantic alone would also take
+    a number of seconds, and DD/MM/YYYY is ambiguous to a web client)."""
     if isinstance(value, str):
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError("expected a date as YYYY-MM-DD")
-        value = value.strip()
+        text = value.strip()
+        try:
+            if len(text) != 10 or text[4] != "-" or text[7] != "-":  # not DD/MM/YYYY
+                raise ValueError(text)
+            return parse_day(text)
+        except ValueError:
+            raise ValueError("expected a date as YYYY-MM-DD") from None
     return value
 
 
 def _in_range(value: date) -> date:
-    if not 1900 <= value.year <= 2100:
-        raise ValueError("the year should be between 1900 and 2100")
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"the year should be between {YEARS[0]} and {YEARS[1]}")
     return value
 
 
@@ -395,10 +401,11 @@ def as_of_day(request: Request, text: str | None) -> date:
     if not text:
         return today(request)
     try:
-        return _in_range(date.fromisoformat(_iso_day(text)))
+        day: date = _in_range(_iso_day(text))
     except ValueError:
-        raise InputError("expected a date as YYYY-MM-DD between 1900 and 2100",
+        raise InputError(f"expected a date as YYYY-MM-DD between {YEARS[0]} and {YEARS[1]}",
                          param="as_of") from None
+    return day
 
 
 # ------------------------------------------------------------------------------ pages
