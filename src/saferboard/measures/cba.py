@@ -417,9 +417,26 @@ def switching_value(npv_of: Callable[[float], float], value: float,
         step = -step
     slope = (npv_of(value + step) - f0) / step
     if slope != 0:
+        # The 1% step's two NPVs can nearly cancel (a tiny benefit against large costs), so
+        # the first estimate carries their rounding; secant steps over the wider span to it
+        # remove that. The best point found is kept.
+        xa, fa = value, f0
         x = value - f0 / slope
+        fx = npv_of(x)
+        for _ in range(4):
+            if fx == 0 or fx == fa:
+                break
+            xn = x - fx * (x - xa) / (fx - fa)
+            fn = npv_of(xn)
+            xa, fa = x, fx
+            if abs(fn) >= abs(fx):
+                break
+            x, fx = xn, fn
         scale = max(1.0, abs(f0))
-        if lo - 1e-9 <= x <= hi + 1e-9 and abs(npv_of(x)) <= 1e-6 * scale:
+        # Close enough is a billionth of the NPV moved; looser (a millionth) only where
+        # there is no bracket for Brent's method to search instead.
+        if lo - 1e-9 <= x <= hi + 1e-9 and (
+                abs(fx) <= 1e-9 * scale or (math.isinf(hi) and abs(fx) <= 1e-6 * scale)):
             return min(max(x, lo), hi)
     if math.isinf(hi):
         return None
