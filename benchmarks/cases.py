@@ -14,7 +14,9 @@ Generates `--cases` synthetic cases (default 100,000) and `--incidents` incident
   the register just built (with the web benchmark's store, benchmarks/web.py, and a partner
   officer of the "police" agency), and `--clients` concurrent clients (default 50) open
   random police cases' pages (`/cases/REF`: every person, incident, assessment, action,
-  review and note decrypted, and an audit row written per view) for S seconds.
+  review and note decrypted, and an audit row written per view) for S seconds; with
+  `--think T` each client reads a case for a random time (exponential, mean T seconds) before
+  opening the next, as an officer does (the default 0 keeps every client sending at once).
 
 Goals (issue 17): import under 60 s, each report under 2 s, the case page's p95 under 200 ms
 with 50 concurrent users. This is a benchmark, not a timed test: the figures are recorded by
@@ -90,7 +92,8 @@ PARTNER, PASSWORD = "bench_police", "benchmark password 12345"
 
 
 async def _case_client(base: str, cookies: dict[str, str], refs: list[str], until: float,
-                       seed: int, latencies: list[float], errors: list[str]) -> None:
+                       seed: int, latencies: list[float], errors: list[str],
+                       think: float = 0.0) -> None:
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as c:
         while time.perf_counter() < until:
@@ -103,20 +106,23 @@ async def _case_client(base: str, cookies: dict[str, str], refs: list[str], unti
             except httpx.HTTPError as e:
                 errors.append(f"{path}: {type(e).__name__}")
             latencies.append(time.perf_counter() - start)
+            if think:  # an officer reads the case before opening the next
+                await asyncio.sleep(rng.expovariate(1 / think))
 
 
 async def _case_load(base: str, cookies: dict[str, str], refs: list[str], clients: int,
-                     seconds: float) -> tuple[list[float], list[str], float]:
+                     seconds: float, think: float = 0.0
+                     ) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
     start = time.perf_counter()
     await asyncio.gather(*(_case_client(base, cookies, refs, start + seconds, i, latencies,
-                                        errors) for i in range(clients)))
+                                        errors, think) for i in range(clients)))
     return latencies, errors, time.perf_counter() - start
 
 
 def case_page_load(folder: Path, register: Path, refs: list[str], clients: int,
-                   seconds: float) -> None:
+                   seconds: float, think: float = 0.0) -> None:
     """p50/p95/p99 of the case page with `clients` concurrent clients (the server is a
     subprocess on loopback, sharing the machine with the clients, as benchmarks/web.py)."""
     import web  # benchmarks/web.py: the web store, server start and percentiles
@@ -147,7 +153,8 @@ def case_page_load(folder: Path, register: Path, refs: list[str], clients: int,
             assert r.status_code == 303, r.status_code
             cookies = {"sb_session": c.cookies["sb_session"]}
         cpu0 = web.cpu_seconds(proc.pid)
-        lat, errors, spent = asyncio.run(_case_load(base, cookies, refs, clients, seconds))
+        lat, errors, spent = asyncio.run(
+            _case_load(base, cookies, refs, clients, seconds, think))
         cpu = web.cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
@@ -156,7 +163,8 @@ def case_page_load(folder: Path, register: Path, refs: list[str], clients: int,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    print(f"case page: {clients} clients, {len(lat):,} requests in {spent:.0f} s "
+    print(f"case page: {clients} clients (mean think time {think:g} s), "
+          f"{len(lat):,} requests in {spent:.0f} s "
           f"({len(lat) / spent:.1f}/s), p50 {web.pct(lat, 50):.0f} ms, p95 "
           f"{web.pct(lat, 95):.0f} ms, p99 {web.pct(lat, 99):.0f} ms (goal p95 < 200 ms), "
           f"errors {len(errors)}, server CPU {cpu / max(len(lat), 1) * 1000:.1f} ms/request")
@@ -172,6 +180,9 @@ def main() -> None:
     ap.add_argument("--web-seconds", type=float, default=0,
                     help="also load the case page for this long (0: skip)")
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="case page load: mean seconds each client reads a case before the "
+                         "next (exponential; default 0, no pause, which saturates the cores)")
     args = ap.parse_args()
     keys = keys_from_line(KEY_LINE)
     with tempfile.TemporaryDirectory() as tmp:
@@ -211,7 +222,7 @@ def main() -> None:
               "(goal < 2 s)")
         if args.web_seconds > 0:
             case_page_load(folder, folder / "reg.sqlite", police, args.clients,
-                           args.web_seconds)
+                           args.web_seconds, args.think)
 
 
 if __name__ == "__main__":
