@@ -23,11 +23,18 @@ from typing import Annotated, Any
 
 import typer
 
-from saferboard.cli.common import Format, app, emit, out, parse_day
+from saferboard.cli.common import (
+    CasesDbOption,
+    Format,
+    MatrixOption,
+    app,
+    emit,
+    out,
+    parse_day,
+)
 from saferboard.core.casekeys import ENV as KEY_ENV
 from saferboard.core.casekeys import CaseKeys, load_case_key
 from saferboard.core.errors import InputError
-from saferboard.core.riskmatrix import ENV as MATRIX_ENV
 from saferboard.core.riskmatrix import load_matrix
 from saferboard.core.text import check_text
 from saferboard.measures import cases as mc
@@ -45,11 +52,6 @@ app.add_typer(cases_app, name="cases")
 KeyFileOption = Annotated[Path | None, typer.Option(
     "--key-file", help=f"The case register key: one line of at least 32 random characters "
     f"(default: the file named by ${KEY_ENV}); required")]
-CasesDbOption = Annotated[Path | None, typer.Option(
-    "--cases-db", help=f"The case register (default: ${cs.ENV}, else ./{cs.DEFAULT})")]
-MatrixOption = Annotated[Path | None, typer.Option(
-    "--matrix", help=f"Risk matrix and case settings TOML laid over the shipped one "
-    f"(default: ${MATRIX_ENV})")]
 ActorOption = Annotated[str | None, typer.Option(
     "--actor", help="Name written to the audit log (default: the login name)")]
 

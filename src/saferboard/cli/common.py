@@ -15,7 +15,10 @@ from rich.table import Table
 
 from saferboard.core import dates
 from saferboard.core.errors import InputError, SaferboardError
+from saferboard.core.riskmatrix import ENV as MATRIX_ENV
 from saferboard.core.text import csv_text
+from saferboard.store.cases import DEFAULT as CASES_DB_DEFAULT
+from saferboard.store.cases import ENV as CASES_DB_ENV
 
 app = typer.Typer(
     help="saferboard: crime and partner data to board-ready analysis for Community Safety "
@@ -45,6 +48,11 @@ CategoriesOption = Annotated[
                  "(default: $SAFERBOARD_CATEGORIES)"),
 ]
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format")]
+CasesDbOption = Annotated[Path | None, typer.Option(
+    "--cases-db", help=f"The case register (default: ${CASES_DB_ENV}, else ./{CASES_DB_DEFAULT})")]
+MatrixOption = Annotated[Path | None, typer.Option(
+    "--matrix", help=f"Risk matrix and case settings TOML laid over the shipped one "
+    f"(default: ${MATRIX_ENV})")]
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="Partnership configuration TOML (default: "

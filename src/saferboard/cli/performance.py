@@ -12,6 +12,7 @@ import typer
 
 from saferboard import store
 from saferboard.cli.common import (
+    CasesDbOption,
     CategoriesOption,
     ConfigOption,
     DbOption,
@@ -328,9 +329,7 @@ def pack_cmd(
         "--case-key-file", help="The case register's key: adds the ASB cases page "
         "(aggregates, small counts suppressed; default: $SAFERBOARD_CASE_KEY_FILE; without "
         "one the page is left out)")] = None,
-    cases_db: Annotated[Path | None, typer.Option(
-        "--cases-db", help="The case register (default: $SAFERBOARD_CASES_DB, else "
-        "./saferboard-cases.sqlite)")] = None,
+    cases_db: CasesDbOption = None,
 ) -> None:
     """Write the quarterly board pack: self-contained HTML and A4 PDF (and XLSX)."""
     from rich.progress import (

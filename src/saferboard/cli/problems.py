@@ -18,7 +18,6 @@ import typer
 from saferboard import store
 from saferboard.cli.cases import (
     ActorOption,
-    CasesDbOption,
     KeyFileOption,
     TableOrJson,
     _actor,
@@ -26,7 +25,15 @@ from saferboard.cli.cases import (
     cases_app,
     register,
 )
-from saferboard.cli.common import CategoriesOption, ConfigOption, DbOption, Format, emit, out
+from saferboard.cli.common import (
+    CasesDbOption,
+    CategoriesOption,
+    ConfigOption,
+    DbOption,
+    Format,
+    emit,
+    out,
+)
 from saferboard.cli.common import parse_day as day_option
 from saferboard.core import categories
 from saferboard.core.errors import InputError

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from saferboard import store
-from saferboard.cli.common import DbOption, app, emit, err, out
+from saferboard.cli.common import CasesDbOption, DbOption, MatrixOption, app, emit, err, out
 from saferboard.cli.common import Format as OutFormat
 from saferboard.core.errors import InputError
 
@@ -50,12 +50,8 @@ def serve_cmd(
         "--case-key-file", help="The case register's key (default: "
         "$SAFERBOARD_CASE_KEY_FILE); without one the case pages say the register is not "
         "configured")] = None,
-    cases_db: Annotated[Path | None, typer.Option(
-        "--cases-db", help="The case register (default: $SAFERBOARD_CASES_DB, else "
-        "./saferboard-cases.sqlite)")] = None,
-    risk_matrix: Annotated[Path | None, typer.Option(
-        "--matrix", help="Risk matrix TOML laid over the shipped one (default: "
-        "$SAFERBOARD_RISK_MATRIX)")] = None,
+    cases_db: CasesDbOption = None,
+    risk_matrix: MatrixOption = None,
 ) -> None:
     """Serve the web dashboard (pages and the JSON API under /api/) with role-based access
     and an audit log. Refuses a placeholder secret, and a non-loopback --host without TLS or
