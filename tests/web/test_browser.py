@@ -10,7 +10,8 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,15 +43,14 @@ SEES = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("browser") / "browser.duckdb"
-    shutil.copy(base_db, db)
+@contextmanager
+def live_server(settings: Callable[[int], Settings]) -> Iterator[str]:
+    """The app of `settings(port)` served by uvicorn in a thread on a free loopback port;
+    its base URL while the block runs."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(Settings(db=db, secret=SECRET, port=port,
-                              clock=Clock(datetime.now(UTC))))
+    app = create_app(settings(port))
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -60,10 +60,21 @@ def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             break
         time.sleep(0.05)
     assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    app.state.saferboard.db.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        app.state.saferboard.db.close()
+
+
+@pytest.fixture(scope="module")
+def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("browser") / "browser.duckdb"
+    shutil.copy(base_db, db)
+    with live_server(lambda port: Settings(db=db, secret=SECRET, port=port,
+                                           clock=Clock(datetime.now(UTC)))) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -6,26 +6,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
 from typer.testing import CliRunner
 
 import saferboard
 from saferboard.cli import app as cli
-from saferboard.web.app import create_app
 from saferboard.web.settings import Settings
 from tests.web.case_fixtures import seed_register
 from tests.web.conftest import SECRET, Clock
-from tests.web.test_browser import Watch, _login
+from tests.web.test_browser import Watch, _login, live_server
 from tests.web.test_browser import browser as browser  # the module's chromium fixture
 
 
@@ -36,24 +31,10 @@ def server(base_db: Path, tmp_path_factory: pytest.TempPathFactory
     db = folder / "browser.duckdb"
     shutil.copy(base_db, db)
     key, cases_db = seed_register(folder)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(Settings(db=db, secret=SECRET, port=port, case_key_file=key,
-                              cases_db=cases_db, clock=Clock(datetime.now(UTC))))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}", key, cases_db
-    srv.should_exit = True
-    thread.join(10)
-    app.state.saferboard.db.close()
+    with live_server(lambda port: Settings(db=db, secret=SECRET, port=port, case_key_file=key,
+                                           cases_db=cases_db,
+                                           clock=Clock(datetime.now(UTC)))) as base:
+        yield base, key, cases_db
 
 
 def test_partner_opens_a_case_records_an_incident_and_an_assessment(
