@@ -94,18 +94,12 @@ PARTNER, PASSWORD = "bench_police", "benchmark password 12345"
 async def _case_client(base: str, cookies: dict[str, str], refs: list[str], until: float,
                        seed: int, latencies: list[float], errors: list[str],
                        think: float = 0.0) -> None:
+    import web  # benchmarks/web.py: the timed request
+
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as c:
         while time.perf_counter() < until:
-            path = f"/cases/{rng.choice(refs)}"
-            start = time.perf_counter()
-            try:
-                r = await c.get(path)
-                if r.status_code != 200:
-                    errors.append(f"{path}: {r.status_code}")
-            except httpx.HTTPError as e:
-                errors.append(f"{path}: {type(e).__name__}")
-            latencies.append(time.perf_counter() - start)
+            await web.timed_get(c, f"/cases/{rng.choice(refs)}", latencies, errors)
             if think:  # an officer reads the case before opening the next
                 await asyncio.sleep(rng.expovariate(1 / think))
 

@@ -117,21 +117,26 @@ def login(base: str) -> dict[str, str]:
         return {"sb_session": c.cookies["sb_session"]}
 
 
+async def timed_get(c: httpx.AsyncClient, path: str, latencies: list[float],
+                    errors: list[str]) -> None:
+    """GET `path`, its latency appended to `latencies` and anything but a 200 to `errors`."""
+    start = time.perf_counter()
+    try:
+        r = await c.get(path)
+        if r.status_code != 200:
+            errors.append(f"{path}: {r.status_code}")
+    except httpx.HTTPError as e:
+        errors.append(f"{path}: {type(e).__name__}")
+    latencies.append(time.perf_counter() - start)
+
+
 async def client(base: str, cookies: dict[str, str], until: float, i: int,
                  latencies: list[float], errors: list[str]) -> None:
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as c:
         n = i
         while time.perf_counter() < until:
-            path = PAGES[n % len(PAGES)]
+            await timed_get(c, PAGES[n % len(PAGES)], latencies, errors)
             n += 1
-            start = time.perf_counter()
-            try:
-                r = await c.get(path)
-                if r.status_code != 200:
-                    errors.append(f"{path}: {r.status_code}")
-            except httpx.HTTPError as e:
-                errors.append(f"{path}: {type(e).__name__}")
-            latencies.append(time.perf_counter() - start)
 
 
 async def load(base: str, cookies: dict[str, str], clients: int, seconds: float
