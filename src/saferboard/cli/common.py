@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -60,14 +61,21 @@ ConfigOption = Annotated[
 ]
 
 
-def parse_month(value: str | None, option: str) -> date | None:
+def _option(value: str | None, option: str, parse: Callable[[str], date],
+            expected: str) -> date | None:
+    """An option read by core's one parser (None stays None); a bad one is the option's
+    usage error."""
     if value is None:
         return None
     try:
-        return dates.parse_month(value)
+        return parse(value)
     except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM, got {value!r}",
+        raise typer.BadParameter(f"expected {expected}, got {value!r}",
                                  param_hint=option) from None
+
+
+def parse_month(value: str | None, option: str) -> date | None:
+    return _option(value, option, dates.parse_month, "YYYY-MM")
 
 
 @overload
@@ -79,13 +87,7 @@ def parse_day(value: str | None, option: str) -> date | None: ...
 def parse_day(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD (or DD/MM/YYYY) option (None stays None), read by the one parser of a
     day; a bad one is the option's usage error."""
-    if value is None:
-        return None
-    try:
-        return dates.parse_day(value)
-    except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {value!r}",
-                                 param_hint=option) from None
+    return _option(value, option, dates.parse_day, "YYYY-MM-DD")
 
 
 def plain(value: Any) -> Any:
