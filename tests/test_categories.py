@@ -62,6 +62,14 @@ def test_descendants(cats):
         cats.descendants("Burglery")
 
 
+def test_within_several_categories_is_the_sorted_union(cats):
+    assert cats.within(["Burglary", "Residential burglary"]) == [
+        "Burglary", "Non-residential burglary", "Residential burglary"]
+    assert cats.within([]) == []
+    with pytest.raises(InputError, match="unknown category 'Burglery'"):
+        cats.within(["Burglary", "Burglery"])
+
+
 def test_override_adds_and_replaces(tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text('[categories]\n"Arson" = "Criminal damage and arson"\n'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,11 @@ class Categories:
                     out.add(child)
                     changed = True
         return out
+
+    def within(self, names: Iterable[str]) -> list[str]:
+        """Every category at or below any of `names`, sorted: what a filter on several
+        categories matches."""
+        return sorted(set().union(*(self.descendants(n) for n in names)))
 
     def ancestors(self, name: str) -> list[str]:
         """`name` and its parents up to the root, nearest first."""

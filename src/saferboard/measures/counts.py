@@ -97,9 +97,8 @@ def counts(
         where.append(f"{cols['month']} <= $end")
         params["end"] = end
     if category_names:
-        wanted = sorted(set().union(*(categories.descendants(c) for c in category_names)))
         where.append(f"{cols['category']} IN (SELECT unnest($cats))")
-        params["cats"] = wanted
+        params["cats"] = categories.within(category_names)
     keys = [f"strftime({cols[k]}, '%Y-%m')" if k == "month" else cols[k] for k in by]
     select = ", ".join([*(f"{k} AS {name}" for k, name in zip(keys, by, strict=True)),
                         f"sum({cols['n']})::BIGINT AS count"])

@@ -417,9 +417,8 @@ def street_points(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *
         where.append("s.month <= $end")
         params["end"] = end
     if category_names:
-        wanted = sorted(set().union(*(cats.descendants(c) for c in category_names)))
         where.append("lm.category IN (SELECT unnest($cats))")
-        params["cats"] = wanted
+        params["cats"] = cats.within(category_names)
     frm = ("FROM street s JOIN batches b USING (batch_id) "
            "LEFT JOIN label_map lm ON lm.source = 'policeuk' "
            f"AND lm.label = {SQL_NORMALISE.format(col='s.crime_type')} WHERE ")

@@ -150,9 +150,8 @@ def outcome_rates(
         where.append("lower(s.area) = lower($area)")
         params["area"] = area
     if categories:
-        wanted = sorted(set().union(*(cats.descendants(c) for c in categories)))
         where.append("lm.category IN (SELECT unnest($cats))")
-        params["cats"] = wanted
+        params["cats"] = cats.within(categories)
     scope = (
         "SELECT s.crime_id, s.month, s.last_outcome FROM street s "
         "LEFT JOIN label_map lm ON lm.source = 'policeuk' "
