@@ -63,3 +63,35 @@ def test_pack_xlsx_sheets_have_the_same_columns(base_db: Path) -> None:  # noqa:
     assert sheets["Funded projects"] and sheets["Action plan"]
     assert list(sheets["Funded projects"][0]) == list(ProjectRowOut.model_fields)
     assert list(sheets["Action plan"][0]) == list(ActionRowOut.model_fields)
+
+
+def test_api_projects_and_actions_are_the_cli_json_rows(
+        base_db: Path, make_web: Callable[..., Web]) -> None:  # noqa: F811
+    """`/api/projects|actions` print the CLI's JSON rows, key for key and value for value,
+    for the same quarter and scope (the old API returned the measure's nested dataclasses
+    under other names: name, rag, kpis[], priorities[].actions[])."""
+    import json
+
+    web = make_web()
+    analyst = web.login("analyst")
+    partners = {"Police": web.login("police"), "Barnet Council": web.login("council")}
+    for table, quarter, model in (("projects", "2016-Q4", ProjectRowOut),
+                                  ("actions", "2012-Q4", ActionRowOut)):
+        for query, extra in (({}, ()), ({"quarter": quarter}, ("--quarter", quarter))):
+            every = json.loads(cli_csv(table, "--db", base_db, "--format", "json", *extra))
+            api = analyst.get(f"/api/{table}", params=query).json()
+            assert every and api == every, (table, query)
+            assert list(api[0]) == list(model.model_fields)
+            # A partner officer sees their agency's rows: the CLI's --agency.
+            seen = {}
+            for agency, client in partners.items():
+                mine = json.loads(cli_csv(table, "--db", base_db, "--format", "json",
+                                          "--agency", agency, *extra))
+                assert client.get(f"/api/{table}", params=query).json() == mine
+                assert {r["agency"] for r in mine} <= {agency}
+                seen[agency] = len(mine)
+            # Every project is the council's; the plan has actions of several agencies.
+            if table == "projects":
+                assert seen == {"Police": 0, "Barnet Council": len(every)}
+            else:
+                assert all(0 < n < len(every) for n in seen.values()), seen

@@ -31,8 +31,8 @@ def _store(web: Web) -> tuple[dict[Any, Any], dict[Any, Any], dict[Any, Any]]:
 
 
 def _eiom(web: Web, client: Any) -> dict[str, Any]:
-    report = client.get("/api/projects?quarter=2016-Q4").json()
-    found: dict[str, Any] = next(p for p in report["projects"] if p["project_id"] == "EIOM")
+    rows = client.get("/api/projects?quarter=2016-Q4").json()  # one per KPI
+    found: dict[str, Any] = next(p for p in rows if p["project_id"] == "EIOM")
     return found
 
 
@@ -40,25 +40,25 @@ def test_manager_confirms_a_rag_and_the_pages_show_it(web: Web) -> None:
     m = web.login("manager")
     page = m.get("/projects?quarter=2016-Q4").text
     assert 'action="/projects/EIOM/confirm"' in page and 'action="/quarters/2016-Q4/lock"' in page
-    calculated = _eiom(web, m)["rag"]
+    calculated = _eiom(web, m)["project_rag"]
     r = m.post("/projects/EIOM/confirm", data={"csrf_token": web.csrf(m), "quarter": "2016-Q4",
                                                "rag": "R"})
     assert r.status_code == 303 and r.headers["location"].startswith("/projects?quarter=2016-Q4")
     eiom = _eiom(web, m)
-    assert eiom["rag"] == calculated  # the calculated RAG stays beside the confirmed one
-    assert eiom["confirmed"]["rag"] == "R" and eiom["confirmed"]["confirmed_by"] == "manager"
-    assert eiom["confirmed"]["reported_rag"] == calculated
+    # the calculated RAG stays beside the confirmed one
+    assert eiom["project_rag"] == calculated and calculated != "Red"
+    assert eiom["confirmed_rag"] == "Red" and eiom["confirmed_by"] == "manager"
     assert "confirmed RAG" in m.get("/projects?quarter=2016-Q4").text
     # every role that sees the project sees the confirmation
     board = web.login("board")
-    assert _eiom(web, board)["confirmed"]["rag"] == "R"
+    assert _eiom(web, board)["confirmed_rag"] == "Red"
     # the action plan too
     r = m.post("/actions/AP1.01/confirm", data={"csrf_token": web.csrf(m), "quarter": "2012-Q4",
                                                 "rag": "A"})
     assert r.status_code == 303
     plan = m.get("/api/actions?quarter=2012-Q4").json()
-    ap = next(a for p in plan["priorities"] for a in p["actions"] if a["action_id"] == "AP1.01")
-    assert ap["confirmed"]["rag"] == "A"
+    ap = next(a for a in plan if a["action_id"] == "AP1.01")
+    assert ap["confirmed_rag"] == "Amber" and ap["confirmed_by"] == "manager"
     assert "confirmed by manager" in m.get("/actions?quarter=2012-Q4").text
     rows = list(csv.DictReader(io.StringIO(m.get("/downloads/csv/projects").text)))
     assert {r["confirmed_rag"] for r in rows if r["project_id"] == "EIOM"} == {"Red"}
@@ -111,8 +111,9 @@ def test_a_locked_quarter_refuses_every_change(web: Web) -> None:
     r = m.post("/projects/EIOM/confirm", data={"csrf_token": web.csrf(m), "quarter": "2016-Q4",
                                                "rag": "G"})
     assert r.status_code == 409
-    assert _eiom(web, m)["confirmed"] is None
-    assert m.get("/api/projects?quarter=2016-Q4").json()["lock"]["locked_by"] == "manager"
+    assert _eiom(web, m)["confirmed_rag"] == ""
+    assert {r["quarter_locked"] for r in m.get("/api/projects?quarter=2016-Q4").json()} == {True}
+    assert "is locked</strong> (by manager on" in m.get("/projects?quarter=2016-Q4").text
     assert _store(web) == before
     log = _log(web)
     refused = {(e.actor, e.action, e.object): e for e in log if e.outcome == "refused 409"}

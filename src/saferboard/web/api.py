@@ -12,6 +12,12 @@ from pydantic import BaseModel
 
 from saferboard.present.compare import ComparisonOut
 from saferboard.present.dashboard import DashboardOut
+from saferboard.present.governance import (
+    ActionRowOut,
+    ProjectRowOut,
+    action_models,
+    project_models,
+)
 from saferboard.present.quality import QualityOut
 from saferboard.present.targets import TargetOut
 from saferboard.present.trend import TrendOut
@@ -174,31 +180,30 @@ def people_api(request: Request, p: Annotated[Principal, Depends(Need(Perm.peopl
         for t in s.tables]} for s in sections]
 
 
-@router.get("/actions")
+@router.get("/actions", response_model=list[ActionRowOut])
 def actions(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
-            quarter: Annotated[str | None, Query(max_length=12)] = None) -> dict[str, Any]:
-    """The action plan (partner officers: their agency's actions only)."""
+            quarter: Annotated[str | None, Query(max_length=12)] = None
+            ) -> list[ActionRowOut]:
+    """The action plan: the rows of `saferboard actions --format json` (partner officers:
+    their agency's actions only, as `--agency`). Flags are as of the quarter's end."""
     st = state(request)
     assert p.user is not None
     with st.db.reader() as con:
         report = governance.actions(con, p.user, quarter)
-    out = asdict(report)
-    out["as_of"] = report.as_of.isoformat()
-    for pr in out["priorities"]:
-        for a in pr["actions"]:
-            a["due"] = a["due"].isoformat() if a["due"] else None
-    return out
+    return action_models(report)
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=list[ProjectRowOut])
 def projects(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
-             quarter: Annotated[str | None, Query(max_length=12)] = None) -> dict[str, Any]:
-    """Funded projects (partner officers: their agency's only)."""
+             quarter: Annotated[str | None, Query(max_length=12)] = None
+             ) -> list[ProjectRowOut]:
+    """Funded projects: the rows of `saferboard projects --format json`, one per project and
+    KPI (partner officers: their agency's only, as `--agency`); no returns yet: []."""
     st = state(request)
     assert p.user is not None
     with st.db.reader() as con:
         report = governance.projects(con, p.user, quarter)
-    return {} if report is None else asdict(report)
+    return [] if report is None else project_models(report)
 
 
 @router.get("/records/incidents")
