@@ -149,18 +149,21 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
+def _nrc_bands(edges: Sequence[float], first: int, unit: str,
+               fmt: Callable[[float], str]) -> tuple[str, ...]:
+    """The Near Repeat Calculator's way of naming bands by their edges: [lo, hi) is
+    '{lo + 1} to {hi}' (the first band '{first} to {hi}'), the last 'more than {lo}'."""
+    return tuple(f"more than {fmt(lo)}{unit}" if i == len(edges) - 1
+                 else f"{fmt(lo + 1 if lo else first)} to {fmt(edges[i + 1])}{unit}"
+                 for i, lo in enumerate(edges))
+
+
 def nrc_space_labels(edges: Sequence[float]) -> tuple[str, ...]:
     """The Near Repeat Calculator's names for its space bands, from its edges after 'same
     location' (`knox(..., nrc=True)`): 0,200,400 gives 'same location', '1 to 200 m',
     '201 to 400 m', 'more than 400 m'. It names (0, 200) '1 to 200' and [200, 400)
     '201 to 400' (whole metres, as it asks for them)."""
-    out = ["same location"]
-    for i, lo in enumerate(edges):
-        if i == len(edges) - 1:
-            out.append(f"more than {_fmt(lo)} m")
-        else:
-            out.append(f"{_fmt(lo + 1 if lo else 1)} to {_fmt(edges[i + 1])} m")
-    return tuple(out)
+    return ("same location", *_nrc_bands(edges, 1, " m", _fmt))
 
 
 def space_labels(edges: Sequence[float]) -> tuple[str, ...]:
@@ -180,13 +183,7 @@ def space_labels(edges: Sequence[float]) -> tuple[str, ...]:
 def nrc_time_labels(edges: Sequence[int]) -> tuple[str, ...]:
     """Near Repeat Calculator names for the time bands: [0, 7) is '0 to 7 days', [7, 14) is
     '8 to 14 days', the last 'more than 14 days'."""
-    out = []
-    for i, lo in enumerate(edges):
-        if i == len(edges) - 1:
-            out.append(f"more than {lo} days")
-        else:
-            out.append(f"{lo + 1 if lo else 0} to {edges[i + 1]} days")
-    return tuple(out)
+    return _nrc_bands(edges, 0, " days", str)
 
 
 def _distances(x: npt.NDArray[np.floating[Any]], y: npt.NDArray[np.floating[Any]],
