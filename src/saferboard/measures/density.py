@@ -39,9 +39,10 @@ from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
 from saferboard.measures.hotspots import (
     FloatArray,
+    GridCell,
+    MapSelection,
     area_points,
     grid_counts,
-    to_wgs84,
 )
 
 KERNEL = "quartic"
@@ -85,13 +86,7 @@ def quartic_density(cx: FloatArray, cy: FloatArray, x: FloatArray, y: FloatArray
 
 
 @dataclass(frozen=True)
-class DensityCell:
-    row: int
-    col: int
-    x: float  # centre, EPSG:27700 metres
-    y: float
-    lon: float  # centre, WGS84
-    lat: float
+class DensityCell(GridCell):
     count: int  # crimes in the cell (as in the hotspot grid)
     density: float  # crimes per km^2 at the centre
 
@@ -135,14 +130,9 @@ def kde(x: FloatArray, y: FloatArray, boundary: BaseGeometry, cell_size: float, 
         rule = "given"
     cx, cy = grid.centres()
     dens = quartic_density(cx, cy, x, y, h)
-    rows, cols = grid.cell_index()
-    lon, lat = to_wgs84(cx, cy)
     values = grid.values()
-    cells = tuple(
-        DensityCell(int(rows[i]), int(cols[i]), float(cx[i]), float(cy[i]),
-                    round(float(lon[i]), 6), round(float(lat[i]), 6), int(values[i]),
-                    float(dens[i]))
-        for i in range(len(values)))
+    cells = tuple(DensityCell(*place, int(values[i]), float(dens[i]))
+                  for i, place in enumerate(grid.places()))
     method = (f"quartic (biweight) kernel density, bandwidth {h:,.1f} m ({rule}), evaluated "
               f"at the centres of a {grid.cell_size:g} m grid (British National Grid, "
               "EPSG:27700) clipped to the area boundary; crimes per km^2; no edge correction, "
@@ -152,15 +142,7 @@ def kde(x: FloatArray, y: FloatArray, boundary: BaseGeometry, cell_size: float, 
 
 
 @dataclass(frozen=True)
-class Density:
-    area: str
-    categories: tuple[str, ...]
-    start: date | None
-    end: date | None
-    force: str | None
-    rows: int
-    rows_without_coords: int
-    force_rows_without_location: int  # see hotspots.Points
+class Density(MapSelection):
     result: DensityResult
 
 

@@ -27,7 +27,14 @@ import duckdb
 
 from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
-from saferboard.measures.hotspots import Cell, HotspotResult, Hotspots, boundary, hotspots
+from saferboard.measures.hotspots import (
+    Cell,
+    GridCell,
+    HotspotResult,
+    Hotspots,
+    boundary,
+    hotspots,
+)
 
 CLASSES = ("persistent", "emerging", "former", "intermittent", "not hot")
 
@@ -51,13 +58,7 @@ def change_class(hot: Sequence[bool], persistent_share: float = 1.0) -> str:
 
 
 @dataclass(frozen=True)
-class ChangeCell:
-    row: int
-    col: int
-    x: float  # centre, EPSG:27700 metres
-    y: float
-    lon: float  # centre, WGS84
-    lat: float
+class ChangeCell(GridCell):
     counts: tuple[int, ...]  # crimes in each period
     hot: tuple[bool, ...]  # hot in each period
     change: str  # one of CLASSES
@@ -103,8 +104,7 @@ def hotspot_change(results: Sequence[HotspotResult], *, confidence: float = 0.95
     cells = []
     for i, c in enumerate(first.cells):
         hot = tuple(is_hot(r.cells[i], confidence) for r in results)
-        cells.append(ChangeCell(c.row, c.col, c.x, c.y, c.lon, c.lat,
-                                tuple(r.cells[i].count for r in results), hot,
+        cells.append(ChangeCell(*c.place, tuple(r.cells[i].count for r in results), hot,
                                 change_class(hot, persistent_share)))
     share = ("every period" if persistent_share == 1
              else f"at least {persistent_share:.0%} of the periods")

@@ -135,6 +135,31 @@ class Grid:
     def values(self) -> FloatArray:
         return self.counts[self.mask].astype(np.float64)
 
+    def places(self) -> list[tuple[int, int, float, float, float, float]]:
+        """(row, col, x, y, lon, lat) of every kept cell, in `cell_index` order: the fields
+        every cell of a map starts with (`GridCell`); lon/lat rounded to 6 places (0.1 m)."""
+        rows, cols = self.cell_index()
+        cx, cy = self.centres()
+        lon, lat = to_wgs84(cx, cy)
+        return [(int(rows[i]), int(cols[i]), float(cx[i]), float(cy[i]),
+                 round(float(lon[i]), 6), round(float(lat[i]), 6)) for i in range(len(rows))]
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """A kept cell of a map's grid (hotspot, density and change cells start with it)."""
+
+    row: int
+    col: int
+    x: float  # centre, EPSG:27700 metres
+    y: float
+    lon: float  # centre, WGS84
+    lat: float
+
+    @property
+    def place(self) -> tuple[int, int, float, float, float, float]:
+        return self.row, self.col, self.x, self.y, self.lon, self.lat
+
 
 def grid_counts(x: FloatArray, y: FloatArray, boundary: BaseGeometry,
                 cell_size: float) -> Grid:
@@ -299,13 +324,7 @@ def classify(z: float, p: float) -> str:
 
 
 @dataclass(frozen=True)
-class Cell:
-    row: int
-    col: int
-    x: float  # centre, EPSG:27700 metres
-    y: float
-    lon: float  # centre, WGS84
-    lat: float
+class Cell(GridCell):
     count: int
     z: float
     p: float  # analytic two-sided p, or the permutation pseudo p when permutations > 0
@@ -369,14 +388,10 @@ def gistar(grid: Grid, *, permutations: int = 0, seed: int | None = None,
     values = grid.values()
     z, p = gistar_scores(grid, permutations=permutations, seed=seed, progress=progress)
     p_adj = benjamini_hochberg(p) if fdr else p
-    rows, cols = grid.cell_index()
-    cx, cy = grid.centres()
-    lon, lat = to_wgs84(cx, cy)
     cells = tuple(
-        Cell(int(rows[i]), int(cols[i]), float(cx[i]), float(cy[i]), round(float(lon[i]), 6),
-             round(float(lat[i]), 6), int(values[i]), float(z[i]), float(p[i]),
-             float(p_adj[i]), classify(float(z[i]), float(p_adj[i])))
-        for i in range(len(values)))
+        Cell(*place, int(values[i]), float(z[i]), float(p[i]), float(p_adj[i]),
+             classify(float(z[i]), float(p_adj[i])))
+        for i, place in enumerate(grid.places()))
     return HotspotResult(grid.cell_size, cells, grid.points, grid.points_outside, permutations,
                          seed, fdr, method_text(grid.cell_size, permutations, seed, fdr))
 
@@ -438,7 +453,9 @@ def street_points(con: duckdb.DuckDBPyConnection, cats: Categories, area: str, *
 
 
 @dataclass(frozen=True)
-class Hotspots:
+class MapSelection:
+    """The crimes a map of an area is drawn from (`Hotspots` and `Density` start with it)."""
+
     area: str
     categories: tuple[str, ...]
     start: date | None
@@ -447,6 +464,10 @@ class Hotspots:
     rows: int
     rows_without_coords: int
     force_rows_without_location: int  # see Points
+
+
+@dataclass(frozen=True)
+class Hotspots(MapSelection):
     result: HotspotResult
 
 
