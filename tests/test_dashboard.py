@@ -598,7 +598,17 @@ def test_missing_month_is_named(gappy, cats):
                    [(2023, k) for k in range(7, 13)] + [(2024, k) for k in range(1, 7)])
     assert part.rolling12_previous == previous
     assert part.source == "mps" and not part.complete and part.rag is None
-    assert "2023-07" in part.caveats[0] and "--allow-partial" in part.caveats[0]
+    # The measure names its parameter, not a flag (issue 13): the JSON (the model, as the
+    # API) keeps the library's words, the CLI's own warning shows its flag.
+    assert "2023-07" in part.caveats[0] and "('allow_partial')" in part.caveats[0]
+    assert "--" not in " ".join(part.caveats)
+    r = run_cli("dashboard", "--db", db, "--area", "Barnet", "--month", "2025-06",
+                "--category", "Robbery", "--allow-partial", "--format", "json")
+    assert r.code == 0, r.stderr
+    (j,) = json.loads(r.stdout)
+    assert j["caveats"] == list(part.caveats)
+    assert "months present (--allow-partial). RAG withheld." in r.stderr
+    assert "'allow_partial'" not in r.stderr
 
 
 @needs_shared
@@ -691,3 +701,20 @@ def test_area_not_in_store(real, cats):
         dashboard(sources, cats, load_config(), "Barnt", REF)
     r = run_cli("dashboard", "--db", db, "--area", "Barnt", "--month", "2025-12")
     one_line_error(r, "Barnt", "Barnet")
+
+
+def test_caveats_name_parameters_and_the_cli_words_them_as_flags() -> None:
+    """Below the CLI a caveat names the library's parameter ('categories'); the CLI's words
+    (`worded` with its `flag`) show the flag, and nothing else in the text changes."""
+    from saferboard.cli.common import flag
+    from saferboard.measures.dashboard import _describe_gaps, worded
+    from saferboard.measures.series import LabelGap
+
+    text = _describe_gaps("Burglary", [LabelGap("BURGLARY / SHED", None, 7,
+                                                 (date(2025, 1, 1),))])
+    assert text.endswith("RAG withheld; add the labels to a mapping file given as "
+                         "'categories'.") and "--" not in text
+    cli = worded(text, flag)
+    assert cli == text.replace("'categories'", "--categories")
+    assert worded("months present ('allow_partial')", flag) == "months present (--allow-partial)"
+    assert worded("label 'BURGLARY' stays", flag) == "label 'BURGLARY' stays"

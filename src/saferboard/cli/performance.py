@@ -21,6 +21,7 @@ from saferboard.cli.common import (
     app,
     emit,
     err,
+    flag,
     out,
     parse_month,
     plain,
@@ -160,14 +161,20 @@ def dashboard_cmd(
 
 
 def print_dashboard(result: Dashboard, fmt: Format) -> None:
+    from saferboard.measures.dashboard import worded
     from saferboard.present import dashboard_csv, dashboard_table, indicator_json
 
+    def said(text: str) -> str:  # a note in the CLI's words: the parameters as its flags
+        return worded(text, flag)
+
+    # JSON and CSV print the model (the API's words); what the CLI says itself names flags.
     for row in result.rows:
         if row.note and not row.caveats:
-            err.print(f"note: {row.category}: {row.note}", markup=False, highlight=False)
+            err.print(f"note: {row.category}: {said(row.note)}", markup=False,
+                      highlight=False)
         for caveat in row.caveats:
-            err.print(f"warning: {row.category}: {caveat}", markup=False, highlight=False,
-                      soft_wrap=True)
+            err.print(f"warning: {row.category}: {said(caveat)}", markup=False,
+                      highlight=False, soft_wrap=True)
     if fmt is Format.json:
         emit([indicator_json(r) for r in result.rows], fmt)
         return
@@ -200,7 +207,7 @@ def print_dashboard(result: Dashboard, fmt: Format) -> None:
             for text in row.no_clear_change:
                 out.print(f"  = {text}", highlight=False, markup=False)
             for caveat in row.caveats:
-                out.print(f"  ! {caveat}", highlight=False, markup=False)
+                out.print(f"  ! {said(caveat)}", highlight=False, markup=False)
     out.print()
     for term, text in result.glossary.items():
         out.print(f"[bold]{term}[/bold]: {text}", highlight=False)

@@ -5,7 +5,7 @@ significance, and a RAG with its positive and negative factors in words."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -24,6 +24,17 @@ from saferboard.measures.windows import Window, quarter, rolling12, shift
 
 SOURCE_ORDER = ("mps", "policeuk")  # MPS first: it splits residential and business burglary
 NEEDED_MONTHS = 24  # rolling 12 months and the 12 before them
+# The parameters the notes and caveats name, in the library's words ('allow_partial', as an
+# InputError's `mentions`); `worded` puts them in a caller's (the CLI: its flags).
+NOTE_MENTIONS = ("allow_partial", "categories")
+
+
+def worded(text: str, name: Callable[[str], str]) -> str:
+    """A note or caveat with each parameter it names (written 'allow_partial') as `name`
+    gives it, e.g. the CLI's flag `--allow-partial`."""
+    for m in NOTE_MENTIONS:
+        text = text.replace(repr(m), name(m))
+    return text
 
 
 @dataclass(frozen=True)
@@ -235,7 +246,7 @@ def _coverage_problem(table: MonthlyCounts, area: str, month: date
                 f"{shift(first, 14):%Y-%m} the quarter can be computed)"), []
     shown = ", ".join(f"{m:%Y-%m}" for m in missing[:6]) + (" ..." if len(missing) > 6 else "")
     return (f"{table.source} data for {area} is missing {len(missing)} of the "
-            f"{NEEDED_MONTHS} months ({shown}); import them, or use --allow-partial to "
+            f"{NEEDED_MONTHS} months ({shown}); import them, or set 'allow_partial' to "
             "compute from the months present"), missing
 
 
@@ -334,8 +345,8 @@ def _describe_gaps(category: str, gaps: Sequence[LabelGap]) -> str:
     more = f" and {len(gaps) - 5} more label(s)" if len(gaps) > 5 else ""
     return (f"Incomplete: {total:,} crimes in these windows carry {len(gaps)} label(s) not "
             f"in the category mapping, so they may belong to {category} but are not counted "
-            f"in it: {'; '.join(parts)}{more}. RAG withheld; add the labels to a "
-            "--categories file.")
+            f"in it: {'; '.join(parts)}{more}. RAG withheld; add the labels to a mapping "
+            "file given as 'categories'.")
 
 
 def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, month: date,
@@ -374,7 +385,7 @@ def _compute(table: MonthlyCounts, cats: Categories, config: Config, area: str, 
         caveats.append(f"Incomplete: {len(missing)} of the {NEEDED_MONTHS} months are "
                        f"missing from the {table.source} data ({shown}"
                        f"{' ...' if len(missing) > 6 else ''}); figures are computed from the "
-                       "months present (--allow-partial). RAG withheld.")
+                       "months present ('allow_partial'). RAG withheld.")
     if gaps:
         caveats.append(_describe_gaps(category, gaps))
     ind = Indicator(
