@@ -435,5 +435,25 @@ def test_cli_outcomes(tmp_path):
     assert [(m["month"], m["crimes"], m["sanction_detections"]) for m in data["months"]] == [
         ("2024-12", 244, 6), ("2025-01", 244, 11), ("2025-02", 192, 1)]
     assert data["lag_warning"].startswith("outcomes for crimes in the last 6 months")
+    # One model per table (present.outcomes): the CSV and the JSON carry the same columns
+    # and values, the percentages rounded once (the old JSON had 2.647... beside 2.6).
+    def as_text(records: list[dict[str, object]]) -> list[dict[str, str]]:
+        return [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
+
+    args = ("outcomes", "--db", db, "--area", "Barnet", "--from", "2024-12", "--to", "2025-02")
+    doc = json.loads(run_cli(*args, "--format", "json").stdout)
+    csv_rows = list(csv.DictReader(res.stdout.splitlines()))
+    assert as_text(doc["rows"]) == csv_rows and list(doc["rows"][0]) == list(csv_rows[0])
+    assert doc["sanction_detection_rate"] == 2.6 == round(100 * 18 / 680, 1)
+    by_month = run_cli(*args, "--by-month", "--format", "csv")
+    month_rows = list(csv.DictReader(by_month.stdout.splitlines()))
+    assert as_text(data["months"]) == month_rows
+    assert list(month_rows[0])[:4] == ["month", "crimes", "sanction_detections", "sd_rate_pct"]
+    assert [r["sd_rate_pct"] for r in month_rows] == [
+        str(round(100 * sd / n, 1)) for n, sd in ((244, 6), (244, 11), (192, 1))]
+    # Each month's group columns add up to its crimes (unmapped labels included).
+    for r in data["months"]:
+        assert sum(v for k, v in r.items() if k not in (
+            "month", "crimes", "sanction_detections", "sd_rate_pct")) == r["crimes"]
     bad = run_cli("outcomes", "--db", db, "--from", "2025-02", "--to", "2024-12")
     assert bad.code == 1 and "after" in bad.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,7 +23,6 @@ from saferboard.cli.common import (
     flag,
     out,
     parse_month,
-    plain,
 )
 from saferboard.core import categories
 
@@ -33,10 +31,6 @@ if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats,
     from saferboard.measures.dashboard import Dashboard
     from saferboard.measures.series import MonthlyCounts
     from saferboard.report.pack import PackResult
-
-
-def _pct(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
 
 
 @app.command("outcomes")
@@ -63,6 +57,7 @@ def outcomes_cmd(
     other out-of-court disposals) of police.uk crimes recorded in --from..--to."""
     from saferboard.core.outcome_map import load_outcome_map
     from saferboard.measures.outcomes import outcome_rates
+    from saferboard.present.outcomes import OutcomesOut, outcome_table
 
     start, end = parse_month(from_, "--from"), parse_month(to, "--to")
     assert start is not None and end is not None  # parse_month only returns None for None
@@ -73,26 +68,14 @@ def outcomes_cmd(
                           mapping=load_outcome_map(outcome_map), by_month=by_month)
     finally:
         con.close()
-    sd_name = "Sanction detections (" + " + ".join(r.sanction_detection_groups) + ")"
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(plain(asdict(r)), indent=2) + "\n")
-    elif by_month:
-        emit([{"month": m.month, "crimes": m.crimes, "sanction_detections": m.sanction_detections,
-               "sd_rate_pct": _pct(m.sanction_detection_rate), **m.groups} for m in r.months],
-             fmt, title=f"Sanction detection rate by month ({r.area or 'all areas'})")
+        sys.stdout.write(json.dumps(OutcomesOut.of(r).model_dump(mode="json"), indent=2)
+                         + "\n")
     else:
-        rows: list[dict[str, Any]] = [
-            {"outcome": g.group, "crimes": g.crimes, "percent": _pct(g.percent)}
-            for g in r.groups]
-        rows += [{"outcome": f"Unmapped: {label}", "crimes": n,
-                  "percent": _pct(100 * n / r.crimes if r.crimes else None)}
-                 for label, n in r.unmapped.items()]
-        rows.append({"outcome": sd_name, "crimes": r.sanction_detections,
-                     "percent": _pct(r.sanction_detection_rate)})
-        rows.append({"outcome": "All crimes", "crimes": r.crimes,
-                     "percent": 100.0 if r.crimes else None})
-        emit(rows, fmt, title=f"Outcomes of crimes recorded {start:%Y-%m}..{end:%Y-%m} "
-             f"({r.area or 'all areas'})")
+        emit(outcome_table(r, by_month), fmt, title=(
+            f"Sanction detection rate by month ({r.area or 'all areas'})" if by_month else
+            f"Outcomes of crimes recorded {start:%Y-%m}..{end:%Y-%m} "
+            f"({r.area or 'all areas'})"))
     note = (f"note: {r.crimes:,} crimes: outcome from outcomes files for "
             f"{r.from_outcomes_files:,}, from the street file's last outcome for "
             f"{r.from_street_files:,}.")
