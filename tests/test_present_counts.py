@@ -1,0 +1,34 @@
+"""`saferboard counts` prints one set of rows as its table, CSV and JSON: the same columns
+(the --by keys in their order, then count) and the same values, pinned to the raw files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from saferboard.cli.common import app
+from tests.csvcount import street_counts
+from tests.test_examples import STREET
+from tests.web.conftest import base_db  # noqa: F401  (fixture)
+
+
+def cli(*args: str | Path) -> str:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_counts_csv_and_json_are_the_same_rows(base_db: Path) -> None:  # noqa: F811
+    for by in ("crime_type,month", "month,crime_type", "area"):
+        rows = json.loads(cli("counts", "--db", base_db, "--by", by, "--format", "json"))
+        table = list(csv.reader(io.StringIO(cli("counts", "--db", base_db, "--by", by,
+                                                "--format", "csv"))))
+        columns = [*by.split(","), "count"]
+        assert rows and table[0] == columns and all(list(r) == columns for r in rows)
+        assert table[1:] == [["" if v is None else str(v) for v in r.values()] for r in rows]
+    # The values are the raw files' (street rows counted by the csv module).
+    assert {r["area"]: r["count"] for r in rows} == dict(street_counts(STREET, "area"))
