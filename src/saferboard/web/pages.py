@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import quote
 
+import duckdb
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from saferboard.core.errors import InputError
+from saferboard.measures.actions import ActionsReport
 from saferboard.measures.compare import METHOD as COMPARE_METHOD
 from saferboard.measures.periods import PERIODS
+from saferboard.measures.projects import ProjectsReport
 from saferboard.measures.targets import METHOD as TARGETS_METHOD
 from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.web import audit, auth, governance, people, records
@@ -27,7 +31,7 @@ from saferboard.web.deps import (
     client_address,
     state,
 )
-from saferboard.web.permissions import Perm, Role, allowed, check
+from saferboard.web.permissions import Perm, Role, User, allowed, check
 from saferboard.web.rendering import render, vega_bundle
 
 router = APIRouter(include_in_schema=False)
@@ -224,18 +228,30 @@ def people_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.peop
 
 # ------------------------------------------------------------------------------ governance
 
+GovernanceReport = Callable[[duckdb.DuckDBPyConnection, User, str | None],
+                            ActionsReport | ProjectsReport | None]
+
+
+def _governance_page(request: Request, p: Principal, kind: str, make: GovernanceReport,
+                     quarter: str | None) -> Response:
+    """The action plan or the projects page: the quarter's report in the user's scope
+    (cached), which they may update or manage until the quarter is locked."""
+    st = state(request)
+    user = p.user
+    assert user is not None
+    with st.db.reader() as con:
+        report = st.measures.governance(con, lambda: make(con, user, quarter), kind,
+                                        governance.scope(user), quarter)
+    open_ = report is not None and report.lock is None
+    return render(request, f"{kind}.html.j2", p, report=report,
+                  can_update=allowed(user, Perm.submit_update) and open_,
+                  can_manage=allowed(user, Perm.manage_governance) and open_)
+
+
 @router.get("/actions")
 def actions_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
                  quarter: Annotated[str | None, Query(max_length=12)] = None) -> Response:
-    st = state(request)
-    assert p.user is not None
-    with st.db.reader() as con:
-        user = p.user
-        report = st.measures.governance(con, lambda: governance.actions(con, user, quarter),
-                                        "actions", governance.scope(user), quarter)
-    return render(request, "actions.html.j2", p, report=report,
-                  can_update=allowed(p.user, Perm.submit_update) and report.lock is None,
-                  can_manage=allowed(p.user, Perm.manage_governance) and report.lock is None)
+    return _governance_page(request, p, "actions", governance.actions, quarter)
 
 
 @router.post("/actions/{action_id}/update")
@@ -256,16 +272,7 @@ def action_update(request: Request, action_id: str,
 @router.get("/projects")
 def projects_page(request: Request, p: Annotated[Principal, Depends(Need(Perm.governance))],
                   quarter: Annotated[str | None, Query(max_length=12)] = None) -> Response:
-    st = state(request)
-    assert p.user is not None
-    with st.db.reader() as con:
-        user = p.user
-        report = st.measures.governance(con, lambda: governance.projects(con, user, quarter),
-                                        "projects", governance.scope(user), quarter)
-    open_ = report is not None and report.lock is None
-    return render(request, "projects.html.j2", p, report=report,
-                  can_update=allowed(p.user, Perm.submit_update) and open_,
-                  can_manage=allowed(p.user, Perm.manage_governance) and open_)
+    return _governance_page(request, p, "projects", governance.projects, quarter)
 
 
 @router.post("/projects/{project_id}/return")
