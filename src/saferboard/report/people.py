@@ -53,6 +53,62 @@ def _incidents(con: duckdb.DuckDBPyConnection, kind: str, by: str
     return inc, None
 
 
+def _domestic_abuse(inc: rp.Incidents, month: date, threshold: int,
+                    notes: list[str]) -> dict[str, Any]:
+    end = min(month, rp.latest_month(inc))
+    if end < month:
+        notes.append(f"Domestic abuse incidents end {end:%b %Y}; the page covers the 12 "
+                     f"months to then.")
+    r = rp.repeat_victimisation(inc, end)
+    summary, series = rp.publish(r, threshold)
+    return {"title": summary.title,
+            "summary": [{"measure": row["measure"], "value": _cell(row["value"])}
+                        for row in summary.rows],
+            "series": _rows(series.rows), "notes": list(summary.notes)}
+
+
+def _asb_callers(inc: rp.Incidents, month: date, threshold: int,
+                 notes: list[str]) -> dict[str, Any]:
+    end_month = min(month, rp.latest_month(inc))
+    calls = rp.publish_callers(rp.repeat_callers(inc, rp.last_sunday(end_month)), threshold)
+    return {"title": calls.title, "rows": _rows(calls.rows), "notes": list(calls.notes)}
+
+
+def _burglary(inc: rp.Incidents, month: date, threshold: int,
+              notes: list[str]) -> dict[str, Any]:
+    end = min(month, rp.latest_month(inc))
+    rows: list[dict[str, object]] = []
+    tables = []
+    extra: list[str] = []
+    for ref_month in (shift(end, -12), end):
+        label = f"12 months to {ref_month:%b %Y}"
+        try:
+            res = rp.repeat_victimisation(inc, ref_month, series_months=1)
+        except InputError:
+            rows.append({"period": label, "burglaries": "-", "repeat_burglaries": "-",
+                         "pct_repeat": "-"})
+            extra.append(f"no burglaries in the {label.lower()}")
+            continue
+        extra += [n for n in res.notes if n not in extra]
+        s = dc.suppress([[res.repeat_incidents, res.incidents - res.repeat_incidents]],
+                        threshold=threshold, row_totals=True, col_totals=False)
+        tables.append(s)
+        rep, total = s.cells[0][0], (s.row_totals or (None,))[0]
+        rows += _rows(({"period": label, "burglaries": total, "repeat_burglaries": rep,
+                        "pct_repeat": dc.pct(rep, total)},))
+    return {"title": "Repeat residential burglary (same address within 365 days)",
+            "rows": rows, "notes": [dc.note(tables, "burglaries"), *extra]}
+
+
+# (section, incident type key, keyed by, the section's name in a note, its rows)
+_INCIDENT_SECTIONS = (
+    ("domestic_abuse", "domestic_abuse", "person", "Domestic abuse repeat victimisation",
+     _domestic_abuse),
+    ("asb_callers", "asb", "person", "ASB repeat callers", _asb_callers),
+    ("burglary", "burglary", "location", "Repeat burglary", _burglary),
+)
+
+
 def people_section(con: duckdb.DuckDBPyConnection, month: date,
                    threshold: int = dc.DEFAULT_THRESHOLD,
                    types: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -62,63 +118,13 @@ def people_section(con: duckdb.DuckDBPyConnection, month: date,
     month = month.replace(day=1)
     notes: list[str] = []
     out: dict[str, Any] = {"month": f"{month:%b %Y}", "threshold": threshold}
-
-    inc, why = _incidents(con, names["domestic_abuse"], "person")
-    if inc is None:
-        out["domestic_abuse"] = None
-        notes.append(f"Domestic abuse repeat victimisation: {why}.")
-    else:
-        end = min(month, rp.latest_month(inc))
-        if end < month:
-            notes.append(f"Domestic abuse incidents end {end:%b %Y}; the page covers the 12 "
-                         f"months to then.")
-        r = rp.repeat_victimisation(inc, end)
-        summary, series = rp.publish(r, threshold)
-        out["domestic_abuse"] = {
-            "title": summary.title,
-            "summary": [{"measure": row["measure"], "value": _cell(row["value"])}
-                        for row in summary.rows],
-            "series": _rows(series.rows), "notes": list(summary.notes)}
-
-    inc, why = _incidents(con, names["asb"], "person")
-    if inc is None:
-        out["asb_callers"] = None
-        notes.append(f"ASB repeat callers: {why}.")
-    else:
-        end_month = min(month, rp.latest_month(inc))
-        calls = rp.publish_callers(rp.repeat_callers(inc, rp.last_sunday(end_month)),
-                                   threshold)
-        out["asb_callers"] = {"title": calls.title, "rows": _rows(calls.rows),
-                              "notes": list(calls.notes)}
-
-    inc, why = _incidents(con, names["burglary"], "location")
-    if inc is None:
-        out["burglary"] = None
-        notes.append(f"Repeat burglary: {why}.")
-    else:
-        end = min(month, rp.latest_month(inc))
-        rows: list[dict[str, object]] = []
-        tables = []
-        extra: list[str] = []
-        for ref_month in (shift(end, -12), end):
-            label = f"12 months to {ref_month:%b %Y}"
-            try:
-                res = rp.repeat_victimisation(inc, ref_month, series_months=1)
-            except InputError:
-                rows.append({"period": label, "burglaries": "-", "repeat_burglaries": "-",
-                             "pct_repeat": "-"})
-                extra.append(f"no burglaries in the {label.lower()}")
-                continue
-            extra += [n for n in res.notes if n not in extra]
-            s = dc.suppress([[res.repeat_incidents, res.incidents - res.repeat_incidents]],
-                            threshold=threshold, row_totals=True, col_totals=False)
-            tables.append(s)
-            rep, total = s.cells[0][0], (s.row_totals or (None,))[0]
-            rows += _rows(({"period": label, "burglaries": total, "repeat_burglaries": rep,
-                            "pct_repeat": dc.pct(rep, total)},))
-        out["burglary"] = {"title": "Repeat residential burglary (same address within 365 "
-                           "days)", "rows": rows,
-                           "notes": [dc.note(tables, "burglaries"), *extra]}
+    for section, kind, by, title, rows in _INCIDENT_SECTIONS:
+        inc, why = _incidents(con, names[kind], by)
+        if inc is None:
+            out[section] = None
+            notes.append(f"{title}: {why}.")
+        else:
+            out[section] = rows(inc, month, threshold, notes)
 
     try:
         ref = mr.load_referrals(con)
