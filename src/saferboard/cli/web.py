@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,11 @@ from saferboard import store
 from saferboard.cli.common import CasesDbOption, DbOption, MatrixOption, app, emit, err, out
 from saferboard.cli.common import Format as OutFormat
 from saferboard.core.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from saferboard.web.permissions import User
 
 users_app = typer.Typer(help="Web accounts: add, passwd, role, enable, disable, list.",
                         no_args_is_help=True)
@@ -90,6 +95,19 @@ def _actor() -> str:
         return "cli:unknown"
 
 
+def _change_user(db: Path | None, change: Callable[..., User], *args: Any,
+                 **kwargs: Any) -> User:
+    """One account change (a saferboard.web.auth function) on the store, stamped now and
+    audited as the login name; the store is closed after it."""
+    from saferboard.web.settings import utc_now
+
+    con = store.connect(db)
+    try:
+        return change(con, *args, now=utc_now(), actor=_actor(), **kwargs)
+    finally:
+        con.close()
+
+
 PasswordFile = Annotated[Path | None, typer.Option(
     "--password-file", help="Read the password from this file (first line) instead of "
     "prompting")]
@@ -123,17 +141,11 @@ def users_add_cmd(
 ) -> None:
     """Add a web account (argon2id password hash; the change is in the audit log)."""
     from saferboard.web.auth import add_user, check_username, hash_password
-    from saferboard.web.settings import utc_now
 
     # Checked and hashed before the store is opened: argon2 never holds the file.
     name = check_username(username)
     hashed = hash_password(_password(password_file), name)
-    con = store.connect(db)
-    try:
-        user = add_user(con, name, hashed, role, agency=agency, can_export=export,
-                        now=utc_now(), actor=_actor())
-    finally:
-        con.close()
+    user = _change_user(db, add_user, name, hashed, role, agency=agency, can_export=export)
     out.print(f"added {user.username} ({user.role}"
               + (f", {user.agency}" if user.agency else "")
               + (", may export" if user.can_export else "") + ")", markup=False,
@@ -145,13 +157,8 @@ def users_disable_cmd(username: Annotated[str, typer.Argument(help="Login name")
                       db: DbOption = None) -> None:
     """Disable an account and end its sessions at once (audited)."""
     from saferboard.web.auth import disable_user
-    from saferboard.web.settings import utc_now
 
-    con = store.connect(db)
-    try:
-        user = disable_user(con, username, now=utc_now(), actor=_actor())
-    finally:
-        con.close()
+    user = _change_user(db, disable_user, username)
     out.print(f"disabled {user.username}; their sessions have ended", markup=False,
               highlight=False)
 
@@ -162,14 +169,9 @@ def users_passwd_cmd(username: Annotated[str, typer.Argument(help="Login name")]
     """Set an account's password (a reset: every session of the account ends; audited,
     never the password)."""
     from saferboard.web.auth import hash_password, set_password
-    from saferboard.web.settings import utc_now
 
     hashed = hash_password(_password(password_file), username.strip().lower())
-    con = store.connect(db)
-    try:
-        user = set_password(con, username, hashed, now=utc_now(), actor=_actor())
-    finally:
-        con.close()
+    user = _change_user(db, set_password, username, hashed)
     out.print(f"password of {user.username} changed; their sessions have ended", markup=False,
               highlight=False)
 
@@ -179,13 +181,8 @@ def users_enable_cmd(username: Annotated[str, typer.Argument(help="Login name")]
                      db: DbOption = None) -> None:
     """Enable a disabled account again (audited)."""
     from saferboard.web.auth import enable_user
-    from saferboard.web.settings import utc_now
 
-    con = store.connect(db)
-    try:
-        user = enable_user(con, username, now=utc_now(), actor=_actor())
-    finally:
-        con.close()
+    user = _change_user(db, enable_user, username)
     out.print(f"enabled {user.username}", markup=False, highlight=False)
 
 
@@ -201,14 +198,8 @@ def users_role_cmd(
     """Change an account's role and agency (and export right); its sessions end so the
     next request has the new permissions (audited with before and after)."""
     from saferboard.web.auth import set_role
-    from saferboard.web.settings import utc_now
 
-    con = store.connect(db)
-    try:
-        user = set_role(con, username, role, agency=agency, can_export=export, now=utc_now(),
-                        actor=_actor())
-    finally:
-        con.close()
+    user = _change_user(db, set_role, username, role, agency=agency, can_export=export)
     out.print(f"{user.username} is now {user.role}"
               + (f" ({user.agency})" if user.agency else "")
               + (", may export" if user.can_export else ""), markup=False, highlight=False)
