@@ -70,7 +70,7 @@ def test_sections_with_the_seed_data(con: duckdb.DuckDBPyConnection) -> None:
 def test_projects_follow_the_pack_month(con: duckdb.DuckDBPyConnection) -> None:
     load_examples(con)
     governance, notes = governance_context(con, date(2016, 2, 1))  # 2015/16 Q4
-    assert governance["projects"]["report"].quarter == "2015-Q4"
+    assert governance["projects"]["quarter"] == "2015-Q4"
     early, notes = governance_context(con, date(2012, 6, 1))
     assert early["projects"] is None and early["actions"] is None
     assert any(n.startswith("Funded projects: no quarterly return") for n in notes)
@@ -157,3 +157,33 @@ def test_demo_pack_has_the_sections_and_sheets(demo: DemoResult) -> None:
              if r[header.index("kpi")] == "Homes receiving Safer Homes interventions"]
     assert [(h["target"], h["actual"], h["kpi_rag"]) for h in homes] == [(80, 126, "Green")]
     wb.close()
+
+
+def test_projects_and_actions_are_laid_out_from_the_row_models(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """The pack's tables print the present.governance rows (the CLI's, the API's, the
+    XLSX's): a confirmed RAG beside the calculated or reported one, the lock, the figures."""
+    from datetime import datetime
+
+    from saferboard.store.locks import confirm_rag, lock_quarter
+
+    load_examples(con)
+    confirm_rag(con, "project", "EIOM", "2016-Q4", "R", reported_rag=None,
+                confirmed_by="mgr", at=datetime(2017, 4, 2, 10, 0))
+    confirm_rag(con, "action", "AP1.01", "2012-Q4", "A", reported_rag=None,
+                confirmed_by="mgr", at=datetime(2013, 4, 2, 10, 0))
+    lock_quarter(con, "2016-Q4", locked_by="mgr", at=datetime(2017, 4, 3, 10, 0))
+    governance, _ = governance_context(con, date(2017, 3, 1))
+    assert "report" not in governance["projects"] and "report" not in governance["actions"]
+    text = render(governance)
+    assert "Quarterly returns for 2016-Q4 (financial year 2016/17)" in text
+    assert "Quarter locked by mgr on 2017-04-03." in text
+    (eiom,) = [r for r in governance["projects"]["rows"] if r["project_id"] == "EIOM"]
+    assert (eiom["confirmed_rag"], eiom["project_rag"]) == ("Red", "Green")
+    assert (f"{eiom['project']} {eiom['agency']}; {eiom['funder']} R Red (confirmed; "
+            f"calculated G) {eiom['kpi']}") in text
+    ap = next(r for r in governance["actions"]["rows"] if r["action_id"] == "AP1.01")
+    assert (ap["confirmed_rag"], ap["rag"]) == ("Amber", "-")
+    assert "A Amber (confirmed; reported none)" in text
+    assert "2012-Q4 updates as of 2013-03-31" in text and "locked" not in text.split(
+        "2012-Q4 updates as of 2013-03-31")[1][:30]

@@ -1,14 +1,16 @@
 """Money and governance in the board pack and in tables: "Value for money" (cost-benefit by
 partner, options appraisal), "Funded projects" and "Action plan". Row builders shared by the
 CLI (table, JSON, XLSX), the pack and the pack's XLSX export; the projects' and actions'
-rows come from saferboard.present.governance (the same rows as the CLI and the web CSV)."""
+rows come from saferboard.present.governance (the same rows as the CLI, the API and the web
+CSV), and the pack's HTML tables lay out those rows, not the measures' reports."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -20,8 +22,10 @@ from saferboard.measures import appraisal as appraisal_mod
 from saferboard.measures import cba as cba_mod
 from saferboard.measures import governance as gov_mod
 from saferboard.measures import projects as projects_mod
-from saferboard.present.governance import action_rows, project_rows
+from saferboard.present.governance import action_models, project_models
 from saferboard.sources.cba_model import load_unit_costs
+
+R = TypeVar("R")
 
 
 def money(value: float) -> str:
@@ -137,6 +141,18 @@ def appraisal_change_rows(r: appraisal_mod.AppraisalResult) -> list[dict[str, An
 # Funded projects and action plan
 
 
+def _runs(rows: list[R], key: Callable[[R], str]) -> list[list[R]]:
+    """The rows in runs of the same key, in their order (a project's KPIs, a priority's
+    actions)."""
+    return [list(run) for _, run in groupby(rows, key=key)]
+
+
+def _locked(report: projects_mod.ProjectsReport | actions_mod.ActionsReport) -> str | None:
+    """Who locked the quarter and when (None: open)."""
+    lock = report.lock
+    return None if lock is None else f"{lock.locked_by} on {lock.locked_at:%Y-%m-%d}"
+
+
 def governance_context(con: duckdb.DuckDBPyConnection, month: date,
                        audience: Audience = EVERYONE) -> tuple[dict[str, Any], list[str]]:
     """The pack's three sections (each None when its data is absent or the audience may not
@@ -183,10 +199,16 @@ def governance_context(con: duckdb.DuckDBPyConnection, month: date,
     elif everyone:
         notes.append("Value for money: no cost-benefit model or options appraisal saved "
                      "(saferboard cba MODEL --save; saferboard appraise FILE --save).")
-    # Funded projects
+    # Funded projects and the action plan: laid out from the row models the CLI, the API,
+    # the CSV downloads and the XLSX print, so each value is formatted once.
     projects: dict[str, Any] | None = None
     if results.projects is not None:
-        projects = {"report": results.projects, "rows": project_rows(results.projects),
+        preport = results.projects
+        pmodels = project_models(preport)
+        projects = {"quarter": preport.quarter, "financial_year": preport.financial_year,
+                    "locked": _locked(preport), "count": len(preport.projects),
+                    "projects": _runs(pmodels, lambda r: r.project_id),
+                    "rows": [r.model_dump(mode="json") for r in pmodels],
                     "method": projects_mod.METHOD}
     else:
         notes.append("Funded projects: no quarterly return up to this quarter "
@@ -195,7 +217,11 @@ def governance_context(con: duckdb.DuckDBPyConnection, month: date,
     actions: dict[str, Any] | None = None
     if results.actions is not None:
         areport = results.actions
-        actions = {"report": areport, "rows": action_rows(areport),
+        amodels = action_models(areport)
+        actions = {"quarter": areport.quarter, "as_of": areport.as_of.isoformat(),
+                   "locked": _locked(areport),
+                   "priorities": _runs(amodels, lambda r: r.priority),
+                   "rows": [r.model_dump(mode="json") for r in amodels],
                    "counts": dict(areport.counts), "method": actions_mod.METHOD}
     else:
         notes.append("Action plan: no action plan update up to this quarter "
