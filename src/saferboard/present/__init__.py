@@ -6,8 +6,9 @@ a `Suppressed` value here, never 0.
 One module per result kind: `dashboard` (indicators and the chosen period), `targets`,
 `compare` (peer rows), `trend`, `quality`, `cohort` (the offender cohort's groups, offence
 types and projection), `costs` (cost of crime), `governance` (funded projects and the action
-plan); `values` holds `Suppressed`. Each model's `of(result)` is the one place a result
-becomes output; JSON is `model_dump(mode="json")`, table and CSV rows its fields.
+plan), `outcomes` (outcome groups and sanction detections); `values` holds `Suppressed`.
+Each model's `of(result)` is the one place a result becomes output; JSON is
+`model_dump(mode="json")`, table and CSV rows its fields.
 
 May import: measures and core (and pydantic). Imported by report, web and cli; never by
 measures or below, and never imports an entry point or a web or template library.
