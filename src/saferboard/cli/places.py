@@ -30,6 +30,8 @@ from saferboard.cli.common import (
 from saferboard.core import categories
 
 if TYPE_CHECKING:  # only annotations: importing them costs ~0.7 s (scipy.stats, altair)
+    from saferboard.measures.density import DensityResult
+    from saferboard.measures.hotspots import GridCell, HotspotResult, MapSelection
     from saferboard.report.maps import GridLayer
     from saferboard.sources.events import Events
 
@@ -107,16 +109,10 @@ def hotspots_cmd(
     finally:
         con.close()
     r = h.result
-    meta = {"area": h.area, "categories": list(h.categories) or ["all"],
-            "from": h.start, "to": h.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
-            "force": h.force, "rows": h.rows, "rows_without_coordinates": h.rows_without_coords,
-            "force_rows_without_location": h.force_rows_without_location,
-            "points_outside_grid": r.points_outside, "cells": len(r.cells),
-            "permutations": r.permutations, "seed": r.seed, "fdr_correction": r.fdr,
-            "classes": r.counts_by_class(), "method": r.method}
-    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
-              "count": c.count, "z": round(c.z, 6), "p": c.p, "p_adjusted": c.p_adjusted,
-              "class": c.hotspot} for c in r.cells]
+    meta = _map_meta(h, r, {}, {"permutations": r.permutations, "seed": r.seed,
+                                "fdr_correction": r.fdr, "classes": r.counts_by_class()})
+    cells = [{**_place(c), "count": c.count, "z": round(c.z, 6), "p": c.p,
+              "p_adjusted": c.p_adjusted, "class": c.hotspot} for c in r.cells]
     _emit_grid(cells, meta, fmt, out_file, hotspot_layer(r),
                _map_title("hotspots", h.categories, h.area, h.start, h.end),
                f"{r.method} Rows without coordinates (not mapped): "
@@ -332,6 +328,23 @@ def _map_title(kind: str, cats: Sequence[str], area: str, start: date | None,
     return f"{what} {kind}, {area} ({months})"
 
 
+def _map_meta(s: MapSelection, r: HotspotResult | DensityResult, method: dict[str, Any],
+              result: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a hotspot or density grid: the selection, the grid, then the
+    measure's own method and result fields (in the order the JSON has always had)."""
+    return {"area": s.area, "categories": list(s.categories) or ["all"], "from": s.start,
+            "to": s.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size, **method,
+            "force": s.force, "rows": s.rows, "rows_without_coordinates": s.rows_without_coords,
+            "force_rows_without_location": s.force_rows_without_location,
+            "points_outside_grid": r.points_outside, "cells": len(r.cells), **result,
+            "method": r.method}
+
+
+def _place(c: GridCell) -> dict[str, Any]:
+    """The columns every grid cell row starts with."""
+    return {"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat}
+
+
 def _emit_grid(cells: list[dict[str, Any]], meta: dict[str, Any], fmt: str,
                out_file: Path | None, layer: GridLayer, title: str, note: str) -> None:
     """Grid cells as CSV, JSON (metadata + cells), a GeoJSON FeatureCollection, or a map:
@@ -397,16 +410,11 @@ def density_cmd(
     finally:
         con.close()
     r = d.result
-    meta = {"area": d.area, "categories": list(d.categories) or ["all"], "from": d.start,
-            "to": d.end, "crs": "EPSG:27700", "cell_size_m": r.cell_size,
-            "bandwidth_m": round(r.bandwidth, 3), "bandwidth_rule": r.bandwidth_rule,
-            "kernel": r.kernel, "units": "crimes per km2", "force": d.force, "rows": d.rows,
-            "rows_without_coordinates": d.rows_without_coords,
-            "force_rows_without_location": d.force_rows_without_location,
-            "points_outside_grid": r.points_outside, "cells": len(r.cells),
-            "mass": round(r.mass(), 3), "method": r.method}
-    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
-              "count": c.count, "density": round(c.density, 6)} for c in r.cells]
+    meta = _map_meta(d, r, {"bandwidth_m": round(r.bandwidth, 3),
+                            "bandwidth_rule": r.bandwidth_rule, "kernel": r.kernel,
+                            "units": "crimes per km2"}, {"mass": round(r.mass(), 3)})
+    cells = [{**_place(c), "count": c.count, "density": round(c.density, 6)}
+             for c in r.cells]
     _emit_grid(cells, meta, fmt, out_file, density_layer(r),
                _map_title("kernel density", d.categories, d.area, d.start, d.end), r.method)
 
@@ -462,7 +470,7 @@ def hotspot_change_cmd(
             "persistent_share": r.persistent_share, "fdr_correction": fdr,
             "rows": [h.rows for h in a.period_hotspots], "cells": len(r.cells),
             "classes": r.counts_by_class(), "method": r.method}
-    cells = [{"row": c.row, "col": c.col, "x": c.x, "y": c.y, "lon": c.lon, "lat": c.lat,
+    cells = [{**_place(c),
               **{f"count_{i + 1}": n for i, n in enumerate(c.counts)},
               **{f"hot_{i + 1}": hot for i, hot in enumerate(c.hot)},
               "class": c.change} for c in r.cells]
