@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, overload
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from saferboard import store
 from saferboard.core import dates
 from saferboard.core.errors import InputError, SaferboardError
 from saferboard.core.riskmatrix import ENV as MATRIX_ENV
@@ -88,6 +91,26 @@ def parse_day(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD (or DD/MM/YYYY) option (None stays None), read by the one parser of a
     day; a bad one is the option's usage error."""
     return _option(value, option, dates.parse_day, "YYYY-MM-DD")
+
+
+@contextmanager
+def store_for_import(db: Path | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store opened for writing by a command that may create it: if the command fails
+    and the store did not exist before, its files are removed again, so a failed first
+    import leaves no empty store behind (the database is as it was: absent)."""
+    path = store.resolve_db_path(db)
+    existed = path.exists()
+    try:
+        con = store.connect(path)
+        try:
+            yield con
+        finally:
+            con.close()
+    except BaseException:
+        if not existed:
+            for p in (path, path.with_name(path.name + ".wal")):
+                p.unlink(missing_ok=True)
+        raise
 
 
 def plain(value: Any) -> Any:

@@ -21,6 +21,7 @@ from saferboard.cli.common import (
     err,
     out,
     parse_month,
+    store_for_import,
 )
 from saferboard.core import categories
 from saferboard.sources.fetch import DEFAULT_BASE_URL
@@ -42,24 +43,13 @@ def run_ingest(db: Path | None, paths: list[Path], mapping: Path | None) -> Inge
 
     cats = categories.load(mapping)
     found = discover(list(paths))
-    db_path = store.resolve_db_path(db)
-    existed = db_path.exists()
-    try:
-        con = store.connect(db_path)
-        try:
-            progress, task = _progress(len(found.files))
-            with progress:
-                report = ingest(
-                    con, paths, cats, files=found.files,
-                    progress=lambda f: progress.update(task, advance=1, description=f.name),
-                )
-        finally:
-            con.close()
-    except BaseException:
-        if not existed:  # leave no empty store behind: the database is as it was (absent)
-            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
-                p.unlink(missing_ok=True)
-        raise
+    with store_for_import(db) as con:
+        progress, task = _progress(len(found.files))
+        with progress:
+            report = ingest(
+                con, paths, cats, files=found.files,
+                progress=lambda f: progress.update(task, advance=1, description=f.name),
+            )
     return IngestReport(report.files, tuple(found.ignored))
 
 
@@ -156,8 +146,6 @@ def run_fetch(db: Path | None, force: str, start: date, end: date, base_url: str
     from saferboard.sources.files import SourceFile
 
     cats = categories.load(mapping)
-    db_path = store.resolve_db_path(db)
-    existed = db_path.exists()
     # One bar per archive (bytes), then one for the import (files): a single live display.
     bar = Progress(
         TextColumn("[bold]{task.fields[stage]}"), BarColumn(),
@@ -177,19 +165,9 @@ def run_fetch(db: Path | None, force: str, start: date, end: date, base_url: str
             tasks[""] = bar.add_task("", stage="importing", amount="", total=total)
         bar.update(tasks[""], completed=done, description=f.name, amount=f"{done}/{total}")
 
-    try:
-        con = store.connect(db_path)
-        try:
-            with bar:
-                return fetch(con, cats, force, start, end, base_url, cache,
-                             FetchProgress(downloaded, imported))
-        finally:
-            con.close()
-    except BaseException:
-        if not existed:  # as for ingest: a failed fetch leaves no empty store behind
-            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
-                p.unlink(missing_ok=True)
-        raise
+    with store_for_import(db) as con, bar:
+        return fetch(con, cats, force, start, end, base_url, cache,
+                     FetchProgress(downloaded, imported))
 
 
 @app.command("fetch")

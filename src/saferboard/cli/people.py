@@ -27,6 +27,7 @@ from saferboard.cli.common import (
     out,
     parse_day,
     parse_month,
+    store_for_import,
 )
 from saferboard.core.errors import InputError
 from saferboard.core.pseudonym import ENV, load_key
@@ -62,19 +63,8 @@ class RepeatBy(StrEnum):
 def run_ingest_partner(db: Path | None, kind: str, path: Path, secret_file: Path | None,
                        source: str | None, replace: bool) -> PartnerReport:
     key = load_key(secret_file)  # refuse before the store is touched
-    db_path = store.resolve_db_path(db)
-    existed = db_path.exists()
-    try:
-        con = store.connect(db_path)
-        try:
-            return ingest_partner(con, kind, path, key, source=source, replace=replace)
-        finally:
-            con.close()
-    except BaseException:
-        if not existed:  # leave no empty store behind
-            for p in (db_path, db_path.with_name(db_path.name + ".wal")):
-                p.unlink(missing_ok=True)
-        raise
+    with store_for_import(db) as con:
+        return ingest_partner(con, kind, path, key, source=source, replace=replace)
 
 
 @app.command("ingest-partner")
