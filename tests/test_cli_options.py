@@ -29,3 +29,20 @@ def test_a_bad_date_is_the_options_usage_error(
     with pytest.raises(typer.BadParameter) as e:
         parse(value, "--opt")
     assert str(e.value) == message and e.value.param_hint == "--opt"
+
+
+@pytest.mark.parametrize("error", [OSError, KeyError])
+def test_audit_actor_without_a_login_name_is_marked(monkeypatch: pytest.MonkeyPatch,
+                                                    error: type[Exception]) -> None:
+    import getpass
+
+    from saferboard.cli import cases, web
+
+    monkeypatch.setattr(getpass, "getuser", lambda: "ann")
+    assert (cases._actor(None), cases._actor("bob"), web._actor()) == ("ann", "bob", "cli:ann")
+
+    def no_login() -> str:
+        raise error("no login name")
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    assert (cases._actor(None), cases._actor("bob"), web._actor()) == (
+        "unknown", "bob", "cli:unknown")

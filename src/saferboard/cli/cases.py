@@ -9,7 +9,6 @@ personal value except from `cases show` and `cases sar`, which are audited.
 
 from __future__ import annotations
 
-import getpass
 import json
 import sqlite3
 import sys
@@ -29,6 +28,7 @@ from saferboard.cli.common import (
     MatrixOption,
     app,
     emit,
+    login_name,
     out,
     parse_day,
 )
@@ -78,12 +78,7 @@ class AgendaFormat(StrEnum):
 
 
 def _actor(actor: str | None) -> str:
-    if actor:
-        return actor
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name (a container): still audit, with a marker
-        return "unknown"
+    return actor or login_name()
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -91,6 +92,15 @@ def parse_day(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD (or DD/MM/YYYY) option (None stays None), read by the one parser of a
     day; a bad one is the option's usage error."""
     return _option(value, option, dates.parse_day, "YYYY-MM-DD")
+
+
+def login_name() -> str:
+    """The login name the audit logs record for a command; 'unknown' when the machine has
+    none (a container): the change is still audited, with a marker."""
+    try:
+        return getpass.getuser()
+    except Exception:  # KeyError/OSError from getpass, whatever the platform raises
+        return "unknown"
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from saferboard import store
-from saferboard.cli.common import CasesDbOption, DbOption, MatrixOption, app, emit, err, out
+from saferboard.cli.common import (
+    CasesDbOption,
+    DbOption,
+    MatrixOption,
+    app,
+    emit,
+    err,
+    login_name,
+    out,
+)
 from saferboard.cli.common import Format as OutFormat
 from saferboard.core.errors import InputError
 
@@ -89,10 +97,7 @@ def serve_cmd(
 
 
 def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
+    return f"cli:{login_name()}"
 
 
 def _change_user(db: Path | None, change: Callable[..., User], *args: Any,
