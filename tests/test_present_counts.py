@@ -32,3 +32,25 @@ def test_counts_csv_and_json_are_the_same_rows(base_db: Path) -> None:  # noqa: 
         assert table[1:] == [["" if v is None else str(v) for v in r.values()] for r in rows]
     # The values are the raw files' (street rows counted by the csv module).
     assert {r["area"]: r["count"] for r in rows} == dict(street_counts(STREET, "area"))
+
+
+def test_count_rows_name_the_keys_in_the_order_asked() -> None:
+    from saferboard.measures.counts import Counts
+    from saferboard.present.counts import count_columns, count_rows
+
+    result = Counts("policeuk", ("month", "category"),
+                    (("2024-01", "Violence", 3), ("2024-01", None, 1)))
+    assert count_columns(result) == ["month", "category", "count"]
+    assert [list(r.items()) for r in count_rows(result)] == [
+        [("month", "2024-01"), ("category", "Violence"), ("count", 3)],
+        [("month", "2024-01"), ("category", None), ("count", 1)]]
+    # No rows: the columns are still known (the CSV's header).
+    empty = Counts("mps", ("ward",), ())
+    assert count_rows(empty) == [] and count_columns(empty) == ["ward", "count"]
+    assert count_rows(Counts("policeuk", (), ((7,),))) == [{"count": 7}]
+
+
+def test_counts_csv_with_no_rows_keeps_its_header(base_db: Path) -> None:  # noqa: F811
+    text = cli("counts", "--db", base_db, "--by", "area,month", "--from", "1990-01",
+               "--to", "1990-02", "--format", "csv")
+    assert list(csv.reader(io.StringIO(text))) == [["area", "month", "count"]]

@@ -210,6 +210,7 @@ def counts_cmd(
     """Count crimes by any of month, area, category, raw crime type and force."""
     from saferboard.core.areas import store_area_names
     from saferboard.measures.counts import counts
+    from saferboard.present.counts import count_columns, count_rows
 
     # An LA code or CSP name counts as its authorities' names, as stored (a CSP of several
     # LAs is their sum); a name the national lookup does not know (an MPS pseudo-borough)
@@ -225,7 +226,7 @@ def counts_cmd(
         )
     finally:
         con.close()
-    emit(result.as_dicts(), fmt, title=f"Counts ({source})", columns=[*result.by, "count"])
+    emit(count_rows(result), fmt, title=f"Counts ({source})", columns=count_columns(result))
 
 
 @app.command("init")

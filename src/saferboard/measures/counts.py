@@ -28,9 +28,6 @@ class Counts:
     def total(self) -> int:
         return sum(int(r[-1]) for r in self.rows)  # type: ignore[call-overload]
 
-    def as_dicts(self) -> list[dict[str, object]]:
-        return [dict(zip((*self.by, "count"), r, strict=True)) for r in self.rows]
-
 
 def _source_sql(source: str, mps_level: str) -> tuple[str, dict[str, str]]:
     if source == "policeuk":

@@ -6,7 +6,8 @@ a `Suppressed` value here, never 0.
 One module per result kind: `dashboard` (indicators and the chosen period), `targets`,
 `compare` (peer rows), `trend`, `quality`, `cohort` (the offender cohort's groups, offence
 types and projection), `costs` (cost of crime), `governance` (funded projects and the action
-plan), `outcomes` (outcome groups and sanction detections); `values` holds `Suppressed`.
+plan), `outcomes` (outcome groups and sanction detections), `counts` (crime counts by the
+keys asked); `values` holds `Suppressed`.
 Each model's `of(result)` is the one place a result becomes output; JSON is
 `model_dump(mode="json")`, table and CSV rows its fields.
 
