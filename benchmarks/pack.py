@@ -35,8 +35,9 @@ def child(db: Path, out: Path, area: str) -> None:
     cats = categories.load()
     con = store.connect(db, read_only=True)
     try:
-        month = latest_quarter_end(latest_month(load_sources(con, cats), area))
-        result = write_pack(con, cats, load_config(), area, month, out)
+        sources = load_sources(con, cats)  # as `saferboard demo` finds the month
+        month = latest_quarter_end(latest_month(sources, area))
+        result = write_pack(con, cats, load_config(), area, month, out, sources=sources)
     finally:
         con.close()
     end = time.perf_counter()
@@ -60,7 +61,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         db = Path(d) / "example.duckdb"
         con = store.connect(db)
-        ingest(con, [ROOT / "examples"], categories.load())
+        ingest(con, [ROOT / "examples" / "mps", ROOT / "examples" / "policeuk"],
+               categories.load())
         con.close()
         runs = []
         for i in range(args.repeat):

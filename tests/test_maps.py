@@ -119,7 +119,10 @@ def test_svg_paths_and_accessible_description(barnet):
     svg = maps.map_svg(maps.hotspot_layer(result), geom, TITLE)
     significant = sum(1 for c in result.cells if c.hotspot != "not significant")
     assert significant > 50
-    assert svg.count("<path") >= significant
+    # A path per class, with a square (one 'M' subpath) per cell of the class.
+    for name, cells in maps.hotspot_layer(result).counts_by_class().items():
+        path = re.search(rf'<path [^>]*d="([^"]*)" fill="{maps.CLASS_COLOURS[name]}"', svg)
+        assert path and path.group(1).count("M") == cells, name
     assert f"<title>{TITLE}</title>" in svg
     label = re.search(r'<svg[^>]*aria-label="([^"]*)"', svg)
     assert label and label.group(1).startswith(f"Map of {TITLE}:")

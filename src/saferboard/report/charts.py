@@ -28,12 +28,32 @@ VERDICT = {"higher": "significantly higher than the peer average",
            "similar": "not significantly different from the peer average"}
 
 
-def _finish(chart: alt.TopLevelMixin, description: str) -> Spec:
+def inline_data(spec: Spec, data: dict[str, list[dict[str, Any]]]) -> Spec:
+    """`spec` with each named data source ({"name": n}, n a key of `data`) replaced by its
+    values, in place. Charts are built around named data and given their rows only once
+    Altair is done: Altair deep-copies a chart's data at every step (each layer, encode and
+    property), which was much of the time of building a pack's charts and maps."""
+    for key, value in spec.items():
+        if key == "data" and isinstance(value, dict) and value.get("name") in data:
+            spec[key] = {"values": data[value["name"]]}
+        elif isinstance(value, dict):
+            inline_data(value, data)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    inline_data(item, data)
+    return spec
+
+
+def _finish(chart: alt.TopLevelMixin, description: str,
+            data: dict[str, list[dict[str, Any]]]) -> Spec:
+    # No schema validation here: it was most of the time of building a chart, for specs
+    # whose shape does not vary (tests/test_chart_specs.py validates each kind once).
     spec: Spec = chart.properties(description=description).configure(
         font=FONT).configure_view(stroke=None).configure_axis(
         labelFontSize=11, titleFontSize=11).configure_title(fontSize=13, anchor="start"
-                                                             ).to_dict()
-    return spec
+                                                             ).to_dict(validate=False)
+    return inline_data(spec, data)
 
 
 def trend_chart(t: Trend) -> Spec:
@@ -41,38 +61,40 @@ def trend_chart(t: Trend) -> Spec:
     rows = [{"month": f"{p.month:%Y-%m-01}", "lower": p.lower, "upper": p.upper,
              "count": p.count, "year_earlier": p.year_earlier, "flag": p.flag}
             for p in t.points]
-    data = alt.Data(values=rows)
-    base = alt.Chart(data).encode(x=alt.X("month:T", title="Month", axis=alt.Axis(
+    base = alt.Chart(alt.Data(name="rows")).encode(x=alt.X("month:T", title="Month", axis=alt.Axis(
         format="%b %y", labelAngle=0, tickCount=12)))
     band = base.mark_area(color="#DDDDDD", opacity=0.7).encode(
-        y=alt.Y("lower:Q", title=f"{t.category} (crimes per month)"), y2="upper:Q",
-        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "lower:Q", "upper:Q"])
+        y=alt.Y("lower:Q", title=f"{t.category} (crimes per month)"), y2=alt.Y2("upper:Q"),
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("lower:Q"),
+                 alt.Tooltip("upper:Q")])
     lines = base.transform_fold(
         ["count", "year_earlier"], as_=["series", "value"]).transform_calculate(
         label="datum.series == 'count' ? 'Last 36 months' : 'Same month a year earlier'"
     ).mark_line(point=False).encode(
-        y="value:Q",
+        y=alt.Y("value:Q"),
         color=alt.Color("label:N", title=None, scale=alt.Scale(
             domain=["Last 36 months", "Same month a year earlier"], range=[BLUE, GREY]),
             legend=alt.Legend(orient="top")),
         strokeDash=alt.StrokeDash("label:N", scale=alt.Scale(
             domain=["Last 36 months", "Same month a year earlier"], range=[[1, 0], [5, 3]]),
             legend=None),
-        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "label:N", "value:Q"])
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("label:N"),
+                 alt.Tooltip("value:Q")])
     flagged = base.transform_filter("datum.flag == 'high' || datum.flag == 'low'").mark_point(
         size=90, filled=True).encode(
-        y="count:Q",
+        y=alt.Y("count:Q"),
         shape=alt.Shape("flag:N", title="Exception", scale=alt.Scale(
             domain=["high", "low"], range=["triangle-up", "triangle-down"]),
             legend=alt.Legend(orient="top")),
         color=alt.Color("flag:N", scale=alt.Scale(domain=["high", "low"],
                                                   range=[VERMILLION, GREEN]), legend=None),
-        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "count:Q", "flag:N"])
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("count:Q"),
+                 alt.Tooltip("flag:N")])
     # Months whose count lacks rows the mapping could not place: a hatched-grey column, no
     # point (a lower bound would read as a cliff).
     incomplete = base.transform_filter("datum.flag == 'incomplete data'").mark_rule(
         color=GREY, strokeDash=[2, 2], strokeWidth=6, opacity=0.5).encode(
-        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "flag:N"])
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("flag:N")])
     gaps = [f"{p.month:%b %Y}" for p in t.points if p.flag == "incomplete data"]
     highs = [f"{p.month:%b %Y}" for p in t.points if p.flag == "high"]
     lows = [f"{p.month:%b %Y}" for p in t.points if p.flag == "low"]
@@ -89,7 +111,7 @@ def trend_chart(t: Trend) -> Spec:
     chart = alt.layer(band, incomplete, lines, flagged).resolve_scale(
         color="independent", shape="independent").properties(
         title=f"{t.category}, {t.area}: monthly crimes", width=WIDTH, height=HEIGHT)
-    return _finish(chart, description)
+    return _finish(chart, description, {"rows": rows})
 
 
 def peer_chart(c: Comparison, highlight: str) -> Spec:
@@ -99,22 +121,23 @@ def peer_chart(c: Comparison, highlight: str) -> Spec:
              "rank": r.rank, "verdict": r.verdict,
              "who": highlight if r.area.lower() == highlight.lower() else "Other peers"}
             for r in c.rows]
-    data = alt.Data(values=rows)
+    data = alt.Data(name="rows")
     order = [r.area for r in c.rows]
     y = alt.Y("area:N", sort=order, title=None)
     x_title = f"Crimes per 1,000 {unit}, rolling 12 months (95% interval)"
     rules = alt.Chart(data).mark_rule(color=GREY).encode(
-        y=y, x=alt.X("lower:Q", title=x_title), x2="upper:Q")
+        y=y, x=alt.X("lower:Q", title=x_title), x2=alt.X2("upper:Q"))
     dots = alt.Chart(data).mark_point(filled=True, size=70).encode(
-        y=y, x="rate:Q",
+        y=y, x=alt.X("rate:Q"),
         color=alt.Color("who:N", title=None, scale=alt.Scale(
             domain=[highlight, "Other peers"], range=[VERMILLION, BLUE]),
             legend=alt.Legend(orient="top")),
         shape=alt.Shape("who:N", scale=alt.Scale(domain=[highlight, "Other peers"],
                                                  range=["diamond", "circle"]), legend=None),
-        tooltip=["area:N", "rate:Q", "lower:Q", "upper:Q", "rank:Q", "verdict:N"])
-    pooled = alt.Chart(alt.Data(values=[{"pooled": c.pooled_rate}])).mark_rule(
-        color=ORANGE, strokeDash=[4, 3]).encode(x="pooled:Q")
+        tooltip=[alt.Tooltip(f) for f in ("area:N", "rate:Q", "lower:Q", "upper:Q", "rank:Q",
+                                          "verdict:N")])
+    pooled = alt.Chart(alt.Data(name="pooled")).mark_rule(
+        color=ORANGE, strokeDash=[4, 3]).encode(x=alt.X("pooled:Q"))
     mine = next((r for r in c.rows if r.area.lower() == highlight.lower()), None)
     description = (
         f"Dot plot of {c.category} rates per 1,000 {unit} for {len(c.rows)} areas of "
@@ -124,7 +147,7 @@ def peer_chart(c: Comparison, highlight: str) -> Spec:
     chart = alt.layer(rules, dots, pooled).properties(
         title=f"{c.category}: {c.group}, rate per 1,000 {unit}",
         width=WIDTH - 130, height=max(100, 10 * len(rows)))
-    return _finish(chart, description)
+    return _finish(chart, description, {"rows": rows, "pooled": [{"pooled": c.pooled_rate}]})
 
 
 def target_chart(s: TargetStatus) -> Spec:
@@ -137,7 +160,7 @@ def target_chart(s: TargetStatus) -> Spec:
             rows.append({"month": f"{p.month:%Y-%m-01}", "series": "Actual (rolling 12 months)",
                          "value": p.actual})
     domain = ["Trajectory", "Actual (rolling 12 months)"]
-    chart = alt.Chart(alt.Data(values=rows)).mark_line().encode(
+    chart = alt.Chart(alt.Data(name="rows")).mark_line().encode(
         x=alt.X("month:T", title="Month", axis=alt.Axis(format="%b %y")),
         y=alt.Y("value:Q", title=f"{s.target.category} (crimes, 12 months)",
                 scale=alt.Scale(zero=False)),
@@ -147,11 +170,12 @@ def target_chart(s: TargetStatus) -> Spec:
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain,
                                                               range=[[5, 3], [1, 0]]),
                                   legend=None),
-        tooltip=[alt.Tooltip("month:T", format="%b %Y"), "series:N", "value:Q"],
+        tooltip=[alt.Tooltip("month:T", format="%b %Y"), alt.Tooltip("series:N"),
+                 alt.Tooltip("value:Q")],
     ).properties(title=f"{s.target.name} ({s.area})", width=WIDTH, height=200)
     description = (
         f"Line chart of the target for {s.target.category} in {s.area}: trajectory from "
         f"{s.target.baseline:g} to {s.target_value:g} by {s.target.end:%b %Y}; actual rolling "
         f"12 months {s.actual} in {s.month:%b %Y}; projected {s.projected_end}; status "
         f"{s.status}.")
-    return _finish(chart, description)
+    return _finish(chart, description, {"rows": rows})

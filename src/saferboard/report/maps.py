@@ -30,6 +30,7 @@ from saferboard.core.text import script_json
 from saferboard.measures.density import DensityResult
 from saferboard.measures.hotspot_change import HotspotChange
 from saferboard.measures.hotspots import HotspotResult, square_rings_wgs84, to_wgs84
+from saferboard.report.charts import inline_data
 
 # ColorBrewer RdBu (colour-blind safe): darker = more confident.
 CLASS_COLOURS: dict[str, str] = {
@@ -271,39 +272,52 @@ def map_spec(layer: GridLayer, boundary: BaseGeometry, title: str,
              width: int = 560, wards: Sequence[WardOutline] = ()) -> dict[str, Any]:
     """Vega-Lite spec of the map in British National Grid metres: an identity projection
     (reflectY, since northings grow upwards) keeps the cells square, which mercator on
-    WGS84 would only approximate. Ward outlines (dashed) and names when `wards` are given."""
-    cells = [{"type": "Feature", "properties": {"class": props["class"]},
-              "geometry": {"type": "Polygon", "coordinates": [_square(x, y, layer.cell_size)]}}
-             for props, x, y in zip(layer.properties, layer.x, layer.y, strict=True)]
-    outline = [{"type": "Feature", "properties": {}, "geometry": dict(mapping(boundary))}]
+    WGS84 would only approximate. Ward outlines (dashed) and names when `wards` are given.
+
+    The cells of a class are one MultiPolygon (each square still its own outlined polygon,
+    so the map looks the same): a few paths instead of thousands makes the SVG small and
+    quick to draw (vl-convert, WeasyPrint, a browser). Altair builds the layers around
+    named data, filled in after to_dict (charts.inline_data), and does not validate it
+    against the schema, which took seconds for a borough's grid (tests/test_chart_specs.py
+    validates the finished spec instead)."""
+    squares: dict[str, list[list[list[tuple[float, float]]]]] = {}
+    for props, x, y in zip(layer.properties, layer.x, layer.y, strict=True):
+        squares.setdefault(props["class"], []).append([_square(x, y, layer.cell_size)])
+    data: dict[str, list[dict[str, Any]]] = {
+        "cells": [{"type": "Feature", "properties": {"class": k},
+                   "geometry": {"type": "MultiPolygon", "coordinates": squares[k]}}
+                  for k in layer.colours if k in squares],
+        "outline": [{"type": "Feature", "properties": {},
+                     "geometry": dict(mapping(boundary))}]}
     domain = list(layer.colours)
-    present = set(layer.counts_by_class())
-    grid = alt.Chart(alt.Data(values=cells)).mark_geoshape(
+    present = set(squares)
+    grid = alt.Chart(alt.Data(name="cells")).mark_geoshape(
         stroke="#bbbbbb", strokeWidth=0.2).encode(
         color=alt.Color("properties.class:N", title=layer.legend_title, scale=alt.Scale(
             domain=domain, range=[layer.colours[k] for k in domain]),
             legend=alt.Legend(values=[k for k in domain if k in present], orient="right",
                               symbolType="square")))
-    edge = alt.Chart(alt.Data(values=outline)).mark_geoshape(
+    edge = alt.Chart(alt.Data(name="outline")).mark_geoshape(
         filled=False, stroke=BOUNDARY_COLOUR, strokeWidth=1.5)
     bx0, by0, bx1, by1 = boundary.bounds
     height = max(100, round(width * (by1 - by0) / max(bx1 - bx0, 1.0)))
     layers = [grid, edge]
     if wards:
-        shapes = [{"type": "Feature", "properties": {"name": w.name},
-                   "geometry": dict(mapping(w.geometry))} for w in wards]
+        data["wards"] = [{"type": "Feature", "properties": {"name": w.name},
+                          "geometry": dict(mapping(w.geometry))} for w in wards]
         points = [(w.name, w.geometry.representative_point()) for w in wards]
-        layers.insert(1, alt.Chart(alt.Data(values=shapes)).mark_geoshape(
+        data["ward_names"] = [{"name": n, "x": p.x, "y": p.y} for n, p in points]
+        layers.insert(1, alt.Chart(alt.Data(name="wards")).mark_geoshape(
             filled=False, stroke=WARD_COLOUR, strokeWidth=0.5, strokeDash=[3, 2]))
-        layers.append(alt.Chart(alt.Data(values=[
-            {"name": n, "x": p.x, "y": p.y} for n, p in points])).mark_text(
+        layers.append(alt.Chart(alt.Data(name="ward_names")).mark_text(
             fontSize=6.5, color="#333333").encode(
-            longitude="x:Q", latitude="y:Q", text="name:N"))
+            longitude=alt.Longitude("x:Q"), latitude=alt.Latitude("y:Q"),
+            text=alt.Text("name:N")))
     chart = alt.layer(*layers).project(type="identity", reflectY=True).properties(
         title=title, width=width, height=height,
         description=describe(layer, title))
-    spec: dict[str, Any] = chart.configure(font=FONT).configure_view(stroke=None).to_dict()
-    return spec
+    return inline_data(chart.configure(font=FONT).configure_view(stroke=None).to_dict(
+        validate=False), data)
 
 
 def map_svg(layer: GridLayer, boundary: BaseGeometry, title: str,

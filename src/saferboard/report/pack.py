@@ -8,6 +8,7 @@ pack depends on the time it was made, so the same data gives the same pack.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -106,6 +107,7 @@ def _environment() -> jinja2.Environment:
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f}%"
     env.filters["month"] = lambda d: f"{d:%b %Y}"
     env.filters["cell"] = _cell
+    env.filters["svg_data_uri"] = _svg_data_uri
     env.globals.update(RAG_LETTER=RAG_LETTER, FLAG_MARK=FLAG_MARK)
     return env
 
@@ -347,6 +349,41 @@ def _section_words(note: str, area: str) -> str:
     return text + "."
 
 
+def _svg_data_uri(svg: str) -> str:
+    """The SVG as an <img> source for the PDF's HTML (see the template's figure macro)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _vega_javascript() -> str:
+    """Vega, Vega-Lite and vega-embed as one script (for the HTML's interactive charts).
+    vl-convert takes about 2 s to bundle them in each new process, so the bundle is kept
+    in the user's cache directory, one file per vl-convert version (the version fixes the
+    bundle). The cache is an optimisation only: any error reading or writing it falls back
+    to bundling."""
+    import os
+    from importlib.metadata import version
+
+    import vl_convert as vlc
+
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    path = (Path(base) / "saferboard"
+            / f"vl-convert-{version('vl-convert-python')}-bundle.js")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass
+    # The package's stub marks the optional snippet argument as required.
+    bundle: str = vlc.javascript_bundle()  # type: ignore[call-arg]
+    try:  # written whole then renamed: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(bundle, encoding="utf-8")
+        partial.replace(path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+    return bundle
+
+
 def _figure(chart_id: str, spec: dict[str, Any], timer: _Timer) -> dict[str, Any]:
     with timer("charts"):
         svg = _svg(spec)
@@ -394,17 +431,19 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
                   area: str, month: date, timer: _Timer | None = None,
                   audience: Audience = EVERYONE, include_unverified: bool = False,
                   allow_partial: bool = False, progress: Progress | None = None,
-                  cases: BoardCases | None = None) -> dict[str, Any]:
+                  cases: BoardCases | None = None,
+                  sources: dict[str, MonthlyCounts] | None = None) -> dict[str, Any]:
     """Everything the template shows, computed from the measures, for `audience`: the pack
     holds only what its reader may see (every section of HTML, PDF and XLSX comes from
     this context). `allow_partial` as for the dashboard. `progress(done, total)` after each
     step (the dashboard, each category page, targets, places, people, governance). `cases`:
     the case register's aggregates for the ASB cases page (None: no page, and the about
-    page says so)."""
+    page says so). `sources`: load_sources(con, cats) when the caller has already read it
+    (to find the month), so the store is not read twice; None reads it here."""
     timer = timer or _Timer()
     steps = _Steps(progress, _context_steps(config))
     with timer("measures"):
-        sources = load_sources(con, cats)
+        sources = load_sources(con, cats) if sources is None else sources
         board = dashboard(sources, cats, config, area, month, allow_partial=allow_partial)
         dq = quality(con, cats)
     steps.advance()
@@ -541,11 +580,13 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
                month: date, out_dir: Path, *, xlsx: bool = False, pdf: bool = True,
                audience: Audience = EVERYONE, include_unverified: bool = False,
                allow_partial: bool = False, progress: Progress | None = None,
-               cases: BoardCases | None = None) -> PackResult:
+               cases: BoardCases | None = None,
+               sources: dict[str, MonthlyCounts] | None = None) -> PackResult:
     """Write out_dir/pack.html, out_dir/pack.pdf (unless not `pdf`: rendering it is most of
     the time) and pack.xlsx (with `xlsx`), holding only what `audience` may see.
     `allow_partial`: dashboard indicators whose windows miss a month are computed from the
-    months present (marked incomplete, no RAG). `progress(done, total)` after each step."""
+    months present (marked incomplete, no RAG). `progress(done, total)` after each step.
+    `sources` as for build_context."""
     import weasyprint
 
     timer = _Timer()
@@ -554,21 +595,18 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
     steps = _Steps(progress, total, done=context_steps)  # the context's steps come first
     context = build_context(
         con, cats, config, area, month, timer, audience, include_unverified, allow_partial,
-        None if progress is None else lambda done, _steps: progress(done, total), cases)
+        None if progress is None else lambda done, _steps: progress(done, total), cases,
+        sources)
     env = _environment()
     template = env.get_template("pack.html.j2")
     out_dir.mkdir(parents=True, exist_ok=True)
     html_path, pdf_path = out_dir / "pack.html", out_dir / "pack.pdf"
 
     def html_variant() -> str:
-        import vl_convert as vlc
-
         specs = {c["id"]: c["spec"] for p in context["pages"] for c in p["charts"]}
         specs.update({t["chart"]["id"]: t["chart"]["spec"] for t in context["targets"]})
         specs.update({p["chart"]["id"]: p["chart"]["spec"] for p in context["places"]})
-        # The package's stub marks the optional snippet argument as required.
-        bundle = vlc.javascript_bundle()  # type: ignore[call-arg]
-        return template.render(**context, interactive=True, vega_js=bundle,
+        return template.render(**context, interactive=True, vega_js=_vega_javascript(),
                                specs_json=json.dumps(specs, sort_keys=True))
 
     with timer("html"):

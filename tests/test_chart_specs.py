@@ -1,0 +1,110 @@
+"""The Vega-Lite specs of the pack's charts and maps. They are built without Altair's schema
+validation (it was most of the time of building them), so every kind the pack makes is
+validated here, from the session's demo pack, against the Vega-Lite schema Altair bundles."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+import jsonschema
+import pytest
+from altair.vegalite.v6.schema import SCHEMA_URL, core
+
+from saferboard.measures import hotspots as h
+from saferboard.report import maps
+from saferboard.report.charts import inline_data
+from tests.test_hotspots import barnet_burglary_points
+
+
+@pytest.fixture(scope="module")
+def validator() -> Any:
+    schema = core.load_schema()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def _pack_specs(html: str) -> dict[str, Any]:
+    match = re.search(r"const specs = (.*);\n", html)
+    assert match
+    specs: dict[str, Any] = json.loads(match.group(1).replace("<\\/", "</"))
+    return specs
+
+
+def _data(spec: Any) -> list[dict[str, Any]]:
+    """Every data source in a spec, at any depth."""
+    if isinstance(spec, list):
+        return [d for item in spec for d in _data(item)]
+    if not isinstance(spec, dict):
+        return []
+    own = [spec["data"]] if isinstance(spec.get("data"), dict) else []
+    return own + [d for k, v in spec.items() if k != "data" for d in _data(v)]
+
+
+def test_every_spec_of_the_pack_is_valid_vega_lite(demo, validator):
+    specs = _pack_specs(demo.pack.html.read_text(encoding="utf-8"))
+    kinds = {name.split("-")[0] for name in specs}
+    assert kinds == {"trend", "peer", "target", "place"}
+    for name, spec in specs.items():
+        assert spec["$schema"] == SCHEMA_URL, name
+        errors = [e.message for e in validator.iter_errors(spec)]
+        assert not errors, (name, errors[:3])
+        # The named sources the builders use are all filled in: no chart is drawn empty.
+        sources = _data(spec)
+        assert sources and all(set(d) == {"values"} and d["values"] for d in sources), name
+    # The validator does reject a wrong spec (a legend on an unknown side).
+    bad = json.loads(json.dumps(specs["place-0"]))
+    bad["layer"][0]["encoding"]["color"]["legend"]["orient"] = "sideways"
+    assert list(validator.iter_errors(bad))
+
+
+def test_trend_chart_holds_the_36_months(demo):
+    specs = _pack_specs(demo.pack.html.read_text(encoding="utf-8"))
+    page = next(p for p in demo.dashboard.rows if p.category == "Residential burglary")
+    index = [r.category for r in demo.dashboard.rows if r.source is not None].index(
+        page.category)
+    rows = specs[f"trend-{index}"]["data"]["values"]
+    assert len(rows) == 36
+    assert rows[-1]["month"] == f"{page.month:%Y-%m-01}"
+
+
+def test_pdf_charts_and_map_keep_their_text(demo):
+    """The PDF draws the figures from <img> SVGs: their text (axis titles, ward names on
+    the map) is still text a reader can select and search."""
+    text = " ".join(subprocess.run(["pdftotext", str(demo.pack.pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "Crimes per 1,000 residents, rolling 12 months (95% interval)" in text
+    assert "Residential burglary (crimes per month)" in text
+    assert "Gi* class" in text and "West Finchley" in text
+
+
+@pytest.fixture(scope="module")
+def barnet() -> tuple[h.HotspotResult, Any]:
+    x, y = barnet_burglary_points()
+    _, geom = h.boundary("Barnet")
+    return h.gistar(h.grid_counts(x, y, geom, 200)), geom
+
+
+def test_map_spec_draws_every_cell_once_in_its_class(barnet, validator):
+    """One MultiPolygon per class (legend order), holding each of its cells' squares once."""
+    result, geom = barnet
+    spec = maps.map_spec(maps.hotspot_layer(result), geom, "Burglary hotspots, Barnet")
+    assert not list(validator.iter_errors(spec))
+    features = spec["layer"][0]["data"]["values"]
+    classes = [f["properties"]["class"] for f in features]
+    assert classes == [k for k in maps.CLASS_COLOURS if k in set(classes)]
+    drawn = sorted((f["properties"]["class"], polygon[0][0])
+                   for f in features for polygon in f["geometry"]["coordinates"])
+    half = result.cell_size / 2
+    expected = sorted((c.hotspot, (c.x - half, c.y - half)) for c in result.cells)
+    assert drawn == expected and len(drawn) == len(result.cells) > 2000
+
+
+def test_inline_data_fills_named_sources_at_any_depth():
+    spec = {"data": {"name": "a"}, "layer": [{"data": {"name": "b"}, "mark": "line"},
+                                             {"data": {"name": "other"}}]}
+    out = inline_data(spec, {"a": [{"x": 1}], "b": [{"y": 2}]})
+    assert out == {"data": {"values": [{"x": 1}]},
+                   "layer": [{"data": {"values": [{"y": 2}]}, "mark": "line"},
+                             {"data": {"name": "other"}}]}
