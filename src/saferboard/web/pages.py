@@ -21,6 +21,12 @@ from saferboard.measures.periods import PERIODS
 from saferboard.measures.projects import ProjectsReport
 from saferboard.measures.targets import METHOD as TARGETS_METHOD
 from saferboard.present import FLAG_MARK, RAG_LETTER
+from saferboard.present.governance import (
+    ActionRowOut,
+    ProjectRowOut,
+    action_models,
+    project_models,
+)
 from saferboard.web import audit, auth, governance, people, records
 from saferboard.web.deps import (
     DEVICE_COOKIE,
@@ -243,9 +249,23 @@ def _governance_page(request: Request, p: Principal, kind: str, make: Governance
         report = st.measures.governance(con, lambda: make(con, user, quarter), kind,
                                         governance.scope(user), quarter)
     open_ = report is not None and report.lock is None
-    return render(request, f"{kind}.html.j2", p, report=report,
+    return render(request, f"{kind}.html.j2", p, report=report, rows=_rows_by_id(report),
                   can_update=allowed(user, Perm.submit_update) and open_,
                   can_manage=allowed(user, Perm.manage_governance) and open_)
+
+
+def _rows_by_id(report: ActionsReport | ProjectsReport | None
+                ) -> dict[str, list[ProjectRowOut]] | dict[str, ActionRowOut]:
+    """The rows `saferboard projects|actions` prints, by project (its KPI rows) or action:
+    the page's read-only figures, RAG words and dates come from them, so they read as the
+    CLI, API and pack do. The forms keep the report's stored values (a rounded figure
+    saved back would change the stored actual)."""
+    if isinstance(report, ProjectsReport):
+        runs: dict[str, list[ProjectRowOut]] = {}
+        for r in project_models(report):
+            runs.setdefault(r.project_id, []).append(r)
+        return runs
+    return {} if report is None else {r.action_id: r for r in action_models(report)}
 
 
 @router.get("/actions")
