@@ -14,6 +14,7 @@ again and sees the new data (the measures cache is keyed by the imported batches
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -27,6 +28,7 @@ from saferboard.core.errors import StoreError
 from saferboard.store import handoff
 
 T = TypeVar("T")
+log = logging.getLogger("saferboard.web")
 RETRY_AFTER_S = 2  # what a 503 tells clients while another process has the file
 
 
@@ -41,7 +43,10 @@ class Database:
     (cursors), opened on demand and
     kept open until another process asks for the file (checked every `poll_s` seconds by a
     background thread): then new blocks are refused with StoreBusy and the connection is
-    closed as soon as the running block ends."""
+    closed as soon as the running block ends. When the other process is done, the same
+    thread opens the file again and, if a `warm` hook is set, lets it recompute what people
+    were reading before requests are let in again (they get StoreBusy until then): the
+    first views of new data then do not all wait for the same computations at once."""
 
     def __init__(self, path: Path, poll_s: float = 0.1) -> None:
         self.path = path
@@ -59,6 +64,9 @@ class Database:
         self._depth = 0
         self._readers = 0  # `reader` cursors in use (slow reads outside the lock)
         self._no_readers = threading.Condition(threading.Lock())
+        # Called with a cursor on the reopened file and a `stop()` that says whether another
+        # process wants the file again (then it should return soon).
+        self.warm: Callable[[duckdb.DuckDBPyConnection, Callable[[], bool]], None] | None = None
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -182,9 +190,38 @@ class Database:
                         self._no_readers.wait()
                     self._close()
             elif self._yielding.is_set():
-                self._yielding.clear()  # the next request opens the file again
+                self._reopen()
             elif self._con is None:
                 return
+
+    def _reopen(self) -> None:
+        """After another process had the file: open it, warm it (`warm`), then let requests
+        in. Without a hook the next request opens the file, as at start."""
+        if self.warm is None:
+            self._yielding.clear()
+            return
+        try:
+            con = store.connect(self.path, wait_s=0)
+        except (StoreError, duckdb.Error):
+            return  # the other process is still closing it: again at the next poll
+        with self._lock:  # no block can start meanwhile (yielding): this orders with close()
+            self._con = con
+            # Counted before the warm reads: nothing read from the new file is cached under
+            # the old file's fingerprint.
+            self.opened += 1
+        cursor = con.cursor()
+        try:
+            self.warm(cursor, lambda: handoff.wanted(self.path))
+        except Exception:  # a view that fails now fails again on request, and says why there
+            log.exception("warming the measures after reopening %s", self.path)
+        finally:
+            with suppress(duckdb.Error):
+                cursor.close()
+        if handoff.wanted(self.path):  # asked for again while warming: hand it over
+            with self._lock:
+                self._close()
+            return
+        self._yielding.clear()
 
     def _close(self) -> None:
         if self._con is not None:

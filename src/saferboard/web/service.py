@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +22,7 @@ import shapely
 from saferboard.core import categories as categories_mod
 from saferboard.core.audience import Audience
 from saferboard.core.config import Config, load_config
-from saferboard.core.errors import InputError
+from saferboard.core.errors import InputError, SaferboardError
 from saferboard.core.text import script_json
 from saferboard.measures import compare as compare_mod
 from saferboard.measures import targets as targets_mod
@@ -43,6 +46,13 @@ from saferboard.web.db import Database, MeasureCache, fingerprint, governance_st
 from saferboard.web.settings import Settings
 
 T = TypeVar("T")
+# The views warmed after an import (Measures.warm): the measures pages read. Governance
+# reports and packs are not (they are built on demand, packs in a worker).
+WARMED = frozenset({"sources", "areas", "quality", "dashboard", "periods", "trend", "peers",
+                    "spec", "hotspots", "hotspot-json", "targets", "target-figures"})
+MAX_WARMED = 64  # the most recently used views are the ones worth warming
+WARM_BUDGET_S = 10.0  # then the site opens again and the rest is computed on demand
+_SEEN_LOCK = threading.Lock()
 
 
 @dataclass
@@ -57,13 +67,20 @@ class Measures:
     categories_path: Path | None = None
     _fingerprint: tuple[int, tuple[Any, ...]] | None = None
     _governance: tuple[tuple[int, int], tuple[Any, ...]] | None = None
+    # What was computed on the data open now, most recent last (the views to warm after an
+    # import), and the month each area's views resolved to when none was asked for.
+    _seen: OrderedDict[tuple[Any, ...], None] = field(default_factory=OrderedDict)
+    _latest: dict[str, date] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, db: Database) -> Measures:
-        return cls(load_config(settings.config_path),
+        made = cls(load_config(settings.config_path),
                    categories_mod.load(settings.categories_path),
                    MeasureCache(settings.cache_measures, scope=db.block), db,
                    settings.config_path, settings.categories_path)
+        if settings.cache_measures:  # without the cache nothing would be kept anyway
+            db.warm = made.warm
+        return made
 
     # ------------------------------------------------------------------ helpers
 
@@ -72,7 +89,60 @@ class Measures:
         # to themselves), so the fingerprint is read once per connection.
         if self._fingerprint is None or self._fingerprint[0] != self.db.opened:
             self._fingerprint = (self.db.opened, fingerprint(con))
+        if parts[0] in WARMED:
+            with _SEEN_LOCK:
+                self._seen[parts] = None
+                self._seen.move_to_end(parts)
+                while len(self._seen) > MAX_WARMED:
+                    self._seen.popitem(last=False)
         return (self._fingerprint[1], *parts)
+
+    def warm(self, con: duckdb.DuckDBPyConnection, stop: Callable[[], bool]) -> None:
+        """After another process had the store (an import, an account change): compute
+        again, on the data now in it, what was computed before, most recently used first,
+        until done, `stop()` or WARM_BUDGET_S; the rest is computed when asked for. A view
+        of an area's latest month (no month asked for) is warmed for the new latest month.
+        The database lets no request in meanwhile (503 with Retry-After)."""
+        with _SEEN_LOCK:
+            seen = list(reversed(self._seen))
+            self._seen.clear()
+        old_latest, self._latest = self._latest, {}
+        new_latest: dict[str, date | None] = {}
+        deadline = time.monotonic() + WARM_BUDGET_S
+        for kind, *args in seen:
+            if stop() or time.monotonic() > deadline:
+                return
+            # The area is the first argument (a chart spec's second, after its kind).
+            area = str(args[1] if kind == "spec" else args[0]) if args else ""
+            for i, value in enumerate(args):
+                if isinstance(value, date) and old_latest.get(area) == value:
+                    if area not in new_latest:
+                        new_latest[area] = self._latest_or_none(con, area)
+                    now_latest = new_latest[area]
+                    if now_latest is not None:
+                        args[i] = self._latest[area] = now_latest
+            try:
+                self._replay(con, kind, args)
+            except SaferboardError:  # says why when the page asks for it
+                continue
+
+    def _latest_or_none(self, con: duckdb.DuckDBPyConnection, area: str) -> date | None:
+        try:
+            return latest_month(self.sources(con), area)
+        except SaferboardError:
+            return None
+
+    def _replay(self, con: duckdb.DuckDBPyConnection, kind: str, args: list[Any]) -> None:
+        if kind == "periods":  # (area, month, period): of that dashboard
+            self.periods(con, self.dashboard(con, args[0], args[1]), args[2])
+            return
+        replay: dict[str, Callable[..., Any]] = {
+            "sources": self.sources, "areas": self.areas, "quality": self.quality,
+            "dashboard": self.dashboard, "trend": self.trend, "peers": self.peers,
+            "spec": self.spec_json, "hotspots": self.hotspot_map,
+            "hotspot-json": self.hotspot_json, "targets": self.targets,
+            "target-figures": self.target_figures}
+        replay[kind](con, *args)
 
     def governance_key(self, con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
         """What identifies the state of the governance tables, which the web itself changes
@@ -153,7 +223,9 @@ class Measures:
         srcs = self.sources(con)
         chosen = canonical_area(srcs, area or self.config.area)
         # A given month is from 2000 to next year, in ASCII digits (else InputError).
-        ref = inputs.month(month) if month else latest_month(srcs, chosen)
+        if month:
+            return chosen, inputs.month(month)
+        ref = self._latest[chosen] = latest_month(srcs, chosen)
         return chosen, ref
 
     # ------------------------------------------------------------------ dashboards
