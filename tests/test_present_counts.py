@@ -11,6 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from saferboard.cli.common import app
+from tests.conftest import run_cli
 from tests.csvcount import street_counts
 from tests.test_examples import STREET
 from tests.web.conftest import base_db  # noqa: F401  (fixture)
@@ -54,3 +55,10 @@ def test_counts_csv_with_no_rows_keeps_its_header(base_db: Path) -> None:  # noq
     text = cli("counts", "--db", base_db, "--by", "area,month", "--from", "1990-01",
                "--to", "1990-02", "--format", "csv")
     assert list(csv.reader(io.StringIO(text))) == [["area", "month", "count"]]
+
+
+def test_a_bad_mps_level_is_named_by_its_flag(base_db: Path) -> None:  # noqa: F811
+    r = run_cli("counts", "--db", base_db, "--source", "mps", "--mps-level", "region")
+    assert r.code == 1
+    assert r.stderr == ("error: column '--mps-level': MPS level must be borough or ward, "
+                        "got 'region'\n")

@@ -177,6 +177,14 @@ def test_parse_place_refuses(kind, text, param):
     assert e.value.param == param
 
 
+def test_no_places_is_named_by_the_parameter_not_a_cli_flag(cats):
+    with pytest.raises(InputError) as e:
+        pa.assess_places(None, cats, [], date(2023, 7, 1), 3)  # refused before any query
+    assert e.value.param == "places" and "--" not in str(e.value)
+    assert str(e.value) == ("parameter 'places': the problem has no places: link an LSOA, "
+                            "ward or hotspot cell to it first")
+
+
 def test_by_stage_lists_every_stage():
     assert pa.by_stage(["analysis", "scanning", "analysis"]) == {
         "scanning": 1, "analysis": 2, "response": 0, "assessment": 0}
@@ -266,7 +274,9 @@ def test_cli_refusals_change_nothing(reg):
         (("link", "P1", "--case", "NOPE"), "no case 'NOPE' in the register"),
         (("link", "P1", "--lsoa", "E01999999"), "LSOA"),
         (("link", "P9", "--case", "C1"), "no problem 'P9'"),
-        (("assess", "P1", "--from", "2023-07-01"), "no places"),
+        (("assess", "P1", "--from", "2023-07-01"), "error: the problem has no places: link "
+         "an LSOA, ward or hotspot cell to it first (cases problem link --lsoa, --ward or "
+         "--cell)"),
         (("stage", "P1", "done", "--on", "2023-06-01"), "stage"),
         (("stage", "P1", "analysis", "--on", "2023-05-01"), "'--on': the stage change is "
          "dated before the problem was opened"),

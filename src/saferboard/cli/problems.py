@@ -196,7 +196,11 @@ def assess_cmd(
         if start is None:
             raise InputError("the problem has no response yet: record one with cases problem "
                              "respond, or give --from", param="from")
-        pa.check_places(places)  # before the analytics store is opened
+        try:
+            pa.check_places(places)  # before the analytics store is opened
+        except InputError as e:  # assess has no --places: say how to link them instead
+            raise InputError(f"{e.detail} (cases problem link --lsoa, --ward or --cell)"
+                             ) from None
         duck = store.connect(store_db, read_only=True)
         try:
             result = pa.assess_places(duck, cats, places, start, months, alpha=alpha)

@@ -76,7 +76,8 @@ def counts(
         raise InputError(f"cannot group by {bad[0]!r}; choose from {', '.join(BY_KEYS)}",
                          param="by")
     if mps_level not in ("borough", "ward"):
-        raise InputError(f"MPS level must be borough or ward, got {mps_level!r}")
+        raise InputError(f"MPS level must be borough or ward, got {mps_level!r}",
+                         param="mps_level")
     if start and end and start > end:
         raise InputError(f"the start {start:%Y-%m} is after the end {end:%Y-%m}", param="start")
     by = tuple(dict.fromkeys(by))

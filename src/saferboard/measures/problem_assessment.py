@@ -106,9 +106,11 @@ def _cells(places: Iterable[Place]) -> list[tuple[float, float, float, float]]:
 
 
 def check_places(places: Sequence[Place]) -> None:
+    """Refuse a problem with no places (its counts would be zeros, not a finding). Named by
+    the parameter; the CLI adds the command that links places."""
     if not places:
-        raise InputError("the problem has no places: link an LSOA, ward or hotspot cell "
-                         "first (cases problem link --lsoa, --ward or --cell)")
+        raise InputError("the problem has no places: link an LSOA, ward or hotspot cell to it "
+                         "first", param="places")
 
 
 @dataclass(frozen=True)
