@@ -97,7 +97,7 @@ async def _case_client(base: str, cookies: dict[str, str], refs: list[str], unti
     import web  # benchmarks/web.py: the timed request
 
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as c:
+    async with web.load_client(base, 60, cookies) as c:
         while time.perf_counter() < until:
             await web.timed_get(c, f"/cases/{rng.choice(refs)}", latencies, errors)
             if think:  # an officer reads the case before opening the next

@@ -18,7 +18,9 @@ under 200 ms for page and API requests that need no new pack, no errors but the 
 503s (with Retry-After, while the import has the store), and the import finishing.
 
 `--think S` makes each browsing client of the mixed load pause between requests, for a time
-drawn from an exponential distribution with mean S seconds, as a person reading a page does.
+drawn from an exponential distribution with mean S seconds, as a person reading a page does,
+and starts after one such pause too (so requests arrive spread out from the start, as in the
+steady state, not 50 in the same instant).
 With the default 0 the clients send their next request the moment an answer arrives: 50 such
 clients keep both cores busy by construction, so their p95 measures the queue as much as the
 server (Little's law: latency = clients / throughput). Both are worth knowing.
@@ -35,6 +37,7 @@ import random
 import re
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -60,6 +63,7 @@ PACK = "/downloads/pack.html"
 # start and end, to report before, during and after the import.
 TIMELINE: list[tuple[float, float, int]] = []
 IMPORT_WINDOW: list[float] = []
+PACK_TIMES: list[tuple[float, float, int]] = []  # the pack client's (start, seconds, status)
 
 
 def build(workdir: Path) -> Path:
@@ -83,6 +87,18 @@ def build(workdir: Path) -> Path:
     finally:
         con.close()
     return db
+
+
+# One TLS context for every load client. httpx builds a new one (loading the CA bundle, about
+# 30 ms of CPU) for each client otherwise: 50 clients starting at once then block the load
+# generator's event loop for 1.5 s, which is counted as the server's latency.
+_TLS = ssl.create_default_context()
+
+
+def load_client(base: str, timeout: float, cookies: dict[str, str] | None = None
+                ) -> httpx.AsyncClient:
+    """A load client on `base`, cheap to make (the shared TLS context)."""
+    return httpx.AsyncClient(base_url=base, cookies=cookies, timeout=timeout, verify=_TLS)
 
 
 def free_port() -> int:
@@ -130,9 +146,23 @@ async def timed_get(c: httpx.AsyncClient, path: str, latencies: list[float],
     latencies.append(time.perf_counter() - start)
 
 
+RETRIED: list[str] = []  # GETs sent again after the server closed an idle connection
+
+
+async def get_retrying(c: httpx.AsyncClient, path: str) -> httpx.Response:
+    """GET, sent once more if the server closed the kept-alive connection as the request
+    went out (uvicorn closes connections idle for 5 s; a reader's pause can be longer), as
+    browsers do for an idempotent request on a reused connection. Counted in RETRIED."""
+    try:
+        return await c.get(path)
+    except httpx.RemoteProtocolError:
+        RETRIED.append(path)
+        return await c.get(path)
+
+
 async def client(base: str, cookies: dict[str, str], until: float, i: int,
                  latencies: list[float], errors: list[str]) -> None:
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30) as c:
+    async with load_client(base, 30, cookies) as c:
         n = i
         while time.perf_counter() < until:
             await timed_get(c, PAGES[n % len(PAGES)], latencies, errors)
@@ -165,7 +195,9 @@ async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
                        think: float = 0.0) -> None:
     kinds = list(MIXED)
     pause = random.Random(i)  # one reproducible sequence of reading times per client
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=120) as c:
+    if think:  # arrive as in the steady state: 50 people do not click in the same instant
+        await asyncio.sleep(pause.expovariate(1 / think))
+    async with load_client(base, 120, cookies) as c:
         n = i
         while time.perf_counter() < until:
             kind = kinds[n % len(kinds)]
@@ -173,7 +205,7 @@ async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
             n += 1
             start = time.perf_counter()
             try:
-                r = await c.get(path)
+                r = await get_retrying(c, path)
                 status = r.status_code
                 if status == 503 and int(r.headers.get("retry-after", "99")) > 5:
                     errors.append(f"{path}: 503 without a short Retry-After")
@@ -193,7 +225,7 @@ async def mixed_client(base: str, cookies: dict[str, str], until: float, i: int,
 async def pack_client(base: str, cookies: dict[str, str], until: float,
                       results: dict[str, list[tuple[float, int]]], errors: list[str]) -> None:
     """Downloads the pack again and again: rebuilt after the import (new data), else cached."""
-    async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=300) as c:
+    async with load_client(base, 300, cookies) as c:
         while time.perf_counter() < until:
             start = time.perf_counter()
             try:
@@ -205,6 +237,7 @@ async def pack_client(base: str, cookies: dict[str, str], until: float,
             if status not in (0, 200, 503):
                 errors.append(f"{PACK}: {status}")
             results["pack"].append((time.perf_counter() - start, status))
+            PACK_TIMES.append((start, time.perf_counter() - start, status))
             if status == 503:
                 await asyncio.sleep(1)
 
@@ -212,7 +245,7 @@ async def pack_client(base: str, cookies: dict[str, str], until: float,
 async def failing_logins(base: str, until: float, results: dict[str, list[tuple[float, int]]],
                          errors: list[str]) -> None:
     """One client trying passwords for the account, from the same address as everyone."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as c:
+    async with load_client(base, 60) as c:
         while time.perf_counter() < until:
             start = time.perf_counter()
             try:
@@ -263,8 +296,28 @@ async def mixed_load(base: str, cookies: dict[str, str], clients: int, seconds: 
     return results, errors, await imported
 
 
-def run_mixed(db: Path, workdir: Path, clients: int, seconds: float, think: float = 0.0
-              ) -> None:
+def print_timeline(t0: float, step: float = 5.0) -> None:
+    """Pages + API in `step`-second slices of the run (by when a request started), with
+    what else was happening: to tell a start-up tail from the import or a pack build."""
+    print(f"pages + API by {step:g} s slice (pack: the pack client's requests running; "
+          "import: the import running)")
+    end = max(t + lat for t, lat, _ in TIMELINE)
+    lo = t0
+    while lo < end:
+        hi = lo + step
+        ok = [lat for t, lat, st in TIMELINE if lo <= t < hi and st != 503]
+        busy = [f"pack {st}" for t, lat, st in PACK_TIMES if t < hi and t + lat > lo]
+        if len(IMPORT_WINDOW) == 2 and IMPORT_WINDOW[0] < hi and IMPORT_WINDOW[1] > lo:
+            busy.append("import")
+        if len(ok) >= 2:
+            print(f"  {lo - t0:5.0f}-{hi - t0:<4.0f} s {len(ok):>5} requests, p50 "
+                  f"{pct(ok, 50):6.0f} ms, p95 {pct(ok, 95):6.0f} ms, max "
+                  f"{max(ok) * 1000:6.0f} ms  {' '.join(busy)}")
+        lo = hi
+
+
+def run_mixed(db: Path, workdir: Path, clients: int, seconds: float, think: float = 0.0,
+              timeline: bool = False) -> None:
     copy = workdir / "mixed.duckdb"
     shutil.copy(db, copy)
     port = free_port()
@@ -317,12 +370,16 @@ def run_mixed(db: Path, workdir: Path, clients: int, seconds: float, think: floa
             if len(ok) >= 2:
                 print(f"  {phase:<14} {len(rows):>6} requests, p50 {pct(ok, 50):.0f} ms, "
                       f"p95 {pct(ok, 95):.0f} ms, 503s {sum(st == 503 for _, st in rows)}")
+    if timeline:
+        print_timeline(wall0)
     answered = sum(len(rows) for rows in results.values())
     print(f"server process CPU: {server_cpu:.1f} s in {wall:.0f} s, "
           f"{1000 * server_cpu / max(answered, 1):.1f} ms per request ({answered} requests)")
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(f"import: exit {import_code} after {import_s:.1f} s"
           + (f" ({import_err})" if import_code else ""))
+    print(f"requests sent again after the server closed an idle kept-alive connection: "
+          f"{len(RETRIED)}")
     print(f"errors (other than the documented 503): {len(errors)}")
     for e in sorted(set(errors))[:5]:
         print(f"  error: {e}")
@@ -359,6 +416,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=0.0,
                     help="mixed load: mean seconds a browsing client reads a page before the "
                          "next request (exponential; default 0, no pause)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="mixed load: also print latencies by 5-second slice of the run")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     db = build(args.workdir)
@@ -398,7 +457,7 @@ def main() -> None:
             print(f"  error: {e}")
 
     if "mixed" in modes:
-        run_mixed(db, args.workdir, args.clients, args.seconds, args.think)
+        run_mixed(db, args.workdir, args.clients, args.seconds, args.think, args.timeline)
 
 
 if __name__ == "__main__":
