@@ -224,8 +224,9 @@ def test_pack_cli_allow_partial_and_nothing_extra_when_piped(faulty, tmp_path):
     text = (Path(load_config().path)).read_text(encoding="utf-8")
     cfg.write_text(text, encoding="utf-8")
     r = run_cli("pack", "--db", db, "--month", "2025-06", "--out", tmp_path / "out",
-                "--config", cfg, "--allow-partial")
+                "--config", cfg, "--allow-partial", "--no-pdf")
     assert r.code == 0, r.stderr
+    assert not (tmp_path / "out" / "pack.pdf").exists() and "PDF:" not in r.stdout
     # Piped: no progress bar, spinner or control codes; only the notes (long ones wrap).
     lines = re.sub(r"\n(?!note: )", " ", r.stderr.strip()).splitlines()
     assert lines and all(line.startswith("note: ") for line in lines), r.stderr[:2000]

@@ -306,6 +306,9 @@ def pack_cmd(
     month: Annotated[str | None, typer.Option(
         help="Reference month YYYY-MM (default: end of the latest complete quarter)")] = None,
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write pack.xlsx")] = False,
+    pdf: Annotated[bool, typer.Option(
+        "--pdf/--no-pdf", help="Write pack.pdf (most of the time a pack takes); --no-pdf "
+        "for a quick look at the HTML")] = True,
     include_unverified: Annotated[bool, typer.Option(
         "--include-unverified", help="Cost of crime: also use unit costs not yet checked "
         "against the report (the pack then says which)")] = False,
@@ -359,7 +362,7 @@ def pack_cmd(
         with bar:
             task = bar.add_task("", total=None)
             result = write_pack(
-                con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx,
+                con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx, pdf=pdf,
                 include_unverified=include_unverified, allow_partial=allow_partial,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 cases=board_cases)
@@ -372,6 +375,7 @@ def print_pack_result(result: PackResult) -> None:
     for note in result.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     out.print(f"HTML: {result.html}")
-    out.print(f"PDF:  {result.pdf} ({result.pages} pages)")
+    if result.pdf:
+        out.print(f"PDF:  {result.pdf} ({result.pages} pages)")
     if result.xlsx:
         out.print(f"XLSX: {result.xlsx}")
