@@ -13,6 +13,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -31,7 +32,7 @@ needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is
 
 # The fixtures that make a test slow: the board pack (a WeasyPrint build), files of 250,000
 # rows (test_bad_input's deep bad row, test_kill's kill -9 imports), schemathesis' API run.
-SLOW_FIXTURES = {"demo", "big_lines", "big_files", "api_web"}
+SLOW_FIXTURES = {"demo", "demo_run", "big_lines", "big_files", "api_web"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,7 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if names & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
-        if "demo" in names:
+        if names & {"demo", "demo_run"}:
             item.add_marker(pytest.mark.xdist_group("demo"))
 
 
@@ -155,8 +156,31 @@ def table_dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    """`saferboard demo`'s work (the example store and Barnet's board pack: HTML, PDF, XLSX),
-    done once per session: a full WeasyPrint build is the costliest thing the tests do. Read
-    it; a test that changes the store copies `demo.db` first."""
-    return run_demo(tmp_path_factory.mktemp("demo") / "demo", EXAMPLES)
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Run]:
+    """`saferboard demo --out DIR`, run once per session through the command itself (in this
+    process, as run_cli does): what it printed, and its work (the example store and Barnet's
+    board pack: HTML, PDF, XLSX), taken from the command's own call of run_demo. A full
+    WeasyPrint build is the costliest thing the tests do."""
+    from saferboard.cli import demo as demo_module
+
+    made: list[DemoResult] = []
+
+    def recorded(*args: Any, **kwargs: Any) -> DemoResult:
+        result = run_demo(*args, **kwargs)
+        made.append(result)
+        return result
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo_module, "run_demo", recorded)
+        run = run_cli("demo", "--out", out)
+    assert run.code == 0, run.stderr
+    assert len(made) == 1 and made[0].db == out / "saferboard.duckdb"
+    return made[0], run
+
+
+@pytest.fixture(scope="session")
+def demo(demo_run: tuple[DemoResult, Run]) -> DemoResult:
+    """The session's demo (demo_run): read it; a test that changes the store copies
+    `demo.db` first."""
+    return demo_run[0]

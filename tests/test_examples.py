@@ -64,12 +64,14 @@ def test_demo_dashboard_matches_raw_files(demo):
     assert got["Anti-social behaviour"].quarter_volume is None
 
 
-def test_demo_command_prints_table_and_builds_database(tmp_path):
-    result = run_cli("demo", "--out", tmp_path / "demo")
+def test_demo_command_prints_table_and_builds_database(demo_run):
+    made, result = demo_run  # `saferboard demo --out DIR`, run once per session
     assert result.code == 0, result.stderr
-    assert (tmp_path / "demo" / "saferboard.duckdb").exists()
+    assert made.db.exists()
     assert "Residential burglary" in result.stdout
-    q = run_cli("counts", "--db", tmp_path / "demo" / "saferboard.duckdb", "--source", "mps",
+    assert f"Database: {made.db}" in result.stdout.replace("\n", "")
+    assert f"PDF:  {made.pack.pdf}" in result.stdout.replace("\n", "")
+    q = run_cli("counts", "--db", made.db, "--source", "mps",
                 "--area", "Barnet", "--from", "2025-10", "--to", "2025-12",
                 "--category", "Robbery", "--format", "json")
     assert q.code == 0, q.stderr
