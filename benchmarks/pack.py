@@ -1,4 +1,4 @@
-"""Time to write one borough's board pack (HTML + PDF), and the share spent rendering charts.
+"""Time to write one borough's board pack (HTML + PDF), split by phase.
 
 Goal: under 10 s on this machine. Builds the example database (not timed), then writes the
 pack --repeat times in fresh child processes (so each run pays the cold start a user pays:
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def main() -> None:
                categories.load())
         con.close()
         runs = []
+        print("load average (1, 5, 15 min) at the start: "
+              + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
         for i in range(args.repeat):
             proc = subprocess.run(
                 [sys.executable, __file__, "--area", args.area, "--child", str(db),
@@ -80,8 +83,10 @@ def main() -> None:
     other = median["total"] - sum(median[p] for p in phases)
     print(f"  {'other':9s} {other:6.2f} s  {other / median['total']:6.1%}  (store reads for "
           "the default month, XLSX off, Python)")
-    print(f"chart rendering (Vega-Lite -> SVG with vl-convert): "
-          f"{median['charts'] / median['total']:.1%} of the total")
+    print("charts: waiting for the SVGs once the measures are done (vl-convert converts them "
+          "in a child process meanwhile)")
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

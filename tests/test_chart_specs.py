@@ -14,7 +14,7 @@ import pytest
 from altair.vegalite.v6.schema import SCHEMA_URL, core
 
 from saferboard.measures import hotspots as h
-from saferboard.report import maps
+from saferboard.report import maps, vega
 from saferboard.report.charts import inline_data
 from tests.test_hotspots import barnet_burglary_points
 
@@ -108,3 +108,39 @@ def test_inline_data_fills_named_sources_at_any_depth():
     assert out == {"data": {"values": [{"x": 1}]},
                    "layer": [{"data": {"values": [{"y": 2}]}, "mark": "line"},
                              {"data": {"name": "other"}}]}
+
+
+def _bar(n: int) -> dict[str, Any]:
+    return {"mark": "bar", "data": {"values": [{"x": str(i), "y": i} for i in range(n)]},
+            "encoding": {"x": {"field": "x", "type": "nominal"},
+                         "y": {"field": "y", "type": "quantitative"}}}
+
+
+def test_converter_returns_each_svg_in_order_as_vl_convert_draws_it():
+    import vl_convert as vlc
+
+    specs = [_bar(n) for n in (3, 1, 7)]
+    with vega.Converter() as converter:
+        for spec in specs:
+            converter.submit(spec)
+        svgs = converter.finish()
+    assert svgs == [vlc.vegalite_to_svg(s)[vlc.vegalite_to_svg(s).index("<svg"):]
+                    for s in specs]
+    assert [s.count('aria-roledescription="bar"') for s in svgs] == [3, 1, 7]
+
+
+def test_converter_names_the_chart_it_could_not_convert():
+    with vega.Converter() as converter:
+        converter.submit(_bar(2))
+        converter.submit({"layer": 5})  # not a list of layers
+        with pytest.raises(ValueError, match="chart 2 of 2: vl-convert failed"):
+            converter.finish()
+
+
+def test_converter_says_when_its_process_stopped():
+    with vega.Converter() as converter:
+        converter.submit(_bar(2))
+        converter._child.kill()
+        with pytest.raises(RuntimeError, match="chart converter .* stopped after"):
+            converter.finish()
+    assert converter._child.poll() is not None  # and leaving the block ends the child

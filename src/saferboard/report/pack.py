@@ -46,7 +46,7 @@ from saferboard.measures.trend import trend
 from saferboard.measures.windows import rolling12
 from saferboard.present import FLAG_MARK, RAG_LETTER
 from saferboard.report import cases as cases_report
-from saferboard.report import charts
+from saferboard.report import charts, vega
 from saferboard.report.cohort import cohort_result
 from saferboard.report.governance import governance_context
 from saferboard.report.places import place_pages
@@ -115,13 +115,6 @@ def _environment() -> jinja2.Environment:
 def _css() -> str:
     return (resources.files("saferboard.report") / "templates" / "pack.css").read_text(
         encoding="utf-8")
-
-
-def _svg(spec: dict[str, Any]) -> str:
-    import vl_convert as vlc
-
-    svg: str = vlc.vegalite_to_svg(spec)
-    return svg[svg.index("<svg"):]  # drop the XML declaration: the SVG sits inside HTML
 
 
 def _quality_notes(rows: tuple[SourceQuality, ...]) -> list[str]:
@@ -384,10 +377,22 @@ def _vega_javascript() -> str:
     return bundle
 
 
-def _figure(chart_id: str, spec: dict[str, Any], timer: _Timer) -> dict[str, Any]:
-    with timer("charts"):
-        svg = _svg(spec)
-    return {"id": chart_id, "spec": spec, "svg": svg, "alt": spec["description"]}
+@dataclass
+class _Figures:
+    """The pack's charts and maps: each spec goes to the converter (a child process) as it
+    is made; `fill` sets every figure's SVG once all are made."""
+
+    converter: vega.Converter
+    made: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, chart_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self.converter.submit(spec)
+        self.made.append({"id": chart_id, "spec": spec, "svg": "", "alt": spec["description"]})
+        return self.made[-1]
+
+    def fill(self) -> None:
+        for figure, svg in zip(self.made, self.converter.finish(), strict=True):
+            figure["svg"] = svg
 
 
 def _people(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
@@ -441,6 +446,21 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     page says so). `sources`: load_sources(con, cats) when the caller has already read it
     (to find the month), so the store is not read twice; None reads it here."""
     timer = timer or _Timer()
+    with vega.Converter() as converter:  # converts the charts while the measures run
+        figures = _Figures(converter)
+        context = _context(con, cats, config, area, month, timer, audience,
+                           include_unverified, allow_partial, progress, cases, sources,
+                           figures)
+        with timer("charts"):  # waiting for the SVGs the converter has not yet finished
+            figures.fill()
+    return context
+
+
+def _context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config, area: str,
+             month: date, timer: _Timer, audience: Audience, include_unverified: bool,
+             allow_partial: bool, progress: Progress | None, cases: BoardCases | None,
+             sources: dict[str, MonthlyCounts] | None, figure: _Figures) -> dict[str, Any]:
+    """build_context's work; each figure's SVG is filled in afterwards."""
     steps = _Steps(progress, _context_steps(config))
     with timer("measures"):
         sources = load_sources(con, cats) if sources is None else sources
@@ -465,15 +485,14 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         with timer("measures"):
             t = trend(table, cats, board.area, row.category, month,
                       method=config.dashboard.exception_method)
-        figures = [_figure(f"trend-{len(pages)}", charts.trend_chart(t), timer)]
+        figures = [figure(f"trend-{len(pages)}", charts.trend_chart(t))]
         peer = None
         try:
             with timer("measures"):
                 peer = compare_mod.compare(table, cats, row.category, month, group,
                                            config.peer_groups[group], rate_base=row.rate_base,
                                            others=list(sources.values()))
-            figures.append(_figure(f"peer-{len(pages)}", charts.peer_chart(peer, board.area),
-                                   timer))
+            figures.append(figure(f"peer-{len(pages)}", charts.peer_chart(peer, board.area)))
         except InputError as e:
             notes.append(f"{row.category}: no peer comparison - {e}.")
         pages.append({"row": row, "trend": t, "peer": peer, "charts": figures})
@@ -494,8 +513,8 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
             about.append(f"The target '{tgt.name}': some crimes in its latest 12 months are "
                          "recorded under crime types this tool does not yet recognise, so "
                          "the actual figure may be too low and no status is given.")
-        target_rows.append({"status": status, "chart": _figure(
-            f"target-{len(target_rows)}", charts.target_chart(status), timer)})
+        target_rows.append({"status": status, "chart": figure(
+            f"target-{len(target_rows)}", charts.target_chart(status))})
     if not target_rows:
         notes.append(f"Targets: none configured for {board.area} (add [[targets]] to the "
                      "partnership configuration).")
@@ -504,7 +523,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
         place_list, place_notes = place_pages(con, cats, config, board.area, month)
     notes += place_notes
     places: list[dict[str, Any]] = [
-        {"page": pl, "chart": _figure(f"place-{i}", pl.map_spec, timer)}
+        {"page": pl, "chart": figure(f"place-{i}", pl.map_spec)}
               for i, pl in enumerate(place_list)]
     steps.advance()
     with timer("measures"):
