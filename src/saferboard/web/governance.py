@@ -38,6 +38,27 @@ def quarter(text: str | None) -> Quarter | None:
     return inputs.quarter(text)  # in range and ASCII, or InputError (400)
 
 
+def _required_quarter(text: str, example: str) -> Quarter:
+    q = quarter(text)
+    if q is None:
+        raise InputError(f"give the quarter, e.g. {example}", column="quarter")
+    return q
+
+
+def _item(con: duckdb.DuckDBPyConnection, p: Principal, kind: str, item_id: str, perm: Perm,
+          quarter_text: str) -> tuple[str, Quarter]:
+    """The agency of the action or project `item_id` (NotFound: none), once `p` may `perm`
+    it, and the quarter the change is for."""
+    agency = action_agency(con, item_id) if kind == "action" else project_agency(con, item_id)
+    if agency is None:
+        raise NotFound(f"no such {kind}")
+    check(p.user, perm, agency=agency)
+    return agency, _required_quarter(quarter_text, EXAMPLE_QUARTER[kind])
+
+
+EXAMPLE_QUARTER = {"action": "2012-Q4", "project": "2016-Q4"}  # of the example data
+
+
 def scope(user: User) -> str | None:
     """The agency a user's governance pages are limited to (None: every agency)."""
     if allowed(user, Perm.all_agencies):
@@ -75,13 +96,7 @@ def _action_state(con: duckdb.DuckDBPyConnection, action_id: str, q: Quarter, ag
 
 def update_action(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, action_id: str,
                   quarter_text: str, plan: str, update: str, rag: str) -> str:
-    agency = action_agency(con, action_id)
-    if agency is None:
-        raise NotFound("no such action")
-    check(p.user, Perm.submit_update, agency=agency)
-    q = quarter(quarter_text)
-    if q is None:
-        raise InputError("give the quarter, e.g. 2012-Q4", column="quarter")
+    agency, q = _item(con, p, "action", action_id, Perm.submit_update, quarter_text)
     before = _action_state(con, action_id, q, agency)
     try:
         with store.transaction(con):  # the change and its audit row commit together
@@ -124,13 +139,7 @@ def submit_return(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal,
                   project_id: str, quarter_text: str, form: dict[str, str]) -> str:
     """A quarterly return from the web form: spend, and per KPI (in the project's order)
     `actual_<i>`, `rag_<i>` and `comment_<i>`."""
-    agency = project_agency(con, project_id)
-    if agency is None:
-        raise NotFound("no such project")
-    check(p.user, Perm.submit_update, agency=agency)
-    q = quarter(quarter_text)
-    if q is None:
-        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+    agency, q = _item(con, p, "project", project_id, Perm.submit_update, quarter_text)
     before, known = _project_kpis(con, project_id, q, agency)
     if not known:
         raise InputError(f"project {project_id!r} has no KPIs to report on; import a return "
@@ -193,13 +202,7 @@ def confirm(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, kind: s
             item_id: str, quarter_text: str, rag: str) -> str:
     """The partnership manager confirms the RAG of an action's update or a project's return
     for a quarter; recorded beside the reported (action) or calculated (project) RAG."""
-    agency = action_agency(con, item_id) if kind == "action" else project_agency(con, item_id)
-    if agency is None:
-        raise NotFound(f"no such {kind}")
-    check(p.user, Perm.manage_governance, agency=agency)
-    q = quarter(quarter_text)
-    if q is None:
-        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+    _, q = _item(con, p, kind, item_id, Perm.manage_governance, quarter_text)
     obj = f"{kind}:{item_id}:{q}"
     item = _find(con, kind, item_id, q)
     reported = None if item is None else item.rag
@@ -221,9 +224,7 @@ def lock(con: duckdb.DuckDBPyConnection, now: datetime, p: Principal, quarter_te
          ) -> bool:
     """The partnership manager locks a quarter (idempotent); True if this call locked it."""
     check(p.user, Perm.manage_governance)
-    q = quarter(quarter_text)
-    if q is None:
-        raise InputError("give the quarter, e.g. 2016-Q4", column="quarter")
+    q = _required_quarter(quarter_text, EXAMPLE_QUARTER["project"])
 
     def state(value: Any) -> dict[str, Any] | None:
         return None if value is None else {"quarter": value.quarter,
