@@ -176,12 +176,14 @@ def test_override_can_add_a_major_group(tmp_path):
 _TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 
 
+_CON = duckdb.connect()  # one in-memory database for every example (a connection each: 15 s)
+
+
 @settings(max_examples=300, deadline=None)
 @given(major=_TEXT, minor=_TEXT)
 def test_sql_normalisation_equals_python(major, minor):
     """Stored labels are matched in SQL (counts, hotspots) and in Python (dashboard): the
     two normalisations must agree on every printable ASCII label."""
     label = f"{major} / {minor}"
-    con = duckdb.connect()
-    got = con.execute("SELECT " + SQL_NORMALISE.format(col="?"), [label]).fetchone()
+    got = _CON.execute("SELECT " + SQL_NORMALISE.format(col="?"), [label]).fetchone()
     assert got is not None and got[0] == normalise_label(label)
