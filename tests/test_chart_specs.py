@@ -141,6 +141,6 @@ def test_converter_says_when_its_process_stopped():
     with vega.Converter() as converter:
         converter.submit(_bar(2))
         converter._child.kill()
-        with pytest.raises(RuntimeError, match="chart converter .* stopped after"):
+        with pytest.raises(RuntimeError, match=r"chart converter .* stopped after"):
             converter.finish()
     assert converter._child.poll() is not None  # and leaving the block ends the child

@@ -48,11 +48,16 @@ def inline_data(spec: Spec, data: dict[str, list[dict[str, Any]]]) -> Spec:
 def _finish(chart: alt.TopLevelMixin, description: str,
             data: dict[str, list[dict[str, Any]]]) -> Spec:
     # No schema validation here: it was most of the time of building a chart, for specs
-    # whose shape does not vary (tests/test_chart_specs.py validates each kind once).
-    spec: Spec = chart.properties(description=description).configure(
-        font=FONT).configure_view(stroke=None).configure_axis(
-        labelFontSize=11, titleFontSize=11).configure_title(fontSize=13, anchor="start"
-                                                             ).to_dict(validate=False)
+    # whose shape does not vary (tests/test_chart_specs.py validates each kind once). The
+    # description and configuration go into the dict: each Altair .properties/.configure
+    # step would deep-copy the whole layered chart.
+    spec: Spec = chart.to_dict(validate=False)
+    spec["description"] = description
+    config = spec.setdefault("config", {})
+    config["font"] = FONT
+    config["view"] = {**config.get("view", {}), "stroke": None}
+    config["axis"] = {"labelFontSize": 11, "titleFontSize": 11}
+    config["title"] = {"fontSize": 13, "anchor": "start"}
     return inline_data(spec, data)
 
 
@@ -108,8 +113,8 @@ def trend_chart(t: Trend) -> Spec:
         + (f" Incomplete data (labels not in the mapping), not plotted: {', '.join(gaps)}."
            if gaps else ""))
     # Separate scales: the exception markers must not join the lines' legend.
-    chart = alt.layer(band, incomplete, lines, flagged).resolve_scale(
-        color="independent", shape="independent").properties(
+    chart = alt.layer(band, incomplete, lines, flagged, resolve=alt.Resolve(
+        scale=alt.ScaleResolveMap(color="independent", shape="independent")),
         title=f"{t.category}, {t.area}: monthly crimes", width=WIDTH, height=HEIGHT)
     return _finish(chart, description, {"rows": rows})
 
@@ -144,9 +149,8 @@ def peer_chart(c: Comparison, highlight: str) -> Spec:
         f"{c.group}, lowest first, with 95% intervals; dashed line: the pooled rate "
         f"{c.pooled_rate}. " + (f"{mine.area} is ranked {mine.rank} of {len(c.rows)} at "
                                 f"{mine.rate}: {VERDICT[mine.verdict]}." if mine else ""))
-    chart = alt.layer(rules, dots, pooled).properties(
-        title=f"{c.category}: {c.group}, rate per 1,000 {unit}",
-        width=WIDTH - 130, height=max(100, 10 * len(rows)))
+    chart = alt.layer(rules, dots, pooled, title=f"{c.category}: {c.group}, rate per 1,000 "
+                      f"{unit}", width=WIDTH - 130, height=max(100, 10 * len(rows)))
     return _finish(chart, description, {"rows": rows, "pooled": [{"pooled": c.pooled_rate}]})
 
 
