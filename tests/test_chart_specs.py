@@ -144,3 +144,25 @@ def test_converter_says_when_its_process_stopped():
         with pytest.raises(RuntimeError, match=r"chart converter .* stopped after"):
             converter.finish()
     assert converter._child.poll() is not None  # and leaving the block ends the child
+
+
+def test_vega_bundle_is_cached_per_vl_convert_version(tmp_path, monkeypatch):
+    from importlib.metadata import version
+
+    import vl_convert as vlc
+
+    from saferboard.report.pack import _vega_javascript
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bundle = _vega_javascript()
+    assert bundle == vlc.javascript_bundle()  # type: ignore[call-arg]
+    cached = tmp_path / "saferboard" / f"vl-convert-{version('vl-convert-python')}-bundle.js"
+    assert cached.read_text(encoding="utf-8") == bundle
+    assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no partial file
+    cached.write_text("// from the cache", encoding="utf-8")
+    assert _vega_javascript() == "// from the cache"  # read, not bundled again
+    # A cache that cannot be written (its folder is a file) only costs the bundling.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert _vega_javascript() == bundle

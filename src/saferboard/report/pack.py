@@ -354,26 +354,33 @@ def _vega_javascript() -> str:
     bundle). The cache is an optimisation only: any error reading or writing it falls back
     to bundling."""
     import os
+    from contextlib import suppress
     from importlib.metadata import version
 
     import vl_convert as vlc
 
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    path = (Path(base) / "saferboard"
-            / f"vl-convert-{version('vl-convert-python')}-bundle.js")
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        pass
+    try:  # Path.home() raises RuntimeError when there is no home directory
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:
+        base = None
+    path = (None if base is None else
+            base / "saferboard" / f"vl-convert-{version('vl-convert-python')}-bundle.js")
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass
     # The package's stub marks the optional snippet argument as required.
     bundle: str = vlc.javascript_bundle()  # type: ignore[call-arg]
-    try:  # written whole then renamed: a reader never sees half a file
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None:
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        partial.write_text(bundle, encoding="utf-8")
-        partial.replace(path)
-    except OSError:
-        partial.unlink(missing_ok=True)
+        try:  # written whole then renamed: a reader never sees half a file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(bundle, encoding="utf-8")
+            partial.replace(path)
+        except OSError:
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
     return bundle
 
 
