@@ -16,7 +16,7 @@ from saferboard.core.errors import InputError
 from saferboard.core.quarters import Quarter
 from saferboard.measures.actions import actions_report
 from saferboard.measures.projects import projects_report
-from saferboard.report.governance import action_rows, project_rows
+from saferboard.present.governance import action_rows, project_rows
 from saferboard.sources.governance import (
     ActionUpdate,
     KpiValue,
