@@ -11,6 +11,7 @@ import subprocess
 import sys
 import traceback
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,25 @@ def con(db: Path) -> duckdb.DuckDBPyConnection:
     c = store.connect(db)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its smallest cost for the accounts the tests make and sign in with in
+    this process: the production parameters (RFC 9106 low-memory profile: 64 MiB, 3 passes,
+    4 lanes) take about 250 ms a hash here and the web tests sign in hundreds of times. Same
+    algorithm, hash format and code paths; a hash records its own parameters, so a stored
+    production hash still verifies. Processes started by run_cli_process hash as in
+    production (tests/web/test_cli.py pins that)."""
+    from argon2 import PasswordHasher, Type
+
+    from saferboard.web import auth
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=Type.ID)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auth, "_HASHER", cheap)
+        patch.setattr(auth, "_DUMMY_HASH", cheap.hash("not a password"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from saferboard import store
 from saferboard.web import audit, auth
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_process
 from tests.web.conftest import PASSWORD, SECRET
 
 
@@ -68,3 +68,17 @@ def test_serve_refuses_unsafe_settings(base_db: Path, tmp_path: Path) -> None:
     r = run_cli("serve", "--db", base_db, "--secret-file", secret, env=_env())
     assert r.code == 1 and "placeholder" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_passwords_are_hashed_with_the_production_argon2_parameters(tmp_path: Path) -> None:
+    # In a process of its own, as deployed (this test process uses cheap hashes, see
+    # tests/conftest.py): argon2id, RFC 9106 low-memory profile (64 MiB, 3 passes, 4 lanes).
+    db = tmp_path / "s.duckdb"
+    pw = tmp_path / "pw.txt"
+    pw.write_text(PASSWORD + "\n", encoding="utf-8")
+    r = run_cli_process("users", "add", "fire.officer", "--role", "board", "--password-file",
+                        pw, "--db", db, env=_env())
+    assert r.code == 0, r.stderr
+    with store.connect(db) as con:
+        row = con.execute("SELECT password_hash FROM web_users").fetchall()[0]
+    assert str(row[0]).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
