@@ -159,6 +159,24 @@ def cheap_password_hashes() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web's example store with one account per role (tests/web/conftest.py), built once
+    per session: tests copy it (make_web) or only read it."""
+    from tests.web.conftest import build_base_db
+
+    return build_base_db(tmp_path_factory.mktemp("webdb"))
+
+
+@pytest.fixture(scope="session")
+def partner_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of synthetic cohort extracts and an MPS release (tests/test_cohort_store.py),
+    built once per session; read only."""
+    from tests.test_cohort_store import build_partner_db
+
+    return build_partner_db(tmp_path_factory.mktemp("cohort"))
+
+
+@pytest.fixture(scope="session")
 def cats() -> categories.Categories:
     return categories.load()
 

@@ -77,9 +77,10 @@ def extracts(folder: Path) -> tuple[Path, Path, Path]:
     )
 
 
-@pytest.fixture(scope="module")
-def partner_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("cohort")
+def build_partner_db(folder: Path) -> Path:
+    """The synthetic cohort, custody and offences extracts (`extracts`) and the MPS release,
+    in `folder`: the session's `partner_db` (tests/conftest.py: one definition for every
+    module that reads it, so it is built once per worker)."""
     db = folder / "p.duckdb"
     key = Key(SECRET, "test")
     con = store.connect(db)

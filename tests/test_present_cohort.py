@@ -28,7 +28,7 @@ from saferboard.measures.cohort import (
 from saferboard.measures.disclosure import MARK
 from saferboard.present.cohort import GROUP_COLUMNS, CohortGroupOut, groups
 from saferboard.present.values import SUPPRESSED, Suppressed
-from tests.test_cohort_store import AS_OF, partner_db  # noqa: F401  (fixture)
+from tests.test_cohort_store import AS_OF
 
 HIDDEN = ("Pilot", "Comparison", "Pilot: Home Office recordable",
           "Comparison: Home Office recordable")
@@ -81,7 +81,7 @@ def _rows(html: str, start: str) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def test_cli_json_and_table_never_show_a_suppressed_group_as_zero(
-        partner_db: Path) -> None:  # noqa: F811
+        partner_db: Path) -> None:
     run = CliRunner().invoke(cli_app, ["cohort", "--db", str(partner_db), "--as-of",
                                        AS_OF.isoformat(), "--format", "json"])
     assert run.exit_code == 0, run.output
@@ -128,7 +128,7 @@ def _web_client(db: Path, tmp_path: Path) -> tuple[FastAPI, TestClient]:
 
 
 def test_web_page_and_api_never_show_a_suppressed_group_as_zero(
-        partner_db: Path, tmp_path: Path) -> None:  # noqa: F811
+        partner_db: Path, tmp_path: Path) -> None:
     app, c = _web_client(partner_db, tmp_path)
     try:
         page = c.get("/people")
@@ -149,7 +149,7 @@ def test_web_page_and_api_never_show_a_suppressed_group_as_zero(
         app.state.saferboard.db.close()
 
 
-def test_pack_page_never_shows_a_suppressed_group_as_zero(partner_db: Path  # noqa: F811
+def test_pack_page_never_shows_a_suppressed_group_as_zero(partner_db: Path
                                                           ) -> None:
     from saferboard.report.cohort import section_from
     from saferboard.report.pack import _environment

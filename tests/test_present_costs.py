@@ -17,10 +17,9 @@ from saferboard.cli.common import app
 from saferboard.core import categories
 from saferboard.core.crime_costs import load_unit_costs
 from saferboard.present.costs import PACK_COLUMNS, CostRowOut
-from tests.test_cohort_store import partner_db  # noqa: F401  (fixture)
 
 
-def test_costs_json_csv_and_pack_share_one_row(partner_db: Path) -> None:  # noqa: F811
+def test_costs_json_csv_and_pack_share_one_row(partner_db: Path) -> None:
     from saferboard.measures.dashboard import load_sources
     from saferboard.report.cohort import cost_section
 

@@ -14,7 +14,6 @@ from saferboard.cli.common import app
 from tests.conftest import run_cli
 from tests.csvcount import street_counts
 from tests.test_examples import STREET
-from tests.web.conftest import base_db  # noqa: F401  (fixture)
 
 
 def cli(*args: str | Path) -> str:
@@ -23,7 +22,7 @@ def cli(*args: str | Path) -> str:
     return result.stdout
 
 
-def test_counts_csv_and_json_are_the_same_rows(base_db: Path) -> None:  # noqa: F811
+def test_counts_csv_and_json_are_the_same_rows(base_db: Path) -> None:
     for by in ("crime_type,month", "month,crime_type", "area"):
         rows = json.loads(cli("counts", "--db", base_db, "--by", by, "--format", "json"))
         table = list(csv.reader(io.StringIO(cli("counts", "--db", base_db, "--by", by,
@@ -51,13 +50,13 @@ def test_count_rows_name_the_keys_in_the_order_asked() -> None:
     assert count_rows(Counts("policeuk", (), ((7,),))) == [{"count": 7}]
 
 
-def test_counts_csv_with_no_rows_keeps_its_header(base_db: Path) -> None:  # noqa: F811
+def test_counts_csv_with_no_rows_keeps_its_header(base_db: Path) -> None:
     text = cli("counts", "--db", base_db, "--by", "area,month", "--from", "1990-01",
                "--to", "1990-02", "--format", "csv")
     assert list(csv.reader(io.StringIO(text))) == [["area", "month", "count"]]
 
 
-def test_a_bad_mps_level_is_named_by_its_flag(base_db: Path) -> None:  # noqa: F811
+def test_a_bad_mps_level_is_named_by_its_flag(base_db: Path) -> None:
     r = run_cli("counts", "--db", base_db, "--source", "mps", "--mps-level", "region")
     assert r.code == 1
     assert r.stderr == ("error: column '--mps-level': MPS level must be borough or ward, "

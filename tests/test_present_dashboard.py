@@ -13,7 +13,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from saferboard.cli.common import app
-from tests.web.conftest import Web, base_db, make_web  # noqa: F401  (fixtures)
+from tests.web.conftest import Web, make_web  # noqa: F401  (fixture)
 
 
 def cli(*args: str | Path) -> str:

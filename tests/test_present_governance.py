@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from saferboard import store
 from saferboard.cli.common import app
 from saferboard.present.governance import ActionRowOut, ProjectRowOut
-from tests.web.conftest import Web, base_db, make_web  # noqa: F401  (fixtures)
+from tests.web.conftest import Web, make_web  # noqa: F401  (fixture)
 
 
 def cli_csv(*args: str | Path) -> str:
@@ -51,7 +51,7 @@ def test_cli_and_web_csv_print_the_same_project_and_action_rows(
     assert {r["project_id"] for r in projects} == {p.project_id for p in report.projects}
 
 
-def test_pack_xlsx_sheets_have_the_same_columns(base_db: Path) -> None:  # noqa: F811
+def test_pack_xlsx_sheets_have_the_same_columns(base_db: Path) -> None:
     from saferboard.report.governance import governance_context, governance_sheets
 
     con = store.connect(base_db, read_only=True)

@@ -45,9 +45,10 @@ ROLE_USER = {"board": "board", "partner": "police", "analyst": "analyst",
              "manager": "manager", "admin": "admin", "dpo": "dpo"}
 
 
-@pytest.fixture(scope="session")
-def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("webdb")
+def build_base_db(folder: Path) -> Path:
+    """The example store (crime, partner extracts, governance returns and action plans) with
+    one account per role (ACCOUNTS), in `folder`: the session's `base_db` (tests/conftest.py,
+    one definition for every module, so it is built once per worker)."""
     db = folder / "saferboard.duckdb"
     secret = folder / "pseudonym.key"
     secret.write_text("k" * 64 + "\n", encoding="utf-8")
