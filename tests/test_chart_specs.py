@@ -166,3 +166,13 @@ def test_vega_bundle_is_cached_per_vl_convert_version(tmp_path, monkeypatch):
     blocked.write_text("", encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
     assert _vega_javascript() == bundle
+
+
+def test_leaving_the_converter_early_ends_its_process():
+    """An error while the pack is built (here, before finish) must not leave the child."""
+    with pytest.raises(KeyError), vega.Converter() as converter:
+        for n in range(20):
+            converter.submit(_bar(200 + n))  # more than a pipe holds
+        raise KeyError("a section failed")
+    assert converter._child.wait(timeout=10) is not None
+    assert not converter._writer.is_alive() and not converter._reader.is_alive()

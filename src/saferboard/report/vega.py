@@ -10,9 +10,11 @@ in the same order ({"svg": ...} or {"error": ...}).
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
 import sys
 import threading
+from contextlib import suppress
 from types import TracebackType
 from typing import IO, Any
 
@@ -34,29 +36,40 @@ class Converter:
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             encoding="utf-8")
         self._lines: list[str] = []
-        # stdout is drained as the child writes, so it never blocks on a full pipe.
+        # Threads write the specs and drain the SVGs, so neither side ever waits on a full
+        # pipe: a map's spec is hundreds of kilobytes, and the pack's process would stop
+        # until the child had converted every chart before it.
+        self._specs: queue.Queue[str | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write, args=(self._child.stdin,),
+                                        daemon=True)
         self._reader = threading.Thread(target=self._read, args=(self._child.stdout,),
                                         daemon=True)
+        self._writer.start()
         self._reader.start()
         self._sent = 0
+
+    def _write(self, stream: IO[str] | None) -> None:
+        assert stream is not None
+        try:
+            while (line := self._specs.get()) is not None:
+                stream.write(line)
+                stream.flush()
+            stream.close()
+        except (BrokenPipeError, ValueError):  # the child stopped: finish() says so
+            pass
 
     def _read(self, stream: IO[str] | None) -> None:
         assert stream is not None
         self._lines.extend(stream)
 
     def submit(self, spec: dict[str, Any]) -> None:
-        assert self._child.stdin is not None
-        try:
-            self._child.stdin.write(json.dumps(spec) + "\n")
-            self._child.stdin.flush()
-        except BrokenPipeError:
-            raise RuntimeError(self._failed()) from None
+        self._specs.put(json.dumps(spec) + "\n")
         self._sent += 1
 
     def finish(self) -> list[str]:
         """The SVGs of every spec submitted, in order (waits for the child to end)."""
-        assert self._child.stdin is not None
-        self._child.stdin.close()
+        self._specs.put(None)
+        self._writer.join()
         self._reader.join()
         if self._child.wait() != 0 or len(self._lines) != self._sent:
             raise RuntimeError(self._failed())
@@ -82,10 +95,13 @@ class Converter:
         if self._child.poll() is None:
             self._child.kill()
             self._child.wait()
+        self._specs.put(None)
+        self._writer.join(timeout=10)
         self._reader.join(timeout=10)
         for stream in (self._child.stdin, self._child.stdout):
             if stream is not None and not stream.closed:
-                stream.close()
+                with suppress(OSError):  # a pipe to a killed child
+                    stream.close()
 
 
 def main() -> None:
