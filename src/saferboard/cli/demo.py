@@ -73,7 +73,8 @@ def run_demo(out_dir: Path, examples: Path | None = None) -> DemoResult:
         sources = load_sources(con, cats)
         month = latest_quarter_end(latest_month(sources, config.area))
         board = dashboard(sources, cats, config, config.area, month)
-        pack = write_pack(con, cats, config, config.area, month, out_dir, xlsx=True)
+        pack = write_pack(con, cats, config, config.area, month, out_dir, xlsx=True,
+                          sources=sources)
     finally:
         con.close()
     return DemoResult(db, report, board, pack)

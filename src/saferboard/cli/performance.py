@@ -344,6 +344,7 @@ def pack_cmd(
     try:
         chosen = area or cfg.area
         ref = parse_month(month, "--month")
+        sources = None  # read here only to find the month; the pack reuses them
         if ref is None:
             sources = load_sources(con, cats)
             ref = latest_quarter_end(latest_month(sources, canonical_area(sources, chosen)))
@@ -365,7 +366,7 @@ def pack_cmd(
                 con, cats, cfg, chosen, ref, out_dir, xlsx=xlsx, pdf=pdf,
                 include_unverified=include_unverified, allow_partial=allow_partial,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
-                cases=board_cases)
+                cases=board_cases, sources=sources)
     finally:
         con.close()
     print_pack_result(result)
