@@ -176,3 +176,19 @@ def test_leaving_the_converter_early_ends_its_process():
         raise KeyError("a section failed")
     assert converter._child.wait(timeout=10) is not None
     assert not converter._writer.is_alive() and not converter._reader.is_alive()
+
+
+def test_converter_child_imports_the_same_saferboard(tmp_path, monkeypatch):
+    """With another saferboard first on PYTHONPATH (another checkout), the child still runs
+    the converter of the package the pack's process imported."""
+    fake = tmp_path / "saferboard" / "report"
+    fake.mkdir(parents=True)
+    (tmp_path / "saferboard" / "__init__.py").write_text("", encoding="utf-8")
+    (fake / "__init__.py").write_text("", encoding="utf-8")
+    (fake / "vega.py").write_text(
+        "import sys\nfor line in sys.stdin:\n    print('{\"svg\": \"another\"}', flush=True)\n",
+        encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with vega.Converter() as converter:
+        converter.submit(_bar(1))
+        assert converter.finish()[0].startswith("<svg")

@@ -10,11 +10,13 @@ in the same order ({"svg": ...} or {"error": ...}).
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
 import sys
 import threading
 from contextlib import suppress
+from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
@@ -32,9 +34,13 @@ class Converter:
     in order. Use as a context manager: leaving it stops the child."""
 
     def __init__(self) -> None:
+        # The child imports this same saferboard, wherever it was imported from.
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
         self._child = subprocess.Popen(
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            encoding="utf-8")
+            encoding="utf-8", env=env)
         self._lines: list[str] = []
         # Threads write the specs and drain the SVGs, so neither side ever waits on a full
         # pipe: a map's spec is hundreds of kilobytes, and the pack's process would stop
