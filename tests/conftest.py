@@ -36,6 +36,7 @@ needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is
 SLOW_FIXTURES = {"demo", "demo_run", "big_lines", "big_files", "api_web"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups to place tests
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Layers of the suite, by the fixtures a test uses (so new tests are sorted too): a test
     driving a real browser is `browser`; `pytest -m "not slow and not browser"` is the quick
