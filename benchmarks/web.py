@@ -299,14 +299,17 @@ async def mixed_load(base: str, cookies: dict[str, str], clients: int, seconds: 
 def print_timeline(t0: float, step: float = 5.0) -> None:
     """Pages + API in `step`-second slices of the run (by when a request started), with
     what else was happening: to tell a start-up tail from the import or a pack build."""
-    print(f"pages + API by {step:g} s slice (pack: the pack client's requests running; "
-          "import: the import running)")
+    print(f"pages + API by {step:g} s slice (pack: the pack client's requests in it, a build "
+          "if one took over 1 s; import: the import running)")
     end = max(t + lat for t, lat, _ in TIMELINE)
     lo = t0
     while lo < end:
         hi = lo + step
         ok = [lat for t, lat, st in TIMELINE if lo <= t < hi and st != 503]
-        busy = [f"pack {st}" for t, lat, st in PACK_TIMES if t < hi and t + lat > lo]
+        packs = [lat for t, lat, _ in PACK_TIMES if t < hi and t + lat > lo]
+        busy = [f"pack: {len(packs)} requests"] if packs else []
+        if any(lat > 1 for lat in packs):
+            busy.append("(a build)")
         if len(IMPORT_WINDOW) == 2 and IMPORT_WINDOW[0] < hi and IMPORT_WINDOW[1] > lo:
             busy.append("import")
         if len(ok) >= 2:
