@@ -41,7 +41,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Layers of the suite, by the fixtures a test uses (so new tests are sorted too): a test
     driving a real browser is `browser`; `pytest -m "not slow and not browser"` is the quick
     loop, `scripts/test.sh` runs everything. Under xdist (`-n`, `--dist loadgroup`) the tests
-    of the session's one demo pack run on one worker, so it is built once."""
+    of the session's one demo pack run on one worker, so it is built once; so do the tests of
+    a module that share a module-scoped fixture (an example store, an app and its pack
+    cache), which would otherwise be built on each worker that runs one of them."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if "browser" in names:
@@ -50,6 +52,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if names & {"demo", "demo_run"}:
             item.add_marker(pytest.mark.xdist_group("demo"))
+        elif "module" in _fixture_scopes(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def _fixture_scopes(item: pytest.Item) -> set[str]:
+    info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the item's fixtures
+    if info is None:
+        return set()
+    return {d.scope for defs in info.name2fixturedefs.values() for d in defs}
 
 
 @dataclass(frozen=True)
