@@ -46,13 +46,8 @@ from saferboard.web.db import Database, MeasureCache, fingerprint, governance_st
 from saferboard.web.settings import Settings
 
 T = TypeVar("T")
-# The views warmed after an import (Measures.warm): the measures pages read. Governance
-# reports and packs are not (they are built on demand, packs in a worker).
-WARMED = frozenset({"sources", "areas", "quality", "dashboard", "periods", "trend", "peers",
-                    "spec", "hotspots", "hotspot-json", "targets", "target-figures"})
 MAX_WARMED = 64  # the most recently used views are the ones worth warming
 WARM_BUDGET_S = 10.0  # then the site opens again and the rest is computed on demand
-_SEEN_LOCK = threading.Lock()
 
 
 @dataclass
@@ -70,6 +65,7 @@ class Measures:
     # What was computed on the data open now, most recent last (the views to warm after an
     # import), and the month each area's views resolved to when none was asked for.
     _seen: OrderedDict[tuple[Any, ...], None] = field(default_factory=OrderedDict)
+    _seen_lock: threading.Lock = field(default_factory=threading.Lock)
     _latest: dict[str, date] = field(default_factory=dict)
 
     @classmethod
@@ -89,8 +85,8 @@ class Measures:
         # to themselves), so the fingerprint is read once per connection.
         if self._fingerprint is None or self._fingerprint[0] != self.db.opened:
             self._fingerprint = (self.db.opened, fingerprint(con))
-        if parts[0] in WARMED:
-            with _SEEN_LOCK:
+        if parts[0] in REPLAY:
+            with self._seen_lock:
                 self._seen[parts] = None
                 self._seen.move_to_end(parts)
                 while len(self._seen) > MAX_WARMED:
@@ -103,7 +99,7 @@ class Measures:
         until done, `stop()` or WARM_BUDGET_S; the rest is computed when asked for. A view
         of an area's latest month (no month asked for) is warmed for the new latest month.
         The database lets no request in meanwhile (503 with Retry-After)."""
-        with _SEEN_LOCK:
+        with self._seen_lock:
             seen = list(reversed(self._seen))
             self._seen.clear()
         old_latest, self._latest = self._latest, {}
@@ -122,7 +118,7 @@ class Measures:
                     if now_latest is not None:
                         args[i] = self._latest[area] = now_latest
             try:
-                self._replay(con, kind, args)
+                REPLAY[kind](self, con, *args)
             except SaferboardError:  # says why when the page asks for it
                 continue
 
@@ -131,18 +127,6 @@ class Measures:
             return latest_month(self.sources(con), area)
         except SaferboardError:
             return None
-
-    def _replay(self, con: duckdb.DuckDBPyConnection, kind: str, args: list[Any]) -> None:
-        if kind == "periods":  # (area, month, period): of that dashboard
-            self.periods(con, self.dashboard(con, args[0], args[1]), args[2])
-            return
-        replay: dict[str, Callable[..., Any]] = {
-            "sources": self.sources, "areas": self.areas, "quality": self.quality,
-            "dashboard": self.dashboard, "trend": self.trend, "peers": self.peers,
-            "spec": self.spec_json, "hotspots": self.hotspot_map,
-            "hotspot-json": self.hotspot_json, "targets": self.targets,
-            "target-figures": self.target_figures}
-        replay[kind](con, *args)
 
     def governance_key(self, con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
         """What identifies the state of the governance tables, which the web itself changes
@@ -357,6 +341,20 @@ class Measures:
                                         config_path=self.config_path,
                                         categories_path=self.categories_path)
         return self.cache.get(key, make)[kind]
+
+
+# The views warmed after an import (Measures.warm), by the kind in their cache key, and how
+# to compute each again from its key's other parts: the measures pages read. Governance
+# reports and packs are not (they are built on demand, packs in a worker).
+REPLAY: dict[str, Callable[..., Any]] = {
+    "sources": Measures.sources, "areas": Measures.areas, "quality": Measures.quality,
+    "dashboard": Measures.dashboard, "trend": Measures.trend, "peers": Measures.peers,
+    "spec": Measures.spec_json, "hotspots": Measures.hotspot_map,
+    "hotspot-json": Measures.hotspot_json, "targets": Measures.targets,
+    "target-figures": Measures.target_figures,
+    # (area, month, period): the periods of that dashboard
+    "periods": lambda m, con, area, month, period: m.periods(
+        con, m.dashboard(con, area, month), period)}
 
 
 def boundary_wgs84(geom: Any) -> dict[str, Any]:
