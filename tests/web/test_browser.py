@@ -103,10 +103,23 @@ class Watch:
         assert not self.outside, self.outside
 
 
-def _shot(page: Page, name: str, tmp: Path) -> None:
-    folder = Path(SHOTS) if SHOTS else tmp
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / name), full_page=True)
+def _shot(page: Page, name: str) -> None:
+    """A full-page screenshot for the documentation, when SAFERBOARD_SCREENSHOTS asks for
+    them (nothing checks them, and each costs a second of the suite)."""
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / name), full_page=True)
+
+
+def _settle(page: Page) -> None:
+    """Wait for the page a click led to, and for its one request after loading (the hotspot
+    map's cells), so that an error it logs is seen. Not Playwright's "networkidle": that
+    waits a further 500 ms of quiet on every page, and these pages make no other requests
+    (Watch would show one)."""
+    page.wait_for_load_state("load")
+    if page.locator("#map[data-url]").count():
+        page.wait_for_selector("#map svg path.leaflet-interactive, "
+                               "#map:has-text('could not be drawn')", timeout=20_000)
 
 
 def _login(page: Page, base: str, user: str) -> None:
@@ -114,7 +127,7 @@ def _login(page: Page, base: str, user: str) -> None:
     page.fill("#username", user)
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    _settle(page)
 
 
 def _logout(page: Page) -> None:
@@ -132,7 +145,7 @@ def test_each_role_sees_its_pages_only(browser: Browser, server: str, user: str)
     assert shown == SEES[user]
     for name in sorted(shown):  # every page the role may open loads without an error
         page.click(f"header nav a:text-is('{name}')")
-        page.wait_for_load_state("networkidle")
+        _settle(page)
         assert page.locator("main h1").count() == 1, (user, name)
         assert "Error" not in page.title(), (user, name, page.title())
     forbidden = {"Users": "/admin/users", "Audit log": "/audit", "Records": "/records",
@@ -150,8 +163,8 @@ def test_each_role_sees_its_pages_only(browser: Browser, server: str, user: str)
     page.close()
 
 
-def test_overview_figures_equal_the_measures(browser: Browser, server: str, base_db: Path,
-                                             tmp_path: Path) -> None:
+def test_overview_figures_equal_the_measures(browser: Browser, server: str, base_db: Path
+                                             ) -> None:
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     watch = Watch(page, server)
     _login(page, server, "analyst")
@@ -181,7 +194,7 @@ def test_overview_figures_equal_the_measures(browser: Browser, server: str, base
             assert f.text in tr.locator("td.factors").inner_text()
         checked += 1
     assert checked >= 5
-    _shot(page, "web-overview.png", tmp_path)
+    _shot(page, "web-overview.png")
     # Click through to a category: trend and peer charts are SVGs with marks; the map
     # has its grid drawn by Leaflet.
     page.click("#dashboard a:text-is('Burglary')")
@@ -193,7 +206,7 @@ def test_overview_figures_equal_the_measures(browser: Browser, server: str, base
     assert page.locator("#peers svg .mark-symbol path").count() >= 20
     assert page.locator("#map svg path.leaflet-interactive").count() > 100
     assert page.get_attribute("#trend svg", "aria-label")
-    _shot(page, "web-category.png", tmp_path)
+    _shot(page, "web-category.png")
     _logout(page)
     watch.clean()
     page.close()
@@ -220,8 +233,7 @@ def test_partner_submits_a_quarterly_update(browser: Browser, server: str) -> No
     page.close()
 
 
-def test_keyboard_only_and_phone_width(browser: Browser, server: str, tmp_path: Path
-                                       ) -> None:
+def test_keyboard_only_and_phone_width(browser: Browser, server: str) -> None:
     page = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True)
     watch = Watch(page, server)
     page.goto(server + "/login")
@@ -234,7 +246,7 @@ def test_keyboard_only_and_phone_width(browser: Browser, server: str, tmp_path: 
     # No sideways scrolling of the page at 375px: wide tables scroll inside their region.
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1] + 1, widths
-    _shot(page, "web-phone.png", tmp_path)
+    _shot(page, "web-phone.png")
     page.keyboard.press("Tab")  # the skip link comes first
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")  # -> main
