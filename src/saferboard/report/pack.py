@@ -613,8 +613,6 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
     `allow_partial`: dashboard indicators whose windows miss a month are computed from the
     months present (marked incomplete, no RAG). `progress(done, total)` after each step.
     `sources` as for build_context."""
-    import weasyprint
-
     timer = _Timer()
     context_steps = _context_steps(config)
     total = context_steps + 1 + int(pdf) + int(xlsx)  # + HTML, PDF, XLSX
@@ -640,6 +638,8 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
     steps.advance()
     pages = 0
     if pdf:
+        import weasyprint  # about 1 s to import: only when a PDF is asked for
+
         with timer("pdf"):
             pdf_html = template.render(**context, interactive=False, vega_js="",
                                        specs_json="{}")
