@@ -16,6 +16,10 @@ python3 -m venv .venv
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/mypy
 .venv/bin/lint-imports
+# Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE, as on
+# this machine): each of the suite's ~50 Python processes (workers, pack builders, CLI runs)
+# would otherwise compile saferboard and rewrite the test modules from source again.
+unset PYTHONDONTWRITEBYTECODE
 # Every test, slow and browser ones included (`-m "not slow and not browser"` is the quick
 # loop), on every core; the demo pack's tests share one worker so the pack is built once.
 .venv/bin/pytest -q -n auto --dist loadgroup "$@"
