@@ -4,7 +4,10 @@ ONS files read another way (csv module, openpyxl), and against today's London fi
 from __future__ import annotations
 
 import csv
+import gzip
+import json
 from collections import Counter, defaultdict
+from importlib import resources
 
 import pytest
 
@@ -152,6 +155,37 @@ def test_boundaries_are_british_national_grid_and_nest() -> None:
     assert all(chelt.buffer(30).contains(p) for p in parts)
     with pytest.raises(InputError, match="E01999999"):
         national.lsoa_boundary("E01999999")
+
+
+def test_lsoa_boundaries_found_by_code_are_the_whole_files() -> None:
+    # lsoa_boundary parses one feature where it starts (_feature_index); read whole with
+    # json, every one of the 35,672 features must come out the same, none missed.
+    name = "national_lsoa21_bng.geojson.gz"
+    whole = json.loads(gzip.decompress(
+        (resources.files("saferboard") / "data" / name).read_bytes()))["features"]
+    assert len(national._feature_index(name)[1]) == len(whole) == 35672
+    for f in whole:
+        assert national._feature_geometry(name, f["properties"]["code"]) == f["geometry"]
+    assert national._feature_geometry(name, "E01999999") is None
+
+
+def test_lsoa_boundaries_of_a_file_written_another_way(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    # A file the index cannot read (spaces after the separators) is read whole instead.
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "E01000001"},
+         "geometry": {"type": "Point", "coordinates": [1, 2]}}]}
+    monkeypatch.setattr(national, "_text", lambda name: json.dumps(doc, indent=1))
+    national._feature_index.cache_clear()
+    national._boundaries.cache_clear()
+    try:
+        assert national._feature_index("x.geojson")[1] == {}
+        assert national._feature_geometry("x.geojson", "E01000001") == {
+            "type": "Point", "coordinates": [1, 2]}
+        assert national._feature_geometry("x.geojson", "E01000002") is None
+    finally:
+        national._feature_index.cache_clear()
+        national._boundaries.cache_clear()
 
 
 # --- the 33 London boroughs: identical to today's London files where the sources agree ---

@@ -34,6 +34,7 @@ import difflib
 import gzip
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -394,12 +395,42 @@ def la_boundary(code: str) -> BaseGeometry:
     return shape(_boundaries("national_la_bng.geojson.gz")[la.code])
 
 
+# How the shipped LSOA file (written by scripts/build_national_reference.py) begins each
+# feature; the only other strings in a feature are GeoJSON's own type names.
+_FEATURE = re.compile(r'\{"type":"Feature","properties":\{"code":"([^"]+)"')
+_DECODER = json.JSONDecoder()
+
+
+@cache
+def _feature_index(name: str) -> tuple[str, Mapping[str, int]]:
+    """The text of a GeoJSON file and where each feature starts, by its code. Parsing the
+    national LSOA file whole takes about a second for the few hundred LSOAs a map needs;
+    finding the features takes a few milliseconds, and each is parsed when asked for."""
+    text = _text(name)
+    return text, MappingProxyType({m[1]: m.start() for m in _FEATURE.finditer(text)})
+
+
+def _feature_geometry(name: str, code: str) -> Mapping[str, Any] | None:
+    """The geometry of the feature of `code` in `name` (None when there is none)."""
+    text, starts = _feature_index(name)
+    if not starts:  # not written as the build script writes it: read it whole
+        return _boundaries(name).get(code)
+    start = starts.get(code)
+    if start is None:
+        return None
+    feature, _ = _DECODER.raw_decode(text, start)
+    if feature["properties"]["code"] != code:  # cannot happen: the index read this code
+        raise InputError(f"{name}: the feature at character {start} is not {code!r}")
+    geometry: Mapping[str, Any] = feature["geometry"]
+    return geometry
+
+
 def lsoa_boundary(code: str) -> BaseGeometry:
     """The boundary of a 2021 LSOA (BSC, coverage-simplified to 25 m, 1 m grid) as a shapely
     geometry in EPSG:27700."""
     from shapely.geometry import shape
 
-    geometry = _boundaries("national_lsoa21_bng.geojson.gz").get(code.strip().upper())
+    geometry = _feature_geometry("national_lsoa21_bng.geojson.gz", code.strip().upper())
     if geometry is None:
         raise InputError(f"no 2021 LSOA of England and Wales has code {code!r}")
     return shape(geometry)
