@@ -94,21 +94,24 @@ class Store:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The seed store, its contents and its bytes' hash, taken once for the module."""
     path = tmp_path_factory.mktemp("seed") / "seed.duckdb"
     run = run_cli("ingest", SEED_STREET, SEED_MPS, "--db", path)
     assert run.code == 0, run.stderr
     dump = table_dump(path)
     assert len(dump["street"]) == sum(1 for _ in csv_records(SEED_STREET))
     assert len(dump["batches"]) == 2
-    return path
+    return Store(path, dump, sha256(path))
 
 
 @pytest.fixture
-def st(seeded: Path, tmp_path: Path) -> Store:
+def st(seeded: Store, tmp_path: Path) -> Store:
     path = tmp_path / "store.duckdb"
-    shutil.copyfile(seeded, path)
-    return Store(path, table_dump(path), sha256(path))
+    shutil.copyfile(seeded.path, path)
+    # Byte for byte the seed, so the seed's contents are this copy's "before".
+    assert sha256(path) == seeded.sha
+    return Store(path, seeded.dump, seeded.sha)
 
 
 def csv_records(path: Path) -> list[list[str]]:
