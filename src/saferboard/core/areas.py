@@ -70,10 +70,12 @@ def lsoa_vintages() -> dict[str, frozenset[int]]:
     lookup. (For the 5,170 London codes this equals the former London-only file.)"""
     from saferboard.core import national
 
-    out: dict[str, set[int]] = {code: {2021} for code in national.lsoa_lookup()}
+    # Three shared frozensets rather than a set per code: 60,000 sets made this 0.3 s.
+    new, old, both = frozenset({2021}), frozenset({2011}), frozenset({2011, 2021})
+    out = dict.fromkeys(national.lsoa_lookup(), new)
     for code in national.lsoa11_links():
-        out.setdefault(code, set()).add(2011)
-    return {k: frozenset(v) for k, v in out.items()}
+        out[code] = both if code in out else old
+    return out
 
 
 @cache

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
-import pyarrow as pa
 
 from saferboard.core.areas import lsoa_vintages, policing_force
 from saferboard.core.categories import Categories, mps_label
@@ -151,10 +150,8 @@ def _unmapped(categories: Categories, source: str, labelled: list[tuple[object, 
 
 def _register_vintages(con: duckdb.DuckDBPyConnection) -> None:
     items = lsoa_vintages().items()
-    table = pa.table({
-        "lsoa_code": [code for code, _ in items],
-        "vintage": ["both" if len(v) > 1 else str(next(iter(v))) for _, v in items],
-    })
-    con.register("lsoa_vintage_rows", table)
-    con.execute("CREATE OR REPLACE TEMP TABLE lsoa_vintage AS SELECT * FROM lsoa_vintage_rows")
-    con.unregister("lsoa_vintage_rows")
+    # Lists (unnest), not an Arrow table: building one makes pyarrow import pandas.
+    con.execute("CREATE OR REPLACE TEMP TABLE lsoa_vintage AS SELECT "
+                "unnest($code::VARCHAR[]) AS lsoa_code, unnest($vintage::VARCHAR[]) AS vintage",
+                {"code": [code for code, _ in items],
+                 "vintage": ["both" if len(v) > 1 else str(next(iter(v))) for _, v in items]})

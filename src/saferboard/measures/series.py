@@ -12,9 +12,7 @@ from functools import cached_property
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
-from saferboard import store
 from saferboard.core.areas import policing_force
 from saferboard.core.categories import Categories, mps_label
 from saferboard.core.dates import from_index, month_index
@@ -152,18 +150,19 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
                                "WHERE level = 'borough'").fetchall()
         placed = [(major, minor, cats.place("mps", mps_label(major, minor)))
                   for major, minor in distinct]
-        label_table = pa.table({
-            "major": pa.array([p[0] for p in placed], pa.string()),
-            "minor": pa.array([p[1] for p in placed], pa.string()),
-            "category": pa.array([p[2].category for p in placed], pa.string()),
-            "gap": pa.array([None if p[2].exact else mps_label(p[0], p[1]) for p in placed],
-                            pa.string()),
-        })
-        with store.registered(con, "mps_placed", label_table):
-            rows = con.execute("""
-                SELECT s.area, m.category, s.month, sum(s.count)::BIGINT, m.gap
-                FROM mps_current s JOIN mps_placed m ON m.major = s.major AND m.minor = s.minor
-                WHERE s.level = 'borough' GROUP BY ALL""").fetchall()
+        # The placements go in as lists (unnest), not an Arrow table: building one makes
+        # pyarrow import pandas (about 0.5 s), which nothing else here needs.
+        rows = con.execute("""
+            WITH mps_placed AS (
+                SELECT unnest($major::VARCHAR[]) AS major, unnest($minor::VARCHAR[]) AS minor,
+                       unnest($category::VARCHAR[]) AS category, unnest($gap::VARCHAR[]) AS gap)
+            SELECT s.area, m.category, s.month, sum(s.count)::BIGINT, m.gap
+            FROM mps_current s JOIN mps_placed m ON m.major = s.major AND m.minor = s.minor
+            WHERE s.level = 'borough' GROUP BY ALL""", {
+            "major": [p[0] for p in placed], "minor": [p[1] for p in placed],
+            "category": [p[2].category for p in placed],
+            "gap": [None if p[2].exact else mps_label(p[0], p[1]) for p in placed],
+        }).fetchall()
         cover = con.execute("""
             SELECT DISTINCT bm.month FROM batch_months bm JOIN batches b USING (batch_id)
             WHERE b.source = 'mps' AND b.kind = 'borough'""").fetchall()
