@@ -15,6 +15,7 @@ import json
 import math
 from collections import defaultdict
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -81,25 +82,32 @@ def months_back(ref: date, n: int) -> list[date]:
     return out[::-1]
 
 
-def raw_mps(paths_oldest_first: list[Path]) -> dict[date, dict[tuple[str, str, str], int]]:
-    """month -> {(borough, major, minor): count}; a later file replaces a month wholesale."""
-    by_month: dict[date, dict[tuple[str, str, str], int]] = {}
+# month -> borough -> {(major, minor): count}
+Raw = dict[date, dict[str, dict[tuple[str, str], int]]]
+
+
+@cache
+def raw_mps(paths_oldest_first: tuple[Path, ...]) -> Raw:
+    """A later file replaces a month wholesale. Read once per process (read it only)."""
+    by_month: Raw = {}
     for p in paths_oldest_first:
-        per: dict[date, dict[tuple[str, str, str], int]] = defaultdict(lambda: defaultdict(int))
+        per: Raw = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+        columns: list[tuple[str, date]] | None = None
         for r in mps_wide(p):
-            key = (r["BoroughName"], r["MajorText"], r["MinorText"])
-            for col in mps_month_columns(r):
-                per[ym(col)][key] += int(r[col] or 0)
-        by_month.update({m: dict(v) for m, v in per.items()})
+            if columns is None:  # one header per file
+                columns = [(c, ym(c)) for c in mps_month_columns(r)]
+            key = (r["MajorText"], r["MinorText"])
+            for col, month in columns:
+                per[month][r["BoroughName"]][key] += int(r[col] or 0)
+        by_month.update({m: {b: dict(c) for b, c in v.items()} for m, v in per.items()})
     return by_month
 
 
-def monthly(raw: dict[date, dict[tuple[str, str, str], int]], borough: str, category: str
-            ) -> dict[date, int]:
+def monthly(raw: Raw, borough: str, category: str) -> dict[date, int]:
     test = CATEGORY_TEST[category]
-    return {m: sum(n for (b, major, minor), n in cells.items()
-                   if b == borough and test(major, minor))
-            for m, cells in raw.items()}
+    return {m: sum(n for (major, minor), n in boroughs.get(borough, {}).items()
+                   if test(major, minor))
+            for m, boroughs in raw.items()}
 
 
 def denominators() -> dict[tuple[str, str], dict[int, int]]:
@@ -216,7 +224,7 @@ def real(tmp_path_factory, cats):
         sources = load_sources(con, cats)
     finally:
         con.close()
-    raw = raw_mps([HISTORICAL, RECENT_0225, RECENT_1225])
+    raw = raw_mps((HISTORICAL, RECENT_0225, RECENT_1225))
     return db, sources, raw
 
 
@@ -566,7 +574,7 @@ def test_missing_month_is_named(gappy, cats):
     # Partial history (issue 15, item 4): the quarter (2025-04..06 vs 2024-04..06) and the
     # rolling 12 months (2024-07..2025-06) are all present and computed exactly; only the
     # rolling change (its previous 12 months lack 2023-07..12) is null, with the reason.
-    series = monthly(raw_mps([HISTORICAL, RECENT_1225]), "Barnet", "Robbery")
+    series = monthly(raw_mps((HISTORICAL, RECENT_1225)), "Barnet", "Robbery")
 
     def total(months: list[tuple[int, int]]) -> int:
         return sum(series.get(date(y, m, 1), 0) for y, m in months)
@@ -618,7 +626,7 @@ def test_gap_before_the_windows_leaves_the_baseline_to_its_24_months(gappy, cats
     Oct-Dec 2025 reach back into the gap. The documented baseline is the 24 months before the
     tested month: months from before the gap (2022-12..2023-02) must not stand in for it."""
     _, sources = gappy
-    raw = raw_mps([HISTORICAL, RECENT_1225])
+    raw = raw_mps((HISTORICAL, RECENT_1225))
     cfg = load_config()
     cfg = dataclasses.replace(cfg, dashboard=dataclasses.replace(
         cfg.dashboard, exception_method=method))
