@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from scipy.stats import chi2, poisson
-
 from saferboard.core.areas import denominator
 from saferboard.core.categories import Categories
 from saferboard.core.errors import InputError
+from saferboard.measures.distributions import chi2_ppf, poisson_cdf, poisson_ppf, poisson_sf
 from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.windows import rolling12, shift
 
@@ -71,8 +70,8 @@ class Comparison:
 
 def exact_interval(count: int, alpha: float = 0.05) -> tuple[float, float]:
     """Garwood's exact interval for a Poisson mean given one observed count."""
-    lower = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count) / 2)
-    upper = float(chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2)
+    lower = 0.0 if count == 0 else chi2_ppf(alpha / 2, 2 * count) / 2
+    upper = chi2_ppf(1 - alpha / 2, 2 * count + 2) / 2
     return lower, upper
 
 
@@ -80,16 +79,16 @@ def poisson_p(count: int, expected: float) -> float:
     """Two-sided exact p-value of `count` against a Poisson mean `expected`."""
     if expected <= 0:
         return 1.0 if count == 0 else 0.0
-    low = float(poisson.cdf(count, expected))
-    high = float(poisson.sf(count - 1, expected))
+    low = poisson_cdf(count, expected)
+    high = poisson_sf(count - 1, expected)
     return min(1.0, 2 * min(low, high))
 
 
 def _funnel(n: int, pooled: float, coverage: float) -> tuple[float, float]:
     mu = n * pooled
     tail = (1 - coverage) / 2
-    return (round(float(poisson.ppf(tail, mu)) / n * 1000, 3),
-            round(float(poisson.ppf(1 - tail, mu)) / n * 1000, 3))
+    return (round(poisson_ppf(tail, mu) / n * 1000, 3),
+            round(poisson_ppf(1 - tail, mu) / n * 1000, 3))
 
 
 @dataclass(frozen=True)

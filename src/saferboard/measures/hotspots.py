@@ -18,8 +18,9 @@ which is exactly esda's G_Local(star=True, transform='B') z-score (checked in th
 The p-value is two-sided normal. Optional conditional permutation inference holds each
 cell's own count and draws its W_i - 1 neighbours at random from the other cells, as esda
 does; its two-sided pseudo p-value is min(1, 2 (min(#sims >= obs, #sims <= obs) + 1) / (R + 1)).
-Benjamini-Hochberg false-discovery-rate control (scipy.stats.false_discovery_control) is on
-by default, because a borough grid tests thousands of cells at once.
+Benjamini-Hochberg false-discovery-rate control (scipy.stats.false_discovery_control, as
+measures.distributions computes it) is on by default, because a borough grid tests
+thousands of cells at once.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import Transformer
 from scipy import sparse
-from scipy.stats import false_discovery_control, norm
 from shapely.geometry.base import BaseGeometry
 
 from saferboard.core.areas import area_boundary, policing_force
 from saferboard.core.categories import SQL_NORMALISE, Categories
 from saferboard.core.errors import InputError
 from saferboard.core.reference import london_boroughs
+from saferboard.measures.distributions import false_discovery_control, norm_sf
 
 BNG = "EPSG:27700"
 LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
@@ -267,7 +268,7 @@ def benjamini_hochberg(p: FloatArray) -> FloatArray:
     p = np.asarray(p, np.float64)
     if len(p) == 0:
         return p
-    return np.asarray(false_discovery_control(p, method="bh"), np.float64)
+    return np.asarray(false_discovery_control(p), np.float64)
 
 
 def permutation_p(values: FloatArray, lag: FloatArray, card: FloatArray, permutations: int,
@@ -378,7 +379,7 @@ def gistar_scores(grid: Grid, *, permutations: int = 0, seed: int | None = None,
     z = gstar_z(values, lag, card)
     if permutations:
         return z, permutation_p(values, lag, card, permutations, seed, progress)
-    return z, np.asarray(2 * norm.sf(np.abs(z)), np.float64)
+    return z, np.asarray(2 * norm_sf(np.abs(z)), np.float64)
 
 
 def gistar(grid: Grid, *, permutations: int = 0, seed: int | None = None,

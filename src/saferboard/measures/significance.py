@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scipy.special import bdtr
-from scipy.stats import binomtest
 
 METHOD = (
     "Exact conditional test for two Poisson counts (Przyborowski-Wilenski): given the total "
@@ -50,6 +49,8 @@ def poisson_change(current: int, previous: int, *, alpha: float = 0.05,
         # twice the smaller tail; bdtr is that tail without binomtest's overhead (~100x).
         p = min(1.0, 2 * float(bdtr(min(current, previous), n, 0.5)))
     else:
+        from scipy.stats import binomtest  # 0.5-0.9 s to import: only when needed
+
         p = float(binomtest(current, n, exposure_ratio / (1 + exposure_ratio)).pvalue)
     significant = p < alpha
     direction = "none"
