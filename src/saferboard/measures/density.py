@@ -32,7 +32,6 @@ from datetime import date
 
 import duckdb
 import numpy as np
-from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
 from saferboard.core.categories import Categories
@@ -71,6 +70,10 @@ def silverman_bandwidth(x: FloatArray, y: FloatArray) -> float:
 def quartic_density(cx: FloatArray, cy: FloatArray, x: FloatArray, y: FloatArray,
                     bandwidth: float) -> FloatArray:
     """Quartic kernel density (per km^2) at each (cx, cy) of the points (x, y), metres."""
+    # scipy.spatial takes about 0.2 s to import, which the board pack (that imports this
+    # module through report.maps but draws no density map) should not pay.
+    from scipy.spatial import cKDTree
+
     out = np.zeros(len(cx), np.float64)
     if len(cx) == 0 or len(x) == 0:
         return out
