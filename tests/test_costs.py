@@ -523,10 +523,12 @@ def test_cli_costs_bad_input(example_db: Path, args: tuple[str, ...], needle: st
 def test_pack_costs_follow_include_unverified(example_db: Path) -> None:
     # `pack --include-unverified` reaches the pack's cost of crime section: the default
     # leaves the unverified categories out and says so; the flag prices them and says which.
-    from saferboard.core.config import load_config
+    # The section costs every category whatever pages the configuration asks for, so the
+    # pack has three category pages and one hotspot page here (the charts are its cost).
     from saferboard.report.pack import build_context
+    from tests.test_pack_words import small_config
 
-    cats, config = categories.load(), load_config(None)
+    cats, config = categories.load(), small_config()
     con = store.connect(example_db, read_only=True)
     try:
         default = build_context(con, cats, config, "Barnet", date(2025, 12, 1))

@@ -1,7 +1,9 @@
 """The pack speaks to the board in plain English (issue 14, item 7): "About this pack" says
 what is missing and what it means for the figures, with no raw labels, file names or
 commands; the analyst's detail (raw labels, row counts, the commands to fix them) is in the
-appendix at the end. Also `pack --allow-partial` and the pack's progress callback.
+appendix at the end. Also `pack --allow-partial` and the pack's progress callback. Each
+pack is built once for the module: the example's (also recording the progress callback),
+and the faulty copy's with `pack --allow-partial` (the command's own build) and without.
 
 Pinned on the example data: as shipped, and with two real-world faults added to a copy -
 a newer MPS release that renames one burglary minor label to one the mapping does not know
@@ -25,6 +27,7 @@ import pytest
 from saferboard import store
 from saferboard.core import categories
 from saferboard.core.config import load_config
+from saferboard.report import cases as report_cases
 from saferboard.report.pack import write_pack
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, run_cli
@@ -109,6 +112,47 @@ def pack_page(db: Path, out: Path, month: date, **kw) -> tuple[str, object]:
     return result.html.read_text(encoding="utf-8"), result
 
 
+@pytest.fixture(scope="module")
+def example_pack(example_db, tmp_path_factory):
+    """The example data's pack for Dec 2025 (HTML), built once for the module; the
+    (done, total) of each call of its progress callback."""
+    calls: list[tuple[int, int]] = []
+    page, result = pack_page(example_db, tmp_path_factory.mktemp("example_pack"),
+                             date(2025, 12, 1), progress=lambda d, t: calls.append((d, t)))
+    return page, result, calls
+
+
+def small_config_file(folder: Path) -> Path:
+    """small_config() as a configuration file: the shipped file with the two lists cut."""
+    text = Path(load_config().path).read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^categories = \[.*?\]",
+                  'categories = ["Burglary", "Residential burglary", "Robbery"]', text, count=1)
+    text = re.sub(r"(?m)^hotspot_categories = \[.*?\]", 'hotspot_categories = ["Robbery"]',
+                  text, count=1)
+    path = folder / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    assert dataclasses.replace(load_config(path), path=small_config().path) == small_config()
+    return path
+
+
+@pytest.fixture(scope="module")
+def partial_cli(faulty, tmp_path_factory):
+    """`saferboard pack --allow-partial --no-pdf` on the faulty store for REF, run once for
+    the module (output piped, as the tests capture it): what it printed, its pack.html and
+    its folder. The words of a partial pack are checked on this build."""
+    db, _ = faulty
+    tmp = tmp_path_factory.mktemp("partial")
+    r = run_cli("pack", "--db", db, "--month", f"{REF:%Y-%m}", "--out", tmp / "out",
+                "--config", small_config_file(tmp), "--allow-partial", "--no-pdf")
+    assert r.code == 0, r.stderr
+    return r, (tmp / "out" / "pack.html").read_text(encoding="utf-8"), tmp / "out"
+
+
+def printed_lines(stderr: str) -> list[str]:
+    """What `pack` printed on stderr, a line per note (rich wraps long ones: joined again)."""
+    return re.sub(r"\n(?!note: )", " ", stderr.strip()).splitlines()
+
+
 def commands() -> re.Pattern[str]:
     """'saferboard' followed by any of its command names: a command line."""
     import saferboard.cli  # noqa: F401  (registers the commands)
@@ -127,9 +171,8 @@ def assert_board_words(about: str) -> None:
     assert "rows selected" not in about and "(metropolitan)" not in about
 
 
-def test_example_pack_about_page_is_plain_and_the_appendix_has_the_detail(example_db,
-                                                                          tmp_path):
-    page, result = pack_page(example_db, tmp_path, date(2025, 12, 1))
+def test_example_pack_about_page_is_plain_and_the_appendix_has_the_detail(example_pack):
+    page, result, _ = example_pack
     about, appendix = section(page, "about"), section(page, "appendix")
     assert_board_words(about)
     assert ("1,010 of the police.uk street-level crime records for the Metropolitan Police "
@@ -147,9 +190,18 @@ def test_example_pack_about_page_is_plain_and_the_appendix_has_the_detail(exampl
     assert result.notes and all(n in appendix for n in result.notes)
 
 
-def test_faulty_pack_says_what_is_missing_in_words(faulty, tmp_path):
-    db, shed = faulty
-    page, result = pack_page(db, tmp_path, REF, allow_partial=True)
+def test_without_a_case_register_the_asb_cases_page_is_left_out_and_said(example_pack):
+    # (Was in tests/test_pack_cases.py, on a second build of the example pack.)
+    page, result, _ = example_pack
+    page = html.unescape(page)
+    assert 'id="asb-cases"' not in page
+    assert report_cases.OMITTED_WORDS in section(page, "about")
+    assert report_cases.OMITTED_NOTE in result.notes  # the analyst's note, with the option
+
+
+def test_faulty_pack_says_what_is_missing_in_words(faulty, partial_cli):
+    _, shed = faulty
+    run, page, _ = partial_cli
     about, appendix = section(page, "about"), section(page, "appendix")
     assert_board_words(about)
     assert "SHED" not in about
@@ -187,10 +239,10 @@ def test_faulty_pack_says_what_is_missing_in_words(faulty, tmp_path):
     assert "crime types this tool does not yet recognise" in pages[0]
     assert "crime types this tool does not yet recognise" in pages[2]  # Residential burglary
     assert "The detail for analysts is in the appendix." in pages[2]
-    assert any("ingest-returns" in n for n in result.notes)
+    assert any("ingest-returns" in n for n in printed_lines(run.stderr))
 
 
-def test_pack_allow_partial_reaches_the_dashboard(faulty, tmp_path):
+def test_pack_allow_partial_reaches_the_dashboard(faulty, partial_cli, tmp_path):
     db, _ = faulty
     # Without it, the 12 months before (Jul 2023..Jun 2024) lack six months: that comparison
     # is not computed (partial history), and the words say so.
@@ -202,35 +254,29 @@ def test_pack_allow_partial_reaches_the_dashboard(faulty, tmp_path):
     assert "The figures shown use the months available" not in about
     assert_board_words(about)
     # With it, the windows are summed over the months present: lower bounds, no RAG.
-    partial, _ = pack_page(db, tmp_path / "partial", REF, allow_partial=True)
-    about = section(partial, "about")
+    about = section(partial_cli[1], "about")
     assert ("Residential burglary figures are missing six months (Jul to Dec 2023). The "
             "figures shown use the months available") in about
     assert "with the 12 before is not shown" not in about
 
 
-def test_pack_progress_counts_up_to_the_total(example_db, tmp_path):
-    calls: list[tuple[int, int]] = []
-    pack_page(example_db, tmp_path, date(2025, 12, 1), progress=lambda d, t: calls.append((d, t)))
+def test_pack_progress_counts_up_to_the_total(example_pack):
+    calls = example_pack[2]
     # dashboard + 3 category pages + targets, places, people, governance + the HTML
     total = 1 + 3 + 4 + 1
     assert [d for d, _ in calls] == list(range(1, total + 1))
     assert {t for _, t in calls} == {total}
 
 
-def test_pack_cli_allow_partial_and_nothing_extra_when_piped(faulty, tmp_path):
-    db, _ = faulty
-    cfg = tmp_path / "p.toml"
-    text = (Path(load_config().path)).read_text(encoding="utf-8")
-    cfg.write_text(text, encoding="utf-8")
-    r = run_cli("pack", "--db", db, "--month", "2025-06", "--out", tmp_path / "out",
-                "--config", cfg, "--allow-partial", "--no-pdf")
-    assert r.code == 0, r.stderr
-    assert not (tmp_path / "out" / "pack.pdf").exists() and "PDF:" not in r.stdout
+def test_pack_cli_allow_partial_and_nothing_extra_when_piped(partial_cli):
+    r, page, out = partial_cli
+    assert not (out / "pack.pdf").exists() and "PDF:" not in r.stdout
+    # --config is read: the file's three category pages, not the shipped ten.
+    assert section(page, "category-3") and 'id="category-4"' not in page
     # Piped: no progress bar, spinner or control codes; only the notes (long ones wrap).
-    lines = re.sub(r"\n(?!note: )", " ", r.stderr.strip()).splitlines()
+    lines = printed_lines(r.stderr)
     assert lines and all(line.startswith("note: ") for line in lines), r.stderr[:2000]
     assert "writing the pack" not in r.stderr and "steps" not in r.stderr
     assert "\x1b" not in r.stderr and "\r" not in r.stderr
-    about = section((tmp_path / "out" / "pack.html").read_text(encoding="utf-8"), "about")
+    about = section(page, "about")
     assert "The figures shown use the months available" in about
