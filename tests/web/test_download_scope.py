@@ -24,7 +24,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from saferboard.web.app import create_app
 from saferboard.web.settings import Settings
-from tests.web.conftest import SECRET, Clock, Web
+from tests.web.conftest import ROLE_USER, SECRET, Clock, Web
+from tests.web.test_permissions import PACK_ROUTE, ROLES, matrix, wrong_answer
 
 # One payload per formula trigger of OWASP's CSV-injection guidance, each in the update of
 # one of the Police's actions for the quarter the pack shows (2012/13 Q4). The form strips
@@ -37,16 +38,27 @@ PAYLOADS = {
     "AP1.04": "@SUM(1+1)*cmd|' /C calc'!A0",
     "AP1.05": "\t=1+1",
 }
+# Text stored before input was checked (or written by another tool), in the update of a
+# Police action the payloads leave alone: a NUL and an ESC.
+STORED_CONTROL = "AP6.01"
 PEOPLE_SHEETS = {"Repeat victimisation", "MARAC", "Offender cohort"}
 PEOPLE_SECTIONS = ('id="victims"', 'id="marac"', 'id="cohort"')
 
 
 @pytest.fixture(scope="module")
 def scoped(base_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
-    """One app for the module (its pack cache is shared by the tests), with the payloads
-    submitted by the Police officer through the update form."""
+    """One app for the module (its pack cache is shared by the tests: each audience's pack
+    is built once), with control characters stored in STORED_CONTROL's update and the
+    payloads submitted by the Police officer through the update form."""
     db = tmp_path_factory.mktemp("scope") / "saferboard.duckdb"
     shutil.copy(base_db, db)
+    con = duckdb.connect(str(db))
+    try:
+        changed = con.execute("UPDATE gov_action_updates SET update_text = 'a' || chr(0) || "
+                              "'b' || chr(27) WHERE action_id = ?", [STORED_CONTROL]).fetchone()
+    finally:
+        con.close()
+    assert changed == (1,)
     clock = Clock(datetime(2026, 1, 5, 10, 0, tzinfo=UTC))
     settings = Settings(db=db, secret=SECRET, clock=clock)
     app = create_app(settings)
@@ -77,6 +89,7 @@ def _rows(ws: Worksheet) -> list[dict[str, object]]:
 def _html(web: Web, username: str) -> str:
     r = web.login(username).get("/downloads/pack.html")
     assert r.status_code == 200, r.text[:300]
+    assert r.headers["content-type"].startswith("text/html")
     return r.text
 
 
@@ -135,6 +148,21 @@ def test_manager_pack_has_every_agency_but_no_people_pages(scoped: Web) -> None:
         r["agency"] for r in _rows(sheets["Action plan"])}
     page = _html(scoped, "manager")
     assert not [s for s in PEOPLE_SECTIONS if s in page]
+    assert "Overview dashboard" in page
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_pack_downloads_follow_the_permission_matrix(scoped: Web, role: str) -> None:
+    # The matrix's rows for the pack (permissions.csv; test_permissions.py checks the
+    # others): status, and for a pack given, what it holds.
+    client = scoped.client() if role == "anonymous" else scoped.login(ROLE_USER[role])
+    rows = [r for r in matrix() if r["role"] == role and r["route"] == PACK_ROUTE]
+    assert rows and {r["method"] for r in rows} == {"GET"}
+    failures = []
+    for r in rows:
+        response = client.get(r["path"])
+        failures += wrong_answer(r, response.status_code, response.content)
+    assert not failures, f"{role}:\n" + "\n".join(failures)
 
 
 def test_partner_csv_of_actions_is_their_agency_only(scoped: Web) -> None:
@@ -175,35 +203,21 @@ def test_control_character_in_a_web_update_is_refused(scoped: Web) -> None:
                           "plan": "ok", "update": "before\x00after", "rag": "G"})
     assert r.status_code == 422
     assert "control character" in r.text
-    stored = _query(scoped, "SELECT count(*) FROM gov_action_updates "
+    stored = _query(scoped, "SELECT action_id FROM gov_action_updates "
                             "WHERE contains(update_text, chr(0))")
-    assert stored == [(0,)]
+    assert stored == [(STORED_CONTROL,)]  # the fixture's, and not the refused update
 
 
-def test_export_never_fails_on_stored_control_characters(base_db: Path, tmp_path: Path
-                                                         ) -> None:
+def test_export_never_fails_on_stored_control_characters(scoped: Web) -> None:
     # Text stored before input was checked (or written by another tool) must not take the
     # pack down for everyone.
-    db = tmp_path / "saferboard.duckdb"
-    shutil.copy(base_db, db)
-    con = duckdb.connect(str(db))
-    con.execute("UPDATE gov_action_updates SET update_text = 'a' || chr(0) || 'b' || chr(27) "
-                "WHERE action_id = 'AP1.01'")
-    con.close()
-    settings = Settings(db=db, secret=SECRET, clock=Clock(datetime(2026, 1, 5, 10, 0,
-                                                                   tzinfo=UTC)))
-    app = create_app(settings)
-    try:
-        web = Web(app, settings, settings.clock, db)  # type: ignore[arg-type]
-        manager = web.login("manager")
-        for kind in ("xlsx", "html"):
-            r = manager.get(f"/downloads/pack.{kind}")
-            assert r.status_code == 200, (kind, r.text[:200])
-        assert "a\ufffdb\ufffd" in r.text
-        r = manager.get("/downloads/csv/actions")
-        assert r.status_code == 200 and "a\ufffdb\ufffd" in r.text
-    finally:
-        app.state.saferboard.db.close()
+    manager = scoped.login("manager")
+    for kind in ("xlsx", "html"):
+        r = manager.get(f"/downloads/pack.{kind}")
+        assert r.status_code == 200, (kind, r.text[:200])
+    assert "a\ufffdb\ufffd" in r.text
+    r = manager.get("/downloads/csv/actions")
+    assert r.status_code == 200 and "a\ufffdb\ufffd" in r.text
 
 
 def test_records_api_needs_the_export_right(scoped: Web) -> None:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -202,8 +203,11 @@ def test_the_audit_check_reads_only_new_rows_until_the_file_changes_hands(web: W
         assert check.verify(con, 2) == first
 
 
+@pytest.mark.slow  # a WeasyPrint build
 def test_a_pack_build_does_not_hold_up_other_requests(web: Web,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The PDF, the slowest build and the web's only one of it in the tests: it is also the
+    # check that the PDF download works (the HTML and XLSX: test_download_scope.py).
     started, release = threading.Event(), threading.Event()
     real = packworker.build
 
@@ -213,10 +217,10 @@ def test_a_pack_build_does_not_hold_up_other_requests(web: Web,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(packworker, "build", held)
-    downloader, reader = web.login("analyst"), web.login("board")
-    answer: list[int] = []
+    downloader, reader = web.login("manager"), web.login("board")
+    answer: list[httpx.Response] = []
     t = threading.Thread(target=lambda: answer.append(
-        downloader.get("/downloads/pack.html").status_code))
+        downloader.get("/downloads/pack.pdf?month=2025-09")))
     t.start()
     try:
         assert started.wait(120)
@@ -226,7 +230,11 @@ def test_a_pack_build_does_not_hold_up_other_requests(web: Web,
     finally:
         release.set()
         t.join(timeout=300)
-    assert answer == [200]
+    [pdf] = answer
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-disposition"] == \
+        'attachment; filename="pack-Barnet-2025-09.pdf"'
+    assert reader.get("/downloads/pack.pdf").status_code == 403  # board: no export right
 
 
 def _month_after(tmp_path: Path) -> Path:

@@ -162,19 +162,8 @@ def test_colours_meet_wcag_aa_contrast() -> None:
     assert _contrast("#aaaaaa", "#ffffff") < 4.5  # the check can fail
 
 
-@pytest.mark.slow
-def test_board_pack_downloads(web: Web) -> None:
-    c = web.login("manager")
-    pdf = c.get("/downloads/pack.pdf?month=2025-09")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert pdf.headers["content-disposition"] == \
-        'attachment; filename="pack-Barnet-2025-09.pdf"'
-    html = c.get("/downloads/pack.html?month=2025-09")
-    assert html.headers["content-type"].startswith("text/html")
-    assert "Overview dashboard" in html.text
-    xlsx = c.get("/downloads/pack.xlsx?month=2025-09")
-    assert xlsx.content[:2] == b"PK"
-    assert web.login("board").get("/downloads/pack.pdf").status_code == 403  # no export
+# The board pack's downloads (HTML and XLSX by audience: test_download_scope.py; the PDF:
+# test_operations.py), where each is built once.
 
 
 def test_partner_submits_a_project_return(web: Web) -> None:
