@@ -7,7 +7,7 @@ import csv
 import gzip
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -64,22 +64,30 @@ def la_of_row(r: dict[str, str]) -> str | None:
     return ons_la_of_code().get(r["LSOA code"]) or la_of(r["LSOA name"])
 
 
+# A street row's key for each kind of count.
+STREET_KEYS: dict[str, Callable[[dict[str, str]], object]] = {
+    "month": lambda r: r["Month"],
+    "area": lambda r: la_of(r["LSOA name"]),  # by LSOA name
+    "la": la_of_row,  # by LSOA code, ONS lookup
+    "crime_type": lambda r: r["Crime type"],
+    "no_lsoa_name": lambda r: not r["LSOA name"],
+    "all": lambda r: "all",
+}
+
+
 def street_counts(paths: Iterable[Path], key: str) -> Counter[object]:
-    """Counter of street rows by 'month', 'area' (LSOA name), 'la' (LSOA code, ONS lookup),
-    'crime_type' or 'all'."""
-    out: Counter[object] = Counter()
+    """Counter of street rows by one of STREET_KEYS."""
+    return street_tallies(paths, key)[key]
+
+
+def street_tallies(paths: Iterable[Path], *keys: str) -> dict[str, Counter[object]]:
+    """street_counts for several keys in one reading of the files."""
+    out: dict[str, Counter[object]] = {k: Counter() for k in keys}
+    of = [(out[k], STREET_KEYS[k]) for k in keys]
     for p in paths:
         for r in rows(p):
-            if key == "month":
-                out[r["Month"]] += 1
-            elif key == "area":
-                out[la_of(r["LSOA name"])] += 1
-            elif key == "la":
-                out[la_of_row(r)] += 1
-            elif key == "crime_type":
-                out[r["Crime type"]] += 1
-            else:
-                out["all"] += 1
+            for counter, key_of in of:
+                counter[key_of(r)] += 1
     return out
 
 
@@ -88,4 +96,10 @@ def mps_wide(path: Path) -> list[dict[str, str]]:
 
 
 def mps_month_columns(record: dict[str, str]) -> list[str]:
-    return [k for k in record if re.fullmatch(r"\d{6}", k.strip())]
+    return list(_month_columns(tuple(record)))
+
+
+@cache
+def _month_columns(header: tuple[str, ...]) -> tuple[str, ...]:
+    """The YYYYMM columns of a header: one regex pass per header, not per row."""
+    return tuple(k for k in header if re.fullmatch(r"\d{6}", k.strip()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import cache
 
 import pytest
 
@@ -22,9 +23,11 @@ R2025_12 = sorted((BOROUGH / "release_2025-12").glob("*.csv"))
 WARD = sorted((SHARED / "mps_ward_crime" / "release_2025-12").glob("*.csv.gz"))
 
 
+@cache
 def wide_totals(paths, area_col_names=("Borough", "BoroughName", "LookUp_BoroughName"),
                 minor_filter=None):
-    """(area, YYYY-MM) -> total from the raw wide files, newest file last wins per month."""
+    """(area, YYYY-MM) -> total from the raw wide files, newest file last wins per month.
+    Paths and filter as tuples and frozensets: computed once per process (read it only)."""
     by_month: dict[str, dict[tuple[str, str], int]] = {}
     for p in paths:
         per: Counter[tuple[str, str]] = Counter()
@@ -57,7 +60,7 @@ def test_newer_release_wins_overlap_whatever_the_order(db, cats, order):
                                                       by=["area", "month"]).rows)
     finally:
         con.close()
-    expected = wide_totals(R2025_02 + R2025_12)  # chronological: 2025-12 overwrites overlap
+    expected = wide_totals(tuple(R2025_02 + R2025_12))  # chronological: 2025-12 overwrites overlap
     assert got == expected
     recent_12 = next(f for f in report.files if "release_2025-12" in f.path)
     recent_02 = next(f for f in report.files if "release_2025-02" in f.path
@@ -82,8 +85,8 @@ def test_residential_burglary_split_labels_sum(con, cats):
 
 def test_2019_release_old_classification(con, cats):
     ingest(con, R2019, cats)
-    expected = wide_totals(R2019, minor_filter={"Burglary in a Dwelling",
-                                                "Burglary - Residential"})
+    expected = wide_totals(tuple(R2019), minor_filter=frozenset({"Burglary in a Dwelling",
+                                                                 "Burglary - Residential"}))
     got = dict(((a, m), n) for a, m, n in counts(
         con, cats, source="mps", category_names=["Residential burglary"],
         by=["area", "month"]).rows)

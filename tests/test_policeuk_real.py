@@ -8,7 +8,13 @@ from saferboard.core.areas import denominator_areas
 from saferboard.measures.counts import counts
 from saferboard.sources.ingest import ingest
 from tests.conftest import SHARED, needs_shared, table_dump
-from tests.csvcount import ons_la_of_code_2021, ons_lsoa11_codes, rows, street_counts
+from tests.csvcount import (
+    ons_la_of_code_2021,
+    ons_lsoa11_codes,
+    rows,
+    street_counts,
+    street_tallies,
+)
 
 pytestmark = needs_shared
 
@@ -21,15 +27,16 @@ def test_met_burglary_counts_by_month_and_area(con, cats):
     report = ingest(con, files, cats)
     assert len(report.files) == 36
     assert report.rows_loaded == 161_381  # PROVENANCE.md total
-    by_month = street_counts(files, "month")
+    raw = street_tallies(files, "month", "la", "area", "no_lsoa_name")
+    by_month = raw["month"]
     got = dict(counts(con, cats, by=["month"]).rows)
     assert got == dict(by_month)
     # Areas come from the LSOA code through the ONS lookup; London's are the same by name,
     # so every London borough's count is unchanged by the switch from names to codes.
-    by_area = street_counts(files, "la")
+    by_area = raw["la"]
     got_area = dict(counts(con, cats, by=["area"]).rows)
     assert got_area == dict(by_area)
-    by_name = street_counts(files, "area")
+    by_name = raw["area"]
     london = set(denominator_areas())
     assert {a: n for a, n in got_area.items() if a in london} == {
         a: n for a, n in by_name.items() if a in london}
@@ -40,17 +47,18 @@ def test_met_burglary_counts_by_month_and_area(con, cats):
     barnet = dict(counts(con, cats, areas=["Barnet"], by=["month"]).rows)
     assert barnet["2022-03"] == 218 and barnet["2023-06"] == 142 and barnet["2025-02"] == 192
     # Rows with no LSOA count for the force only; the import summary says how many.
-    no_lsoa = sum(1 for p in files for r in rows(p) if not r["LSOA name"])
+    no_lsoa = raw["no_lsoa_name"][True]
     assert sum(f.rows_without_area for f in report.files) == no_lsoa == by_area[None]
 
 
 def test_duplicates_are_kept_and_reimport_is_idempotent(con, cats, db):
     files = sorted(COL.glob("*-street.csv.gz"))
     ingest(con, files, cats)
-    total = sum(1 for p in files for _ in rows(p))
+    raw = street_tallies(files, "all", "crime_type")
+    total = raw["all"]["all"]
     assert total == 22_111
     assert counts(con, cats).total == total
-    asb = street_counts(files, "crime_type")["Anti-social behaviour"]
+    asb = raw["crime_type"]["Anti-social behaviour"]
     assert counts(con, cats, category_names=["Anti-social behaviour"]).total == asb == 3_013
     con.close()
     before = table_dump(db)
