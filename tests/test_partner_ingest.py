@@ -293,8 +293,10 @@ BAD_CASES = [
 
 
 @pytest.fixture(scope="module")
-def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real partner data imported once (with the same SECRET as the `secret` fixture)."""
+def seed_store(tmp_path_factory: pytest.TempPathFactory
+               ) -> tuple[Path, dict[str, list[tuple[object, ...]]], str]:
+    """Real partner data imported once (with the same SECRET as the `secret` fixture): the
+    store, its contents and its bytes' hash."""
     folder = tmp_path_factory.mktemp("partner_seed")
     key_file = folder / "saferboard.secret"
     key_file.write_text(SECRET + "\n")
@@ -303,32 +305,38 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         run = run_cli("ingest-partner", kind, PARTNER / f"{kind}.csv", "--db", db,
                       "--secret-file", key_file)
         assert run.code == 0, run.stderr
-    return db
+    return db, table_dump(db), sha(db)
 
 
 @pytest.fixture
-def seeded(seed_store: Path, tmp_path: Path) -> Iterator[Path]:
+def seeded(seed_store: tuple[Path, dict[str, list[tuple[object, ...]]], str],
+           tmp_path: Path) -> Iterator[tuple[Path, dict[str, list[tuple[object, ...]]], str]]:
     """A store holding real partner data, to check that a bad file leaves it as it was (each
-    test its own copy of the one import)."""
+    test its own copy of the one import), with its contents and hash as it was: the seed's,
+    since the copy is byte for byte the seed."""
+    seed, dump, digest = seed_store
     db = tmp_path / "seed.duckdb"
-    shutil.copyfile(seed_store, db)
-    yield db
+    shutil.copyfile(seed, db)
+    assert sha(db) == digest
+    yield db, dump, digest
 
 
 @pytest.mark.parametrize(("kind", "header", "rows", "line", "column", "words"), BAD_CASES)
 def test_bad_input_is_refused_in_one_line_and_loads_nothing(
         kind: str, header: list[str], rows: list[list[object]], line: int,
-        column: str | None, words: str, seeded: Path, secret: Path, tmp_path: Path) -> None:
+        column: str | None, words: str,
+        seeded: tuple[Path, dict[str, list[tuple[object, ...]]], str], secret: Path,
+        tmp_path: Path) -> None:
     bad = write_csv(tmp_path / f"bad-{kind}.csv", header, rows)
-    dump, digest = table_dump(seeded), sha(seeded)
-    msg = error_line(run_cli("ingest-partner", kind, bad, "--db", seeded, "--secret-file",
+    db, dump, digest = seeded
+    msg = error_line(run_cli("ingest-partner", kind, bad, "--db", db, "--secret-file",
                              secret, "--source", "new"))
     assert msg.startswith(f"error: {bad}: line {line}"), msg
     if column is not None:
         assert f"column {column!r}" in msg, msg
     assert words in msg, msg
     assert "RAWID" not in msg and "RAWREF" not in msg  # raw ids never in a message
-    assert table_dump(seeded) == dump and sha(seeded) == digest
+    assert table_dump(db) == dump and sha(db) == digest
 
 
 def test_file_level_problems(secret: Path, tmp_path: Path) -> None:
@@ -388,23 +396,40 @@ def raw_ids() -> set[str]:
     return ids
 
 
-def test_no_raw_identifier_reaches_the_database_or_any_output(secret: Path,
-                                                             tmp_path: Path) -> None:
+def test_no_raw_identifier_reaches_the_database_or_any_output(
+        secret: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = raw_ids()
     assert len(ids) > 10_000
     pattern = re.compile(rb"(?:DA-V|ASB-C|ADDR-B?|BURG-V|INC|MARAC|MV|MP|OFF)\d{4,7}")
     db = tmp_path / "p.duckdb"
-    # Store strings uncompressed so that a raw id, had it been stored, would be in the bytes.
-    con = store.connect(db)
-    con.execute("PRAGMA force_compression='uncompressed'")
-    key = load_key(secret)
-    for kind in ID_COLUMNS:
-        ingest_partner(con, kind, PARTNER / f"{kind}.csv", key)
-    sample = [str(r[0]) for r in con.execute(
-        "SELECT person FROM partner_incidents WHERE person IS NOT NULL LIMIT 200").fetchall()]
-    con.execute("CHECKPOINT")
-    con.close()
     outputs: list[str] = []
+    # Store strings uncompressed so that a raw id, had it been stored, would be in the bytes:
+    # the command's own connection gets the pragma (it checkpoints on closing).
+    connect = store.connect
+
+    def uncompressed(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        con = connect(*args, **kwargs)  # type: ignore[arg-type]
+        con.execute("PRAGMA force_compression='uncompressed'")
+        return con
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "connect", uncompressed)
+        for kind in ID_COLUMNS:  # the import summaries are outputs too
+            run = run_cli("ingest-partner", kind, PARTNER / f"{kind}.csv", "--db", db,
+                          "--secret-file", secret)
+            assert run.code == 0, run.stderr
+            outputs += [run.stdout, run.stderr]
+    c = duckdb.connect(str(db), read_only=True)
+    try:
+        sample = [str(r[0]) for r in c.execute(
+            "SELECT person FROM partner_incidents WHERE person IS NOT NULL LIMIT 200"
+        ).fetchall()]
+        compression = {r[0] for r in c.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('partner_incidents') "
+            "WHERE segment_type = 'VARCHAR'").fetchall()}
+    finally:
+        c.close()
+    assert compression == {"Uncompressed"}
     for args in (["repeats", "--type", "domestic abuse"],
                  ["repeats", "--type", "asb call", "--month", "2013-03", "--four-weekly"],
                  ["repeats", "--type", "residential burglary", "--by", "location",
@@ -414,11 +439,6 @@ def test_no_raw_identifier_reaches_the_database_or_any_output(secret: Path,
             run = run_cli(*args, "--db", db, "--format", fmt)
             assert run.code == 0, run.stderr
             outputs += [run.stdout, run.stderr]
-    for kind in ID_COLUMNS:  # the import summaries too (into a fresh store)
-        run = run_cli("ingest-partner", kind, PARTNER / f"{kind}.csv", "--db",
-                      tmp_path / "q.duckdb", "--secret-file", secret)
-        assert run.code == 0, run.stderr
-        outputs += [run.stdout, run.stderr]
     data = db.read_bytes()
     # The check can see strings: the pseudonyms themselves are in the file.
     assert all(s.encode() in data for s in sample)
