@@ -142,51 +142,58 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
     """Read every monthly count of `source` from the store (MPS: borough level, newest
     release per month)."""
     cats.register(con)  # callers' later queries join label_map
-    rows: list[tuple[str, str | None, date, int, str | None]]
+    # Labels are placed in Python (Categories.place: exact, else the major group), once per
+    # distinct label, and joined in SQL: one placement rule for every caller. The
+    # placements go in as lists (unnest), not an Arrow table: building one makes pyarrow
+    # import pandas (about 0.5 s), which nothing else here needs.
     if source == "mps":
-        # Place the few distinct labels in Python (Categories.place: exact, else the major
-        # group), then join: one placement rule for every caller, none re-done per row.
         distinct = con.execute("SELECT DISTINCT major, minor FROM mps_counts "
                                "WHERE level = 'borough'").fetchall()
         placed = [(major, minor, cats.place("mps", mps_label(major, minor)))
                   for major, minor in distinct]
-        # The placements go in as lists (unnest), not an Arrow table: building one makes
-        # pyarrow import pandas (about 0.5 s), which nothing else here needs.
-        rows = con.execute("""
-            WITH mps_placed AS (
+        rows_sql = """
+            WITH placed AS (
                 SELECT unnest($major::VARCHAR[]) AS major, unnest($minor::VARCHAR[]) AS minor,
                        unnest($category::VARCHAR[]) AS category, unnest($gap::VARCHAR[]) AS gap)
-            SELECT s.area, m.category, s.month, sum(s.count)::BIGINT, m.gap
-            FROM mps_current s JOIN mps_placed m ON m.major = s.major AND m.minor = s.minor
-            WHERE s.level = 'borough' GROUP BY ALL""", {
+            SELECT s.area, p.category, s.month, sum(s.count)::BIGINT AS n, p.gap
+            FROM mps_current s JOIN placed p ON p.major = s.major AND p.minor = s.minor
+            WHERE s.level = 'borough' GROUP BY ALL"""
+        params: dict[str, object] = {
             "major": [p[0] for p in placed], "minor": [p[1] for p in placed],
             "category": [p[2].category for p in placed],
-            "gap": [None if p[2].exact else mps_label(p[0], p[1]) for p in placed],
-        }).fetchall()
+            "gap": [None if p[2].exact else mps_label(p[0], p[1]) for p in placed]}
         cover = con.execute("""
             SELECT DISTINCT bm.month FROM batch_months bm JOIN batches b USING (batch_id)
             WHERE b.source = 'mps' AND b.kind = 'borough'""").fetchall()
         months_all = frozenset(m for (m,) in cover)
         covered_by_area = None
     elif source == "policeuk":
-        # Group by raw type first; normalising a handful of labels beats a regex per row.
-        raw = con.execute("""
-            SELECT s.area, s.crime_type, s.month, b.force, count(*) FROM street s
-            JOIN batches b USING (batch_id) WHERE s.area IS NOT NULL GROUP BY ALL""").fetchall()
         # An area's figures are its policing force's rows (see areas.policing_force); where
-        # that is not known, the force with the most rows there.
+        # that is not known, the force with the most rows there (on a tie, the first by
+        # name).
         known = policing_force()
-        totals: dict[tuple[str, str], int] = {}
-        for area, _, _, force, n in raw:
-            totals[(area, force)] = totals.get((area, force), 0) + int(n)
+        totals = con.execute("""
+            SELECT s.area, b.force, count(*) AS n FROM street s JOIN batches b USING (batch_id)
+            WHERE s.area IS NOT NULL GROUP BY ALL ORDER BY n DESC, b.force""").fetchall()
         main: dict[str, str] = {}
-        for (area, force), _ in sorted(totals.items(), key=lambda kv: -kv[1]):
+        for area, force, _ in totals:
             main.setdefault(area, known.get(area.lower(), force))
-        rows = []
-        for a, t, m, f, n in raw:
-            if main[a] == f:
-                p = cats.place("policeuk", t)
-                rows.append((a, p.category, m, n, None if p.exact else t))
+        types = [t for (t,) in con.execute(
+            "SELECT DISTINCT crime_type FROM street WHERE area IS NOT NULL").fetchall()]
+        placements = [cats.place("policeuk", t) for t in types]
+        rows_sql = """
+            WITH placed AS (
+                SELECT unnest($type::VARCHAR[]) AS crime_type,
+                       unnest($category::VARCHAR[]) AS category, unnest($gap::VARCHAR[]) AS gap),
+            main AS (SELECT unnest($area::VARCHAR[]) AS area, unnest($force::VARCHAR[]) AS force)
+            SELECT s.area, p.category, s.month, count(*)::BIGINT AS n, p.gap
+            FROM street s JOIN batches b USING (batch_id)
+            JOIN main m ON m.area = s.area AND m.force = b.force
+            JOIN placed p ON p.crime_type = s.crime_type
+            GROUP BY ALL"""
+        params = {"type": types, "category": [p.category for p in placements],
+                  "gap": [None if p.exact else t for t, p in zip(types, placements, strict=True)],
+                  "area": list(main), "force": list(main.values())}
         force_months: dict[str, set[date]] = {}
         for force, month in con.execute("""
                 SELECT b.force, bm.month FROM batch_months bm JOIN batches b USING (batch_id)
@@ -196,19 +203,38 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
         months_all = frozenset()
     else:
         raise InputError(f"source must be mps or policeuk, got {source!r}")
-    if not rows:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE monthly_rows AS {rows_sql}", params)
+    try:
+        return _counts(con, source, months_all, covered_by_area)
+    finally:
+        con.execute("DROP TABLE IF EXISTS monthly_rows")
+
+
+_MONTH_INDEX = "(year(month) * 12 + month(month) - 1)::BIGINT"  # as dates.month_index
+
+
+def _counts(con: duckdb.DuckDBPyConnection, source: str, months_all: frozenset[date],
+            covered_by_area: dict[str, frozenset[date]] | None) -> MonthlyCounts:
+    """MonthlyCounts from the temp table monthly_rows(area, category, month, n, gap). The
+    rows stay in DuckDB: only their indices come back, as arrays (fetching 130,000 MPS
+    rows as Python tuples of dates was most of the time)."""
+    dims = con.execute("SELECT DISTINCT area, category FROM monthly_rows").fetchall()
+    if not dims:
         return MonthlyCounts(source, (), (), (), np.zeros((0, 0, 0), np.int64), {},
                              np.zeros((0, 0), bool))
-    areas = tuple(sorted({r[0] for r in rows}))
-    leaves = tuple(sorted({r[1] for r in rows}, key=lambda c: (c is None, c or "")))
-    ai = {a: i for i, a in enumerate(areas)}
-    li = {c: i for i, c in enumerate(leaves)}
-    # One pass to index arrays, then a vectorised scatter (a Python += per row was most of
-    # the time for 130k MPS rows).
-    a_idx = np.fromiter((ai[r[0]] for r in rows), np.intp, len(rows))
-    l_idx = np.fromiter((li[r[1]] for r in rows), np.intp, len(rows))
-    m_abs = np.fromiter((month_index(r[2]) for r in rows), np.int64, len(rows))
-    n = np.fromiter((r[3] for r in rows), np.int64, len(rows))
+    areas = tuple(sorted({a for a, _ in dims}))
+    leaves = tuple(sorted({c for _, c in dims}, key=lambda c: (c is None, c or "")))
+    named = [c for c in leaves if c is not None]  # None (no category) is last, if present
+    cols = con.execute(f"""
+        SELECT (list_position($areas, area) - 1)::BIGINT AS a,
+               (CASE WHEN category IS NULL THEN $none
+                     ELSE list_position($named, category) - 1 END)::BIGINT AS l,
+               {_MONTH_INDEX} AS m, n
+        FROM monthly_rows""", {"areas": list(areas), "named": named, "none": len(named)}
+                       ).fetchnumpy()
+    a_idx, l_idx, m_abs, n = (np.asarray(cols[k], np.int64) for k in ("a", "l", "m", "n"))
+    if a_idx.min() < 0 or l_idx.min() < 0:  # cannot happen: both lists come from the rows
+        raise InputError(f"{source}: an area or category of the counts was not indexed")
     first_i, last_i = int(m_abs.min()), int(m_abs.max())
     if months_all:
         first_i = min(first_i, min(month_index(m) for m in months_all))
@@ -220,12 +246,15 @@ def load_monthly(con: duckdb.DuckDBPyConnection, cats: Categories, source: str
     present[a_idx, l_idx] = True
     covered = ({a: months_all for a in areas} if covered_by_area is None
                else {a: covered_by_area.get(a, frozenset()) for a in areas})
-    gap_rows = [(r[0], r[1], r[2], r[3], r[4]) for r in rows if r[4] is not None]
+    # Labels not in the mapping: few rows, kept apart per label (MonthlyCounts.gaps).
+    gap_rows = con.execute(f"SELECT area, category, {_MONTH_INDEX}, n, gap FROM monthly_rows "
+                           "WHERE gap IS NOT NULL").fetchall()
     where = {g: placed for _, placed, _, _, g in gap_rows}
     gap_labels = tuple(sorted(where))
+    ai = {a: i for i, a in enumerate(areas)}
     gi = {g: i for i, g in enumerate(gap_labels)}
     gap_arr = np.zeros((len(areas), len(gap_labels), len(months)), dtype=np.int64)
-    for area, _, month, count, g in gap_rows:
-        gap_arr[ai[area], gi[g], month_index(month) - first_i] += int(count)
+    for area, _, m, count, g in gap_rows:
+        gap_arr[ai[area], gi[g], m - first_i] += int(count)
     return MonthlyCounts(source, areas, leaves, months, arr, covered, present, gap_labels,
                          tuple(where[g] for g in gap_labels), gap_arr)
