@@ -6,12 +6,13 @@ status of a real process, kill -9, locks between processes, the file modes of a 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,13 +171,32 @@ def cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` run once for the whole session, whatever the number of xdist workers:
+    the first worker to need it builds it in the session's shared temp folder under a file
+    lock, the others wait for it and take the same file. Only for files that every test
+    copies or opens read-only (two processes cannot both open a DuckDB file for writing)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder, done = root / name, root / f"{name}.built"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(str(build(folder)), encoding="utf-8")
+    return Path(done.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="session")
 def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The web's example store with one account per role (tests/web/conftest.py), built once
-    per session: tests copy it (make_web) or only read it."""
+    per session (built_once: one build for all workers): tests copy it (make_web) or only
+    read it."""
     from tests.web.conftest import build_base_db
 
-    return build_base_db(tmp_path_factory.mktemp("webdb"))
+    return built_once(tmp_path_factory, "webdb", build_base_db)
 
 
 @pytest.fixture(scope="session")

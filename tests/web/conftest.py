@@ -48,7 +48,7 @@ ROLE_USER = {"board": "board", "partner": "police", "analyst": "analyst",
 def build_base_db(folder: Path) -> Path:
     """The example store (crime, partner extracts, governance returns and action plans) with
     one account per role (ACCOUNTS), in `folder`: the session's `base_db` (tests/conftest.py,
-    one definition for every module, so it is built once per worker)."""
+    one definition for every module, built once for all workers)."""
     db = folder / "saferboard.duckdb"
     secret = folder / "pseudonym.key"
     secret.write_text("k" * 64 + "\n", encoding="utf-8")
