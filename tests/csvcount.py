@@ -10,12 +10,32 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 
 def rows(path: Path) -> Iterator[dict[str, str]]:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as f:  # type: ignore[operator]
         yield from csv.DictReader(f)
+
+
+class StreetKey(NamedTuple):
+    """The fields of a police.uk street row that the tests count by."""
+
+    month: str
+    lsoa_code: str
+    lsoa_name: str
+    crime_type: str
+    located: bool  # has a longitude
+    reported_by: str
+
+
+@cache
+def street_tally(path: Path) -> Counter[StreetKey]:
+    """A street file's rows, counted by StreetKey (csv module): read once per process
+    however many tests and modules count its rows (read it only)."""
+    return Counter(StreetKey(r["Month"], r["LSOA code"], r["LSOA name"], r["Crime type"],
+                             bool(r["Longitude"]), r["Reported by"]) for r in rows(path))
 
 
 def la_of(lsoa_name: str) -> str | None:

@@ -34,7 +34,7 @@ from saferboard.measures.quality import quality
 from saferboard.measures.series import MonthlyCounts
 from saferboard.sources.ingest import ingest
 from tests.conftest import SHARED, needs_shared, run_cli
-from tests.csvcount import ONS, ons_la_of_code_2021, rows
+from tests.csvcount import ONS, ons_la_of_code_2021, street_tally
 from tests.test_national_forces import mid2024, months, pfa_of_la
 
 pytestmark = needs_shared
@@ -57,11 +57,10 @@ def raw() -> Counter[tuple[str, str, str, str, str, bool]]:
     las = ons_la_of_code_2021()
     for force in PFA:
         for path in files(force):
-            for r in rows(path):
-                la = las.get(r["LSOA code"])
+            for k, n in street_tally(path).items():
+                la = las.get(k.lsoa_code)
                 if la is not None:
-                    out[(force, la, r["Month"], r["Crime type"], r["LSOA code"],
-                         bool(r["Longitude"]))] += 1
+                    out[(force, la, k.month, k.crime_type, k.lsoa_code, k.located)] += n
     return out
 
 

@@ -23,7 +23,7 @@ from saferboard.core.config import load_config
 from saferboard.measures.compare import compare
 from saferboard.measures.dashboard import dashboard, dashboards
 from tests.conftest import EXAMPLES, ROOT, SHARED, needs_shared, run_cli
-from tests.csvcount import mps_month_columns, mps_wide, ons_la_of_code_2021, rows
+from tests.csvcount import mps_month_columns, mps_wide, ons_la_of_code_2021, street_tally
 from tests.test_any_csp import store_of
 from tests.test_national_forces import pfa_of_la
 
@@ -49,10 +49,10 @@ def policeuk_2025() -> Counter[tuple[str, str]]:
     las = ons_la_of_code_2021()
     for force, pfa in PFA.items():
         for path in force_files(force):
-            for r in rows(path):
-                la = las.get(r["LSOA code"])
+            for k, n in street_tally(path).items():
+                la = las.get(k.lsoa_code)
                 if la is not None and pfa_of_la()[la] == pfa:
-                    out[(la, r["Crime type"])] += 1
+                    out[(la, k.crime_type)] += n
     return out
 
 

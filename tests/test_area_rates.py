@@ -19,7 +19,7 @@ from saferboard.core.errors import InputError
 from saferboard.measures.area_rates import area_rates, rank_rates
 from saferboard.sources.populations import read_populations
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli
-from tests.csvcount import rows
+from tests.csvcount import rows, street_tally
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "saferboard" / "data"
 STREET = sorted((EXAMPLES / "policeuk").glob("202[345]-*-metropolitan-street.csv.gz"))
@@ -38,11 +38,11 @@ def barnet_burglary_by_lsoa(start: str, end: str) -> Counter[str]:
     """Met rows in Barnet LSOAs with a burglary crime type, months start..end (csv module)."""
     out: Counter[str] = Counter()
     for path in STREET:
-        for r in rows(path):
-            if (start <= r["Month"] <= end and r["LSOA name"].startswith("Barnet ")
-                    and r["Crime type"] == "Burglary"
-                    and r["Reported by"] == "Metropolitan Police Service"):
-                out[r["LSOA code"]] += 1
+        for k, n in street_tally(path).items():
+            if (start <= k.month <= end and k.lsoa_name.startswith("Barnet ")
+                    and k.crime_type == "Burglary"
+                    and k.reported_by == "Metropolitan Police Service"):
+                out[k.lsoa_code] += n
     return out
 
 

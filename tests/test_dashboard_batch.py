@@ -24,7 +24,7 @@ from saferboard.measures.dashboard import dashboard, dashboards, load_sources, r
 from saferboard.measures.series import MonthlyCounts
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, SHARED, needs_shared
-from tests.csvcount import ons_la_of_code_2021, rows
+from tests.csvcount import ons_la_of_code_2021, street_tally
 
 FORCES = SHARED / "policeuk_forces"
 OWN_FORCE = {"sussex": "Sussex", "hampshire": "Hampshire"}
@@ -92,10 +92,10 @@ def _own_force_counts_2025(crime_type: str) -> Counter[str]:
     out: Counter[str] = Counter()
     for force, pfa_name in OWN_FORCE.items():
         for path in sorted(FORCES.glob(f"2025-*-{force}-street.csv.gz")):
-            for r in rows(path):
-                la = la_of.get(r["LSOA code"])
-                if r["Crime type"] == crime_type and la and pfa.get(la) == pfa_name:
-                    out[la] += 1
+            for k, n in street_tally(path).items():
+                la = la_of.get(k.lsoa_code)
+                if k.crime_type == crime_type and la and pfa.get(la) == pfa_name:
+                    out[la] += n
     return out
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, run_cli
-from tests.csvcount import rows
+from tests.csvcount import street_tally
 
 FILES = sorted((EXAMPLES / "brighton").glob("*-sussex-street.csv.gz"))
 
@@ -30,7 +30,8 @@ def brighton(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_example_is_small_and_complete() -> None:
     assert len(FILES) == 16
     assert sum(p.stat().st_size for p in FILES) < 4_000_000
-    las = {r["LSOA name"].rsplit(" ", 1)[0] for p in FILES for r in rows(p) if r["LSOA name"]}
+    las = {k.lsoa_name.rsplit(" ", 1)[0] for p in FILES for k in street_tally(p)
+           if k.lsoa_name}
     assert las == {"Brighton and Hove", "Lewes", "Adur"}
 
 
@@ -45,9 +46,9 @@ def test_dashboard_from_the_readme_commands(brighton: tuple[Path, Path]) -> None
     assert r.code == 0, r.stderr
     burglary, asb = json.loads(r.stdout)
     def count(kind: str, year: str) -> int:
-        return sum(1 for p in FILES if p.name.startswith(year) for x in rows(p)
-                   if x["Crime type"] == kind
-                   and x["LSOA name"].startswith("Brighton and Hove "))
+        return sum(n for p in FILES if p.name.startswith(year)
+                   for x, n in street_tally(p).items()
+                   if x.crime_type == kind and x.lsoa_name.startswith("Brighton and Hove "))
     assert burglary["rolling12_volume"] == count("Burglary", "2025")
     assert asb["rolling12_volume"] == count("Anti-social behaviour", "2025")
     # Partial history: no 2024-10..12 and no 2024-05..12 in the files.

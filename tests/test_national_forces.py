@@ -26,7 +26,7 @@ from saferboard.measures.hotspots import street_points
 from saferboard.measures.quality import quality
 from saferboard.sources.ingest import ingest
 from tests.conftest import SHARED, needs_shared, run_cli
-from tests.csvcount import ONS, ons_la_of_code_2021, rows
+from tests.csvcount import ONS, ons_la_of_code_2021, street_tally
 
 pytestmark = needs_shared
 
@@ -69,19 +69,19 @@ def raw_counts() -> RawCounts:
     las = ons_la_of_code_2021()
     for force, pfa in PFA.items():
         for path in files(force):
-            for r in rows(path):
-                raw.types[force].add(r["Crime type"])
-                la = las.get(r["LSOA code"])
+            for k, n in street_tally(path).items():
+                raw.types[force].add(k.crime_type)
+                la = las.get(k.lsoa_code)
                 if la is None:
                     continue
                 if pfa_of_la()[la] != pfa:
-                    raw.outside[(force, la)] += 1
+                    raw.outside[(force, la)] += n
                     continue
-                raw.own[(la, r["Month"], r["Crime type"])] += 1
-                if r["Longitude"]:
-                    raw.located[(la, r["Month"], r["Crime type"])] += 1
-                if r["Month"].startswith("2025"):
-                    raw.lsoa[(la, r["LSOA code"])] += 1
+                raw.own[(la, k.month, k.crime_type)] += n
+                if k.located:
+                    raw.located[(la, k.month, k.crime_type)] += n
+                if k.month.startswith("2025"):
+                    raw.lsoa[(la, k.lsoa_code)] += n
     return raw
 
 

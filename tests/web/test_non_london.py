@@ -19,7 +19,7 @@ from saferboard.web.app import create_app
 from saferboard.web.auth import add_user
 from saferboard.web.settings import Settings
 from tests.conftest import EXAMPLES, run_cli
-from tests.csvcount import rows
+from tests.csvcount import street_tally
 from tests.web.conftest import PASSWORD, SECRET, Clock, Web
 
 FILES = sorted((EXAMPLES / "brighton").glob("*-sussex-street.csv.gz"))
@@ -29,10 +29,10 @@ MID_2024 = 283_870  # ONS mid-2024 estimate for Brighton and Hove (E06000043)
 
 def count(kinds: set[str] | None, months: set[str]) -> int:
     """Brighton and Hove's rows of `kinds` (None: every type but ASB) in `months`."""
-    return sum(1 for p in FILES if p.name[:7] in months for r in rows(p)
-               if r["LSOA name"].startswith(f"{AREA} ")
-               and (r["Crime type"] in kinds if kinds is not None
-                    else r["Crime type"] != "Anti-social behaviour"))
+    return sum(n for p in FILES if p.name[:7] in months for k, n in street_tally(p).items()
+               if k.lsoa_name.startswith(f"{AREA} ")
+               and (k.crime_type in kinds if kinds is not None
+                    else k.crime_type != "Anti-social behaviour"))
 
 
 def span(first: str, last: str) -> set[str]:
