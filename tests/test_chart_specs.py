@@ -259,3 +259,69 @@ def test_converter_child_imports_the_same_saferboard(tmp_path, monkeypatch):
     with vega.Converter() as converter:
         converter.submit(_bar(1))
         assert converter.finish()[0].startswith("<svg")
+
+
+_LABELS = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="200">'
+    '<g transform="translate(10,20)" font-family="DejaVu Sans" font-size="11px">'
+    '<text transform="translate(0,10)">Start-anchored label</text>'
+    '<text text-anchor="middle" transform="translate(140,40)" font-weight="bold">'
+    'Crimes per 1,000 residents</text>'
+    '<text text-anchor="end" transform="translate(280,70)">Ended here</text>'
+    '<text transform="translate(20,180) rotate(-90)">Rotated</text>'
+    '<text x="100 120 140" y="120">ABC</text>'  # per-letter positions: WeasyPrint's own
+    "</g></svg>")
+_RENDER = """
+import base64, sys, weasyprint
+svg = sys.stdin.read()
+uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+weasyprint.HTML(string=f'<img src="{uri}">').write_pdf(sys.argv[1])
+"""
+
+
+def _words(pdf: Any) -> list[tuple[str, float, float, float, float]]:
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return [(w, float(a), float(b), float(c), float(d)) for a, b, c, d, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<',
+        out)]
+
+
+def test_svg_labels_laid_out_a_string_at_a_time_read_and_sit_the_same(tmp_path):
+    """svgtext.install: the same words, in the same places (within the kerning the whole
+    string gets: 1 pt here), as WeasyPrint's letter-by-letter layout, anchors and rotation
+    included; the label with per-letter positions is still WeasyPrint's own."""
+    import sys
+
+    from saferboard.report import svgtext
+
+    def render(name: str, fast: bool) -> Any:
+        pdf = tmp_path / name
+        code = ("from saferboard.report.svgtext import install, TESTED; import weasyprint\n"
+                "assert install() == (weasyprint.__version__ == TESTED)\n"
+                if fast else "") + _RENDER
+        subprocess.run([sys.executable, "-c", code, str(pdf)], input=_LABELS, text=True,
+                       check=True)
+        return pdf
+
+    before, after = _words(render("before.pdf", False)), _words(render("after.pdf", True))
+    assert [w[0] for w in after] == [w[0] for w in before] == [
+        "Start-anchored", "label", "Crimes", "per", "1,000", "residents", "Ended", "here",
+        "Rotated", "A", "B", "C"]
+    for old, new in zip(before, after, strict=True):
+        assert max(abs(a - b) for a, b in zip(old[1:], new[1:], strict=True)) < 1, (old, new)
+    import weasyprint
+
+    assert svgtext.install() == (weasyprint.__version__ == svgtext.TESTED)
+
+
+def test_svg_text_is_left_alone_on_another_weasyprint(monkeypatch):
+    import weasyprint
+    import weasyprint.svg as svg_module
+
+    from saferboard.report import svgtext
+
+    tags = dict(svg_module.TAGS)
+    monkeypatch.setattr(weasyprint, "__version__", "71.0")
+    assert not svgtext.install()
+    assert tags == svg_module.TAGS
