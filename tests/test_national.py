@@ -157,6 +157,12 @@ def test_boundaries_are_british_national_grid_and_nest() -> None:
         national.lsoa_boundary("E01999999")
 
 
+def test_lsoa11_codes_are_the_keys_of_the_lookup() -> None:
+    # The codes alone (read from one column) are the 2011 codes of the full lookup, in order.
+    assert national.lsoa11_codes() == tuple(national.lsoa11_links())
+    assert len(national.lsoa11_codes()) == 34753  # ONS: 34,753 LSOAs in 2011
+
+
 def test_lsoa_boundaries_found_by_code_are_the_whole_files() -> None:
     # lsoa_boundary parses one feature where it starts (_feature_index); read whole with
     # json, every one of the 35,672 features must come out the same, none missed.

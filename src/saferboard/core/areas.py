@@ -73,7 +73,7 @@ def lsoa_vintages() -> dict[str, frozenset[int]]:
     # Three shared frozensets rather than a set per code: 60,000 sets made this 0.3 s.
     new, old, both = frozenset({2021}), frozenset({2011}), frozenset({2011, 2021})
     out = dict.fromkeys(national.lsoa_lookup(), new)
-    for code in national.lsoa11_links():
+    for code in national.lsoa11_codes():
         out[code] = both if code in out else old
     return out
 

@@ -217,6 +217,16 @@ def lsoa11_links() -> Mapping[str, tuple[Lsoa11Link, ...]]:
     return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
 
+@cache
+def lsoa11_codes() -> tuple[str, ...]:
+    """The 2011 LSOA codes of the LSOA 2011 -> 2021 lookup, in its order: the keys of
+    `lsoa11_links` without building its rows (0.04 s instead of 0.15 s), for callers that
+    only ask which codes are 2011 ones (areas.lsoa_vintages)."""
+    reader = csv.reader(io.StringIO(_text("national_lsoa11_lsoa21.csv.gz")))
+    column = next(reader).index("lsoa11_code")
+    return tuple(dict.fromkeys(row[column] for row in reader if row))
+
+
 def lsoa21_shares(code: str) -> tuple[tuple[str, float], ...]:
     """The 2021 LSOA(s) a 2011- or 2021-coded row belongs to, with the share of it each gets.
 
