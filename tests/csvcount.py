@@ -28,6 +28,8 @@ class StreetKey(NamedTuple):
     crime_type: str
     located: bool  # has a longitude
     reported_by: str
+    has_id: bool  # has a Crime ID
+    last_outcome: str
 
 
 @cache
@@ -35,7 +37,8 @@ def street_tally(path: Path) -> Counter[StreetKey]:
     """A street file's rows, counted by StreetKey (csv module): read once per process
     however many tests and modules count its rows (read it only)."""
     return Counter(StreetKey(r["Month"], r["LSOA code"], r["LSOA name"], r["Crime type"],
-                             bool(r["Longitude"]), r["Reported by"]) for r in rows(path))
+                             bool(r["Longitude"]), r["Reported by"], bool(r["Crime ID"]),
+                             r["Last outcome category"]) for r in rows(path))
 
 
 def la_of(lsoa_name: str) -> str | None:
@@ -79,19 +82,19 @@ def ons_la_of_code() -> dict[str, str]:
     return out
 
 
-def la_of_row(r: dict[str, str]) -> str | None:
+def la_of_row(code: str, name: str) -> str | None:
     """A row's LA: by LSOA code through the raw ONS lookup, else from the LSOA name."""
-    return ons_la_of_code().get(r["LSOA code"]) or la_of(r["LSOA name"])
+    return ons_la_of_code().get(code) or la_of(name)
 
 
 # A street row's key for each kind of count.
-STREET_KEYS: dict[str, Callable[[dict[str, str]], object]] = {
-    "month": lambda r: r["Month"],
-    "area": lambda r: la_of(r["LSOA name"]),  # by LSOA name
-    "la": la_of_row,  # by LSOA code, ONS lookup
-    "crime_type": lambda r: r["Crime type"],
-    "no_lsoa_name": lambda r: not r["LSOA name"],
-    "all": lambda r: "all",
+STREET_KEYS: dict[str, Callable[[StreetKey], object]] = {
+    "month": lambda k: k.month,
+    "area": lambda k: la_of(k.lsoa_name),  # by LSOA name
+    "la": lambda k: la_of_row(k.lsoa_code, k.lsoa_name),  # by LSOA code, ONS lookup
+    "crime_type": lambda k: k.crime_type,
+    "no_lsoa_name": lambda k: not k.lsoa_name,
+    "all": lambda k: "all",
 }
 
 
@@ -101,13 +104,13 @@ def street_counts(paths: Iterable[Path], key: str) -> Counter[object]:
 
 
 def street_tallies(paths: Iterable[Path], *keys: str) -> dict[str, Counter[object]]:
-    """street_counts for several keys in one reading of the files."""
+    """street_counts for several keys (from each file's street_tally)."""
     out: dict[str, Counter[object]] = {k: Counter() for k in keys}
     of = [(out[k], STREET_KEYS[k]) for k in keys]
     for p in paths:
-        for r in rows(p):
+        for row, n in street_tally(p).items():
             for counter, key_of in of:
-                counter[key_of(r)] += 1
+                counter[key_of(row)] += n
     return out
 
 

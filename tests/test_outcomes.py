@@ -18,7 +18,7 @@ from saferboard.core.outcome_map import load_outcome_map
 from saferboard.measures.outcomes import OutcomeRates, outcome_rates
 from saferboard.sources.ingest import ingest
 from tests.conftest import EXAMPLES, SHARED, needs_shared, run_cli
-from tests.csvcount import la_of, rows
+from tests.csvcount import la_of, rows, street_tally
 
 MET = SHARED / "policeuk_met_burglary"
 COL = SHARED / "policeuk_city_of_london"
@@ -395,7 +395,7 @@ def test_every_label_in_the_data_is_mapped():
     folders = [EX] + ([MET, COL] if SHARED.exists() else [])
     for folder in folders:
         for p in sorted(folder.glob("*-street.csv.gz")):
-            seen |= {r["Last outcome category"] for r in rows(p) if r["Crime ID"]}
+            seen |= {k.last_outcome for k in street_tally(p) if k.has_id}
         for p in sorted(folder.glob("*-outcomes.csv.gz")):
             seen |= {r["Outcome type"] for r in rows(p)}
     assert seen
