@@ -677,9 +677,6 @@ def write_pack(con: duckdb.DuckDBPyConnection, cats: Categories, config: Config,
     if pdf:
         import weasyprint  # about 1 s to import: only when a PDF is asked for
 
-        from saferboard.report.svgtext import install
-
-        install()  # the figures' labels laid out a string, not a letter, at a time
         with timer("pdf"):
             pdf_html = template.render(**context, interactive=False, vega_js="",
                                        specs_json="{}")
