@@ -35,7 +35,7 @@ needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is
 
 # The fixtures that make a test slow: the board pack (a WeasyPrint build), files of 250,000
 # rows (test_bad_input's deep bad row, test_kill's kill -9 imports), schemathesis' API run.
-SLOW_FIXTURES = {"demo", "demo_run", "big_lines", "big_files", "api_web"}
+SLOW_FIXTURES = {"demo_run", "big_lines", "big_files", "api_web"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups to place tests
@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if names & SLOW_FIXTURES:
             item.add_marker(pytest.mark.slow)
-        if names & {"demo", "demo_run"}:
+        if "demo_run" in names:  # `demo` is built from it, so its tests have it too
             item.add_marker(pytest.mark.xdist_group("demo"))
         elif "module" in _fixture_scopes(item):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
