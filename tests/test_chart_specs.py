@@ -5,8 +5,12 @@ validated here, from the session's demo pack, against the Vega-Lite schema Altai
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -256,3 +260,130 @@ def test_converter_child_imports_the_same_saferboard(tmp_path, monkeypatch):
     with vega.Converter() as converter:
         converter.submit(_bar(1))
         assert converter.finish()[0].startswith("<svg")
+
+
+# The SVG cache (Converter(cache=...)): one conversion fills it for the module; each test
+# works on its own copy, in tmp_path, never the user's cache.
+
+class _Started(Exception):
+    """Raised instead of starting the converter's child process."""
+
+
+def _no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    def popen(*args: Any, **kwargs: Any) -> None:
+        raise _Started
+    monkeypatch.setattr(vega.subprocess, "Popen", popen)
+
+
+_CACHED = [_bar(n) for n in (3, 1, 7)]
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory) -> tuple[Path, list[str]]:
+    cache = tmp_path_factory.mktemp("cache")
+    with vega.Converter(cache) as converter:
+        for spec in _CACHED:
+            converter.submit(spec)
+        svgs = converter.finish()
+    assert converter._child is not None  # the cache was empty: they were converted
+    return cache, svgs
+
+
+def _copy(filled: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[Path]]:
+    """A copy of the filled cache, and the file of each of _CACHED's SVGs in it."""
+    cache = tmp_path / "cache"
+    shutil.copytree(filled[0], cache)
+    (folder,) = cache.iterdir()
+    texts = {f: f.read_text(encoding="utf-8") for f in folder.iterdir()}
+    return cache, [next(f for f, text in texts.items() if text == svg) for svg in filled[1]]
+
+
+def test_cached_svgs_come_back_identical_without_a_child(filled, tmp_path, monkeypatch):
+    first = filled[1]
+    assert [s.count('aria-roledescription="bar"') for s in first] == [3, 1, 7]
+    cache, files = _copy(filled, tmp_path)
+    (folder,) = cache.iterdir()
+    assert folder.name.startswith("charts-") and len(files) == 3
+    assert all(len(f.stem) == 64 and f.suffix == ".svg" for f in files)
+    assert len(set(files)) == 3 == len(list(folder.iterdir()))
+    assert folder.stat().st_mode & 0o777 == 0o700  # whatever the umask: see the docstring
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+    month_ago = time.time() - 29 * 86400
+    for f in files:
+        os.utime(f, (month_ago, month_ago))
+    _no_child(monkeypatch)
+    # The same specs, one with its keys in another order (the same JSON object).
+    specs = [*_CACHED[:2], dict(reversed(_CACHED[2].items()))]
+    assert list(specs[2]) != list(_CACHED[2])
+    with vega.Converter(cache) as converter:
+        for spec in specs:
+            converter.submit(spec)
+        assert converter.finish() == first
+    assert converter._child is None
+    assert all(f.stat().st_mtime > month_ago + 86400 for f in files)  # used: kept longer
+
+
+def test_a_changed_spec_and_a_truncated_file_are_converted_in_order(filled, tmp_path):
+    cache, files = _copy(filled, tmp_path)
+    cut = files[2]  # _bar(7)'s
+    cut.write_bytes(cut.read_bytes()[:1000])  # as a full disk would leave it
+    specs = [_CACHED[0], _CACHED[2], _bar(5), _CACHED[1]]
+    with vega.Converter(cache) as converter:
+        for spec in specs:
+            converter.submit(spec)
+        svgs = converter.finish()
+    assert [svgs[0], svgs[3], svgs[1]] == filled[1]
+    assert [s.count('aria-roledescription="bar"') for s in svgs] == [3, 7, 5, 1]
+    assert converter._asked and [i for i, _ in converter._asked] == [1, 2]  # only those
+    assert cut.read_text(encoding="utf-8") == filled[1][2]  # whole again
+    assert len(list(cut.parent.iterdir())) == 4  # the new chart too, and no partial file
+
+
+def test_a_cache_that_cannot_be_written_still_converts(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("", encoding="utf-8")  # a file where the folder would be
+    with vega.Converter(blocked) as converter:
+        converter.submit(_bar(2))
+        svgs = converter.finish()
+    assert svgs[0].count('aria-roledescription="bar"') == 2
+    assert blocked.read_text(encoding="utf-8") == ""
+
+
+def test_the_key_changes_with_vl_convert_s_version(filled, tmp_path, monkeypatch):
+    cache, _ = _copy(filled, tmp_path)
+    _no_child(monkeypatch)
+    monkeypatch.setattr(vega, "_vl_convert_version", lambda: "0.0.0-another")
+    with pytest.raises(_Started), vega.Converter(cache) as converter:
+        converter.submit(_CACHED[0])  # a miss: the child would start to convert it
+    assert len(list(cache.iterdir())) == 2  # another version's folder beside the first
+
+
+def test_a_cache_others_may_write_to_is_not_used(filled, tmp_path, monkeypatch):
+    """The SVGs go into the pack unescaped: one planted in a folder that is not private must
+    not reach a pack."""
+    cache, files = _copy(filled, tmp_path)
+    for f in files:
+        f.write_text("<svg><script>alert(1)</script></svg>", encoding="utf-8")
+    files[0].parent.chmod(0o777)
+    _no_child(monkeypatch)
+    with pytest.raises(_Started), vega.Converter(cache) as converter:
+        for spec in _CACHED:
+            converter.submit(spec)
+
+
+def test_entries_unused_for_30_days_are_removed(filled, tmp_path, monkeypatch):
+    cache, files = _copy(filled, tmp_path)
+    old = time.time() - 31 * 86400
+    recent = time.time() - 29 * 86400
+    os.utime(files[0], (old, old))
+    os.utime(files[1], (recent, recent))
+    other = cache / "charts-0123456789abcdef"  # an older vl-convert's, its last file stale
+    other.mkdir()
+    (other / "x.svg").write_text("<svg></svg>", encoding="utf-8")
+    os.utime(other / "x.svg", (old, old))
+    _no_child(monkeypatch)
+    with vega.Converter(cache) as converter:
+        converter.submit(_CACHED[2])  # a hit: no child, and the scan runs at finish
+        converter.finish()
+    assert not files[0].exists() and files[1].exists() and files[2].exists()
+    assert not other.exists() and len(list(cache.iterdir())) == 1

@@ -5,17 +5,25 @@ JavaScript runtime, then 0.1-0.3 s a chart, seconds a pack. A child process conv
 charts on another core while the pack's process computes the rest of the pack. The child
 is `python -m saferboard.report.vega`: one JSON spec a line in; one JSON line out per spec,
 in the same order ({"svg": ...} or {"error": ...}).
+
+With a cache folder, the Converter keeps every SVG it made under a key of what made it (the
+spec, vl-convert's version, this file's source) and sends the child only the specs it has
+not converted before; a pack whose charts are all cached starts no child at all. The web's
+packs for each audience, and a pack built again, draw the same charts from the same data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import queue
 import re
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 import xml.etree.ElementTree as ET
 from contextlib import suppress
 from pathlib import Path
@@ -144,11 +152,58 @@ def _number(v: float) -> str:
     return "0" if text == "-0" else text
 
 
+CACHE_DAYS = 30  # a cached SVG not used for this long is removed (Converter.finish)
+
+
+def _vl_convert_version() -> str:
+    """The installed vl-convert-python's version (the child imports the same one)."""
+    from importlib.metadata import version
+
+    return version("vl-convert-python")
+
+
 class Converter:
     """Converts the specs given to `submit` in a child process; `finish` returns their SVGs
-    in order. Use as a context manager: leaving it stops the child."""
+    in order. Use as a context manager: leaving it stops the child.
 
-    def __init__(self) -> None:
+    `cache`: a folder for the SVGs made (None: none kept, and the child starts at once, so
+    its JavaScript runtime is ready sooner). A spec's key is the sha256 of its canonical JSON
+    (sorted keys, which is also the text the child converts, so a key names exactly what was
+    converted), vl-convert's version and the sha256 of this file, so a new vl-convert or a
+    change to `to_svg` or `simplify` misses. A hit is not sent to the child, which starts
+    only at the first miss. The cache is an optimisation only: any error reading or writing
+    it costs the conversion, and a file that is not a whole SVG (truncated) is converted
+    again and replaced.
+
+    Trust: an SVG is put into the pack's HTML as it is (not escaped), so whoever can write
+    into the cache folder can put markup, script included, into a pack: it must be as
+    private as the compiled templates beside it. Its charts folder is made 0700 and each
+    file 0600 (as Jinja writes the templates) whatever the umask, and is not used if it is
+    not the user's own or others may write to it; the folders above it are made with the
+    process's umask (the CLI's is 077)."""
+
+    def __init__(self, cache: Path | None = None) -> None:
+        self._folder: Path | None = None
+        self._tag = b""  # what, besides the spec, made an SVG: part of every key
+        if cache is not None:
+            source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+            self._tag = f"vl-convert-python {_vl_convert_version()}\nvega.py {source}\n".encode()
+            self._folder = _private_folder(
+                cache / f"charts-{hashlib.sha256(self._tag).hexdigest()[:16]}")
+        self._svgs: list[str | None] = []  # per spec submitted: its cached SVG, or None
+        self._asked: list[tuple[int, str]] = []  # per spec sent to the child: index, key
+        self._child: subprocess.Popen[str] | None = None
+        self._lines: list[str] = []
+        # Threads write the specs and drain the SVGs, so neither side ever waits on a full
+        # pipe: a map's spec is hundreds of kilobytes, and the pack's process would stop
+        # until the child had converted every chart before it.
+        self._specs: queue.Queue[str | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
+        if cache is None:
+            self._start()
+
+    def _start(self) -> None:
         # The child imports this same saferboard, wherever it was imported from.
         package_root = str(Path(__file__).resolve().parents[2])
         path = os.environ.get("PYTHONPATH")
@@ -156,18 +211,12 @@ class Converter:
         self._child = subprocess.Popen(
             [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             encoding="utf-8", env=env)
-        self._lines: list[str] = []
-        # Threads write the specs and drain the SVGs, so neither side ever waits on a full
-        # pipe: a map's spec is hundreds of kilobytes, and the pack's process would stop
-        # until the child had converted every chart before it.
-        self._specs: queue.Queue[str | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write, args=(self._child.stdin,),
                                         daemon=True)
         self._reader = threading.Thread(target=self._read, args=(self._child.stdout,),
                                         daemon=True)
         self._writer.start()
         self._reader.start()
-        self._sent = 0
 
     def _write(self, stream: IO[str] | None) -> None:
         assert stream is not None
@@ -184,28 +233,48 @@ class Converter:
         self._lines.extend(stream)
 
     def submit(self, spec: dict[str, Any]) -> None:
-        self._specs.put(json.dumps(spec) + "\n")
-        self._sent += 1
+        text = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+        key = ""
+        if self._folder is not None:
+            key = hashlib.sha256(self._tag + text.encode()).hexdigest()
+            svg = _read_svg(self._folder / f"{key}.svg")
+            if svg is not None:
+                self._svgs.append(svg)
+                return
+        self._asked.append((len(self._svgs), key))
+        self._svgs.append(None)
+        if self._child is None:
+            self._start()
+        self._specs.put(text + "\n")
 
     def finish(self) -> list[str]:
         """The SVGs of every spec submitted, in order (waits for the child to end)."""
-        self._specs.put(None)
-        self._writer.join()
-        self._reader.join()
-        if self._child.wait() != 0 or len(self._lines) != self._sent:
-            raise RuntimeError(self._failed())
-        out = []
-        for i, line in enumerate(self._lines):
-            result = json.loads(line)
-            if "error" in result:
-                raise ValueError(f"chart {i + 1} of {self._sent}: vl-convert failed: "
-                                 f"{result['error']}")
-            out.append(str(result["svg"]))
-        return out
+        out = self._svgs
+        if self._child is not None:
+            assert self._writer is not None and self._reader is not None
+            self._specs.put(None)
+            self._writer.join()
+            self._reader.join()
+            if self._child.wait() != 0 or len(self._lines) != len(self._asked):
+                raise RuntimeError(self._failed())
+            for (i, _), line in zip(self._asked, self._lines, strict=True):
+                result = json.loads(line)
+                if "error" in result:
+                    raise ValueError(f"chart {i + 1} of {len(out)}: vl-convert failed: "
+                                     f"{result['error']}")
+                out[i] = str(result["svg"])
+        svgs = [svg for svg in out if svg is not None]
+        assert len(svgs) == len(out)  # each was cached or has come from the child
+        if self._folder is not None:
+            for i, key in self._asked:
+                _write_svg(self._folder / f"{key}.svg", svgs[i])
+            _prune(self._folder)
+        return svgs
 
     def _failed(self) -> str:
+        assert self._child is not None
         return (f"the chart converter (python -m {__name__}) stopped after "
-                f"{len(self._lines)} of {self._sent} charts (exit code "
+                f"{len(self._lines)} of {len(self._asked)} charts (exit code "
                 f"{self._child.poll()}; its error is above)")
 
     def __enter__(self) -> Converter:
@@ -213,6 +282,9 @@ class Converter:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
+        if self._child is None:  # every spec was cached: nothing was started
+            return
+        assert self._writer is not None and self._reader is not None
         if self._child.poll() is None:
             self._child.kill()
             self._child.wait()
@@ -223,6 +295,64 @@ class Converter:
             if stream is not None and not stream.closed:
                 with suppress(OSError):  # a pipe to a killed child
                     stream.close()
+
+
+def _private_folder(folder: Path) -> Path | None:
+    """`folder`, made 0700 if missing; None (no cache) if it cannot be made or is not the
+    user's own and closed to others' writes (see Converter: its files go into packs)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError:
+        return None
+    return folder if st.st_uid == os.geteuid() and not st.st_mode & 0o022 else None
+
+
+def _read_svg(path: Path) -> str | None:
+    """The SVG cached at `path`, or None: missing, unreadable or not whole."""
+    try:
+        svg = path.read_bytes().decode("utf-8")  # bytes: no newline translation
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not (svg.startswith("<svg") and svg.endswith("</svg>")):  # cut short (a full disk)
+        return None
+    with suppress(OSError):  # last used, for _prune (a read-only cache still serves)
+        os.utime(path)
+    return svg
+
+
+def _write_svg(path: Path, svg: str) -> None:
+    """Written whole then renamed (a reader never sees half a file), 0600 (mkstemp)."""
+    try:
+        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(svg.encode("utf-8"))
+        os.replace(partial, path)
+    except OSError:
+        with suppress(OSError):
+            os.unlink(partial)
+
+
+def _prune(current: Path) -> None:
+    """Remove the cached SVGs (and partial files) unused for CACHE_DAYS in every version's
+    folder beside `current`, and the folders of other versions left empty. A hit touches its
+    file, so what goes is what no recent pack drew, and the cache stays about the size of a
+    month's packs. Done at every finish because it is cheap: one stat a file, a few thousand
+    files at most, milliseconds against the seconds of a pack."""
+    cutoff = time.time() - CACHE_DAYS * 86400
+    with suppress(OSError):
+        for folder in current.parent.glob("charts-*"):
+            with suppress(OSError), os.scandir(folder) as entries:
+                for entry in entries:
+                    with suppress(OSError):
+                        if entry.is_file() and entry.stat().st_mtime < cutoff:
+                            os.unlink(entry.path)
+            if folder != current:
+                with suppress(OSError):  # not empty
+                    folder.rmdir()
 
 
 def main() -> None:
