@@ -141,6 +141,24 @@ def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> Run:
         return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+def cli_ok(*args: str | Path) -> str:
+    """stdout of `saferboard ARGS` (run_cli), which must succeed."""
+    run = run_cli(*args)
+    assert run.code == 0, run.stderr
+    return run.stdout
+
+
+def cli_refusal(*args: str | Path) -> str:
+    """The error line of `saferboard ARGS` (run_cli), which must refuse as saferboard refuses
+    (a SaferboardError): exit 1 and one 'error: ' line on stderr, not an unexpected failure
+    (whose line ends "run with --debug for details") nor a traceback."""
+    run = run_cli(*args)
+    lines = run.stderr.splitlines()
+    assert run.code == 1 and len(lines) == 1, (run.code, run.stderr)
+    assert lines[0].startswith("error: ") and "--debug" not in lines[0], lines[0]
+    return lines[0]
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "test.duckdb"

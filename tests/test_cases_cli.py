@@ -1,6 +1,5 @@
 """The case register from the command line: import, reports, agenda, purge, SAR, and the
-refusals (no key, bad files). In-process with CliRunner; a subprocess only where the exit
-code and stderr shape are the point."""
+refusals (no key, bad files), all in-process (run_cli)."""
 
 from __future__ import annotations
 
@@ -8,24 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from saferboard.cli import app
-from saferboard.core.errors import InputError
 from tests.casedata import CASES_HEADER, PUBLISHED, case_row, key_file, published_year, write_csv
-from tests.conftest import needs_shared, run_cli
+from tests.conftest import cli_ok, cli_refusal, needs_shared, run_cli
 
 INCIDENTS = ["case_ref", "date", "reported_to", "description"]
 APPS = ["application_ref", "case_ref", "received", "review_date", "recommendations"]
-
-
-def invoke(*args: object) -> str:
-    """stdout of a command that must succeed; a saferboard error is raised as itself."""
-    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=True)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 @pytest.fixture
@@ -51,41 +38,41 @@ def test_ingest_due_stats_agenda(reg):
     apps = write_csv(tmp / "apps.csv", APPS, [["A1", "H1", "2024-05-02", "", ""]])
     for kind, f in (("cases", cases), ("reviews", reviews), ("incidents", incidents),
                     ("case_reviews", apps)):
-        assert "imported" in invoke("ingest-cases", kind, f, *opts)
-    text = invoke("ingest-cases", "incidents", incidents, *opts)
+        assert "imported" in cli_ok("ingest-cases", kind, f, *opts)
+    text = cli_ok("ingest-cases", "incidents", incidents, *opts)
     assert "skipped" in text  # identical file: not counted twice
 
-    text = invoke("cases", "due", "--as-of", "2024-05-08", "--format", "json", *opts)
+    text = cli_ok("cases", "due", "--as-of", "2024-05-08", "--format", "json", *opts)
     # H1 high: opened 05-01 + 7 = 05-08 (due today); M1 medium: review 04-20 + 14 = 05-04;
     # S1 standard: 05-01 + 28 = 05-29, not due; X1 closed.
     assert json.loads(text) == [
         {"case_ref": "M1", "risk_level": "medium", "due": "2024-05-04", "overdue_days": 4},
         {"case_ref": "H1", "risk_level": "high", "due": "2024-05-08", "overdue_days": 0}]
-    text = invoke("cases", "due", "--as-of", "2024-05-08", *opts)
+    text = cli_ok("cases", "due", "--as-of", "2024-05-08", *opts)
     assert "M1" in text and "S1" not in text
 
-    text = invoke("cases", "stats", "--year", "2024/25", "--format", "json", *opts)
+    text = cli_ok("cases", "stats", "--year", "2024/25", "--format", "json", *opts)
     figures = json.loads(text)
     assert {k: figures[k] for k in ("applications", "threshold_not_met", "reviews_carried_out",
                                     "reviews_with_recommendations")} \
         == {"applications": 1, "threshold_not_met": 0, "reviews_carried_out": 0,
             "reviews_with_recommendations": 0}
 
-    text = invoke("cases", "agenda", "--as-of", "2024-05-08", "--format", "json", *opts)
+    text = cli_ok("cases", "agenda", "--as-of", "2024-05-08", "--format", "json", *opts)
     agenda = json.loads(text)
     assert [d["case_ref"] for d in agenda["due"]] == ["M1", "H1"]
     assert [c["case_ref"] for c in agenda["new_high_risk"]] == ["H1"]
     assert agenda["open_applications"][0]["threshold_met"] is True
-    html = invoke("cases", "agenda", "--as-of", "2024-05-08", *opts)
+    html = cli_ok("cases", "agenda", "--as-of", "2024-05-08", *opts)
     assert html.startswith("<!doctype html>") and "H1" in html and "Ann Example" not in html
-    invoke("cases", "agenda", "--as-of", "2024-05-08", "--format", "pdf", "--out",
+    cli_ok("cases", "agenda", "--as-of", "2024-05-08", "--format", "pdf", "--out",
            tmp / "agenda.pdf", *opts)
     assert (tmp / "agenda.pdf").read_bytes().startswith(b"%PDF")
 
-    text = invoke("cases", "assess", "S1", "--yes", "unsafe_home", "--date",
+    text = cli_ok("cases", "assess", "S1", "--yes", "unsafe_home", "--date",
                         "2024-05-02", *opts)
     assert "level high" in text
-    text = invoke("cases", "due", "--as-of", "2024-05-09", "--format", "json", *opts)
+    text = cli_ok("cases", "due", "--as-of", "2024-05-09", "--format", "json", *opts)
     assert {"case_ref": "S1", "risk_level": "high", "due": "2024-05-08",
             "overdue_days": 1} in json.loads(text)
 
@@ -108,11 +95,11 @@ def test_stafford_published_table_reproduced_through_the_cli(reg):
         cases += c
         incidents += i
         apps += a
-    invoke("ingest-cases", "cases", write_csv(tmp / "c.csv", CASES_HEADER, cases), *opts)
-    invoke("ingest-cases", "incidents", write_csv(tmp / "i.csv", INCIDENTS, incidents), *opts)
-    invoke("ingest-cases", "case_reviews", write_csv(tmp / "a.csv", APPS, apps), *opts)
+    cli_ok("ingest-cases", "cases", write_csv(tmp / "c.csv", CASES_HEADER, cases), *opts)
+    cli_ok("ingest-cases", "incidents", write_csv(tmp / "i.csv", INCIDENTS, incidents), *opts)
+    cli_ok("ingest-cases", "case_reviews", write_csv(tmp / "a.csv", APPS, apps), *opts)
     for r in rows:
-        text = invoke("cases", "stats", "--year", r["year"], "--format", "json", *opts)
+        text = cli_ok("cases", "stats", "--year", r["year"], "--format", "json", *opts)
         got = json.loads(text)
         assert [got["applications"], got["threshold_not_met"], got["reviews_carried_out"],
                 got["reviews_with_recommendations"]] == [
@@ -127,22 +114,22 @@ def test_purge_and_sar(reg):
                  dob="1950-05-05"),
         case_row("NEW", "2023-01-01", name="Nora Newcase", dob="1980-08-08"),
     ])
-    invoke("ingest-cases", "cases", cases, *opts)
-    text = invoke("cases", "purge", "--as-of", "2025-01-01", "--dry-run", *opts)
+    cli_ok("ingest-cases", "cases", cases, *opts)
+    text = cli_ok("cases", "purge", "--as-of", "2025-01-01", "--dry-run", *opts)
     assert "OLD" in text and "would remove" in text
-    text = invoke("cases", "sar", "--name", "Olive Oldcase", "--dob", "1950-05-05",
+    text = cli_ok("cases", "sar", "--name", "Olive Oldcase", "--dob", "1950-05-05",
                         "--out", tmp / "sar", "--no-pdf", *opts)
     export = json.loads((tmp / "sar" / "sar.json").read_text())
     assert export["person_records"] == 1
     assert export["cases"][0]["people"][0]["name"] == "Olive Oldcase"
     assert "Nora" not in (tmp / "sar" / "sar.json").read_text()
     assert (tmp / "sar" / "sar.json").stat().st_mode & 0o077 == 0
-    text = invoke("cases", "purge", "--as-of", "2025-01-01", *opts)
+    text = cli_ok("cases", "purge", "--as-of", "2025-01-01", *opts)
     assert "removed the personal data of 1 person record" in text
-    text = invoke("cases", "sar", "--name", "Olive Oldcase", "--dob", "1950-05-05",
+    text = cli_ok("cases", "sar", "--name", "Olive Oldcase", "--dob", "1950-05-05",
                         "--out", tmp / "sar2", "--no-pdf", *opts)
     assert json.loads((tmp / "sar2" / "sar.json").read_text())["person_records"] == 0
-    text = invoke("cases", "show", "OLD", *opts)
+    text = cli_ok("cases", "show", "OLD", *opts)
     shown = json.loads(text)
     assert shown["purged_at"] and shown["people"][0]["name"] is None
     assert shown["people"][0]["role"] == "victim"  # the count of victims survives
@@ -150,9 +137,9 @@ def test_purge_and_sar(reg):
 
 def test_sar_pdf(reg):
     tmp, opts = reg
-    invoke("ingest-cases", "cases", write_csv(tmp / "c.csv", CASES_HEADER, [
+    cli_ok("ingest-cases", "cases", write_csv(tmp / "c.csv", CASES_HEADER, [
         case_row("P1", "2023-01-01", name="Pia Pdfperson", dob="1980-08-08")]), *opts)
-    invoke("cases", "sar", "--name", "Pia Pdfperson", "--dob", "1980-08-08", "--out",
+    cli_ok("cases", "sar", "--name", "Pia Pdfperson", "--dob", "1980-08-08", "--out",
            tmp / "s", *opts)
     assert (tmp / "s" / "sar.pdf").read_bytes().startswith(b"%PDF")
 
@@ -160,15 +147,14 @@ def test_sar_pdf(reg):
 def test_refuses_without_a_key(tmp_path, monkeypatch):
     monkeypatch.delenv("SAFERBOARD_CASE_KEY_FILE", raising=False)
     db = tmp_path / "reg.sqlite"
-    with pytest.raises(InputError, match="token_urlsafe"):
-        invoke("ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
-                                                  [case_row("C1", "2024-01-01")]),
-               "--cases-db", db)
+    assert "token_urlsafe" in cli_refusal(
+        "ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
+                                           [case_row("C1", "2024-01-01")]), "--cases-db", db)
     assert not db.exists()
     short = tmp_path / "short.key"
     short.write_text("too-short\n")
-    with pytest.raises(InputError, match="at least 32"):
-        invoke("cases", "due", "--as-of", "2024-01-01", "--cases-db", db, "--key-file", short)
+    assert "at least 32" in cli_refusal("cases", "due", "--as-of", "2024-01-01", "--cases-db",
+                                        db, "--key-file", short)
 
 
 def test_environment_variables_and_missing_register(tmp_path, monkeypatch):
@@ -176,13 +162,12 @@ def test_environment_variables_and_missing_register(tmp_path, monkeypatch):
     db = tmp_path / "env.sqlite"
     monkeypatch.setenv("SAFERBOARD_CASE_KEY_FILE", str(key))
     monkeypatch.setenv("SAFERBOARD_CASES_DB", str(db))
-    with pytest.raises(InputError, match="no case register here"):
-        invoke("cases", "stats", "--year", "2024/25")
+    assert "no case register here" in cli_refusal("cases", "stats", "--year", "2024/25")
     assert not db.exists()  # a report never creates an empty register
-    invoke("ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
+    cli_ok("ingest-cases", "cases", write_csv(tmp_path / "c.csv", CASES_HEADER,
                                               [case_row("E1", "2024-01-01", level="high")]))
     assert db.exists()
-    assert json.loads(invoke("cases", "due", "--as-of", "2024-01-08", "--format", "json")) \
+    assert json.loads(cli_ok("cases", "due", "--as-of", "2024-01-08", "--format", "json")) \
         == [{"case_ref": "E1", "risk_level": "high", "due": "2024-01-08", "overdue_days": 0}]
 
 
