@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from saferboard import store
-from saferboard.cli.common import app as cli_app
 from saferboard.measures.cohort import (
     PublishedCohort,
     cohort_measures,
@@ -28,6 +26,7 @@ from saferboard.measures.cohort import (
 from saferboard.measures.disclosure import MARK
 from saferboard.present.cohort import GROUP_COLUMNS, CohortGroupOut, groups
 from saferboard.present.values import SUPPRESSED, Suppressed
+from tests.conftest import cli_ok
 from tests.test_cohort_store import AS_OF
 
 HIDDEN = ("Pilot", "Comparison", "Pilot: Home Office recordable",
@@ -82,10 +81,8 @@ def _rows(html: str, start: str) -> tuple[list[str], dict[str, list[str]]]:
 
 def test_cli_json_and_table_never_show_a_suppressed_group_as_zero(
         partner_db: Path) -> None:
-    run = CliRunner().invoke(cli_app, ["cohort", "--db", str(partner_db), "--as-of",
-                                       AS_OF.isoformat(), "--format", "json"])
-    assert run.exit_code == 0, run.output
-    body = json.loads(run.stdout)
+    body = json.loads(cli_ok("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat(),
+                             "--format", "json"))
     assert body["suppressed"] == ["Comparison", "Pilot"]
     for name in ("Pilot", "Comparison"):
         for group in (body["by_cohort"][name], body["by_cohort"][name]["ho_recordable"]):
@@ -96,9 +93,8 @@ def test_cli_json_and_table_never_show_a_suppressed_group_as_zero(
     assert statutory["suppressed"] is False and statutory["members"] == 60
     # The same rows as present.cohort.groups, in the table and CSV.
     rows = groups(_published(partner_db))
-    run = CliRunner().invoke(cli_app, ["cohort", "--db", str(partner_db), "--as-of",
-                                       AS_OF.isoformat(), "--format", "csv"])
-    lines = run.stdout.splitlines()
+    lines = cli_ok("cohort", "--db", partner_db, "--as-of", AS_OF.isoformat(), "--format",
+                   "csv").splitlines()
     assert lines[0].split(",") == list(GROUP_COLUMNS)
     assert len(lines) == 1 + len(rows)
     for line in lines[1:]:

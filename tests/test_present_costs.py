@@ -10,13 +10,11 @@ import json
 from datetime import date
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from saferboard import store
-from saferboard.cli.common import app
 from saferboard.core import categories
 from saferboard.core.crime_costs import load_unit_costs
 from saferboard.present.costs import PACK_COLUMNS, CostRowOut
+from tests.conftest import cli_ok
 
 
 def test_costs_json_csv_and_pack_share_one_row(partner_db: Path) -> None:
@@ -24,16 +22,13 @@ def test_costs_json_csv_and_pack_share_one_row(partner_db: Path) -> None:
     from saferboard.report.cohort import cost_section
 
     args = ["costs", "--db", str(partner_db), "--area", "Barnet", "--month", "2025-12"]
-    run = CliRunner().invoke(app, [*args, "--format", "json"])
-    assert run.exit_code == 0, run.output
-    rows = json.loads(run.stdout)["categories"]
+    body = json.loads(cli_ok(*args, "--format", "json"))
+    rows = body["categories"]
     assert rows and all(list(r) == list(CostRowOut.model_fields) for r in rows)
-    run = CliRunner().invoke(app, [*args, "--format", "csv"])
-    table = list(csv.DictReader(io.StringIO(run.stdout)))
+    table = list(csv.DictReader(io.StringIO(cli_ok(*args, "--format", "csv"))))
     assert list(table[0]) == list(CostRowOut.model_fields)
     assert table[-1]["category"] == "Total (priced categories)"
-    assert int(table[-1]["cost"]) == json.loads(CliRunner().invoke(
-        app, [*args, "--format", "json"]).stdout)["total_cost"]
+    assert int(table[-1]["cost"]) == body["total_cost"]
     for got, want in zip(table[:-1], rows, strict=True):
         assert got == {k: "" if v is None else str(v) for k, v in want.items()}
     con = store.connect(partner_db, read_only=True)

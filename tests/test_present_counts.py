@@ -8,25 +8,16 @@ import io
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from saferboard.cli.common import app
-from tests.conftest import run_cli
+from tests.conftest import cli_ok, run_cli
 from tests.csvcount import street_counts
 from tests.test_examples import STREET
 
 
-def cli(*args: str | Path) -> str:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
-
-
 def test_counts_csv_and_json_are_the_same_rows(base_db: Path) -> None:
     for by in ("crime_type,month", "month,crime_type", "area"):
-        rows = json.loads(cli("counts", "--db", base_db, "--by", by, "--format", "json"))
-        table = list(csv.reader(io.StringIO(cli("counts", "--db", base_db, "--by", by,
-                                                "--format", "csv"))))
+        rows = json.loads(cli_ok("counts", "--db", base_db, "--by", by, "--format", "json"))
+        table = list(csv.reader(io.StringIO(cli_ok("counts", "--db", base_db, "--by", by,
+                                                   "--format", "csv"))))
         columns = [*by.split(","), "count"]
         assert rows and table[0] == columns and all(list(r) == columns for r in rows)
         assert table[1:] == [["" if v is None else str(v) for v in r.values()] for r in rows]
@@ -51,8 +42,8 @@ def test_count_rows_name_the_keys_in_the_order_asked() -> None:
 
 
 def test_counts_csv_with_no_rows_keeps_its_header(base_db: Path) -> None:
-    text = cli("counts", "--db", base_db, "--by", "area,month", "--from", "1990-01",
-               "--to", "1990-02", "--format", "csv")
+    text = cli_ok("counts", "--db", base_db, "--by", "area,month", "--from", "1990-01",
+                  "--to", "1990-02", "--format", "csv")
     assert list(csv.reader(io.StringIO(text))) == [["area", "month", "count"]]
 
 

@@ -10,16 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner
-
-from saferboard.cli.common import app
+from tests.conftest import cli_ok
 from tests.web.conftest import Web, make_web  # noqa: F401  (fixture)
-
-
-def cli(*args: str | Path) -> str:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def keys(value: Any, path: str = "") -> set[str]:
@@ -41,7 +33,7 @@ def test_cli_json_and_api_dashboard_have_the_same_fields_and_values(
         base_db: Path, make_web: Callable[..., Web]) -> None:  # noqa: F811
     from tests.web.conftest import PASSWORD
 
-    rows = json.loads(cli("dashboard", "--db", base_db, "--format", "json"))
+    rows = json.loads(cli_ok("dashboard", "--db", base_db, "--format", "json"))
     web = make_web()
     c = web.login("analyst", PASSWORD)
     api = c.get("/api/dashboard").json()
@@ -77,8 +69,8 @@ def test_cli_targets_and_api_targets_are_the_same_rows(
     web = make_web()
     api = web.login("analyst", PASSWORD).get("/api/targets").json()
     assert api["targets"], api  # the shipped configuration has Barnet's targets
-    rows = json.loads(cli("targets", "--db", base_db, "--area", api["area"], "--month",
-                          api["month"], "--format", "json"))
+    rows = json.loads(cli_ok("targets", "--db", base_db, "--area", api["area"], "--month",
+                             api["month"], "--format", "json"))
     # The old API dropped complete and caveats and renamed the rest (name, expected_now,
     # actual); now both print `present.targets.TargetOut`.
     assert api["targets"] == rows
@@ -93,15 +85,15 @@ def test_cli_compare_api_peers_and_peers_csv_are_the_same_rows(
     c = web.login("analyst", PASSWORD)
     query = {"month": "2025-09"}
     api = c.get("/api/categories/Burglary/peers", params=query).json()
-    rows = json.loads(cli("compare", "--db", base_db, "--category", "Burglary", "--month",
-                          "2025-09", "--format", "json"))
+    rows = json.loads(cli_ok("compare", "--db", base_db, "--category", "Burglary", "--month",
+                             "2025-09", "--format", "json"))
     assert api["group"] and api["month"] == "2025-09"
     # The old API returned the measure's dataclass (rate, lower, verdict, funnel95 pairs,
     # reasons apart); the old CSV download had 8 of the CLI's 17 columns.
     assert api["rows"] == rows
     body = c.get("/downloads/csv/peers", params={**query, "category": "Burglary"}).text
-    assert body == cli("compare", "--db", base_db, "--category", "Burglary", "--month",
-                       "2025-09", "--format", "csv")
+    assert body == cli_ok("compare", "--db", base_db, "--category", "Burglary", "--month",
+                          "2025-09", "--format", "csv")
     assert sum(1 for r in rows if r["highlight"]) == 1
 
 
@@ -111,13 +103,13 @@ def test_cli_quality_and_api_quality_are_the_same(
 
     web = make_web()
     c = web.login("analyst", PASSWORD)
-    rows = json.loads(cli("quality", "--db", base_db, "--format", "json"))
+    rows = json.loads(cli_ok("quality", "--db", base_db, "--format", "json"))
     # The old API wrote the unmapped labels' months as full dates (2025-10-01), the CLI as
     # YYYY-MM; the old CSV download had 11 of the 16 columns and a count for the months
     # missing instead of the months.
     assert rows and c.get("/api/quality").json() == rows
     body = c.get("/downloads/csv/quality").text
-    assert body == cli("quality", "--db", base_db, "--format", "csv")
+    assert body == cli_ok("quality", "--db", base_db, "--format", "csv")
 
 
 def test_quality_months_are_written_one_way() -> None:

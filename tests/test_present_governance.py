@@ -10,18 +10,10 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from saferboard import store
-from saferboard.cli.common import app
 from saferboard.present.governance import ActionRowOut, ProjectRowOut
+from tests.conftest import cli_ok
 from tests.web.conftest import Web, make_web  # noqa: F401  (fixture)
-
-
-def cli_csv(*args: str | Path) -> str:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def test_cli_and_web_csv_print_the_same_project_and_action_rows(
@@ -29,13 +21,13 @@ def test_cli_and_web_csv_print_the_same_project_and_action_rows(
     web = make_web()
     c = web.login("analyst")  # every agency, as the CLI
     for table, model in (("projects", ProjectRowOut), ("actions", ActionRowOut)):
-        cli = cli_csv(table, "--db", base_db, "--format", "csv")
+        cli = cli_ok(table, "--db", base_db, "--format", "csv")
         download = c.get(f"/downloads/csv/{table}")
         assert download.status_code == 200
         assert next(csv.reader(io.StringIO(cli))) == list(model.model_fields)
         assert download.text == cli, table
-    projects = list(csv.DictReader(io.StringIO(cli_csv("projects", "--db", base_db,
-                                                        "--format", "csv"))))
+    projects = list(csv.DictReader(io.StringIO(cli_ok("projects", "--db", base_db,
+                                                       "--format", "csv"))))
     # A project without KPIs in the quarter keeps its row (the old download dropped it).
     con = store.connect(base_db, read_only=True)
     try:
@@ -78,15 +70,15 @@ def test_api_projects_and_actions_are_the_cli_json_rows(
     for table, quarter, model in (("projects", "2016-Q4", ProjectRowOut),
                                   ("actions", "2012-Q4", ActionRowOut)):
         for query, extra in (({}, ()), ({"quarter": quarter}, ("--quarter", quarter))):
-            every = json.loads(cli_csv(table, "--db", base_db, "--format", "json", *extra))
+            every = json.loads(cli_ok(table, "--db", base_db, "--format", "json", *extra))
             api = analyst.get(f"/api/{table}", params=query).json()
             assert every and api == every, (table, query)
             assert list(api[0]) == list(model.model_fields)
             # A partner officer sees their agency's rows: the CLI's --agency.
             seen = {}
             for agency, client in partners.items():
-                mine = json.loads(cli_csv(table, "--db", base_db, "--format", "json",
-                                          "--agency", agency, *extra))
+                mine = json.loads(cli_ok(table, "--db", base_db, "--format", "json",
+                                         "--agency", agency, *extra))
                 assert client.get(f"/api/{table}", params=query).json() == mine
                 assert {r["agency"] for r in mine} <= {agency}
                 seen[agency] = len(mine)

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
-from typer.testing import CliRunner
 
 import saferboard
-from saferboard.cli import app as cli
 from saferboard.web.settings import Settings
+from tests.conftest import cli_ok
 from tests.web.case_fixtures import seed_register
 from tests.web.conftest import SECRET, Clock
 from tests.web.test_browser import Watch, _login, live_server
@@ -78,8 +77,6 @@ def test_partner_opens_a_case_records_an_incident_and_an_assessment(
     page.close()
     # The same register through the command line: the new high-risk case is on the agenda.
     today = datetime.now(UTC).date().isoformat()
-    result = CliRunner().invoke(cli, ["cases", "agenda", "--as-of", today, "--format", "json",
-                                      "--key-file", str(key), "--cases-db", str(cases_db)])
-    assert result.exit_code == 0, result.output
-    agenda = json.loads(result.stdout)
+    agenda = json.loads(cli_ok("cases", "agenda", "--as-of", today, "--format", "json",
+                               "--key-file", key, "--cases-db", cases_db))
     assert {"case_ref": "PW-1", "opened": today} in agenda["new_high_risk"]

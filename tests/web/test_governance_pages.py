@@ -9,18 +9,14 @@ import json
 import re
 from typing import Any
 
-from typer.testing import CliRunner
-
-from saferboard.cli.common import app
+from tests.conftest import cli_ok
 from tests.web.conftest import Web
 
 
 def _cli_rows(web: Web, command: str, quarter: str) -> list[dict[str, Any]]:
     web.app.state.saferboard.db.close()  # the CLI opens the store itself
-    result = CliRunner().invoke(app, [command, "--db", str(web.db), "--quarter", quarter,
-                                      "--format", "json"])
-    assert result.exit_code == 0, result.output
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    rows: list[dict[str, Any]] = json.loads(cli_ok(command, "--db", web.db, "--quarter",
+                                                   quarter, "--format", "json"))
     return rows
 
 
