@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from typer.testing import CliRunner
 
 from saferboard.cli import app
-from tests.conftest import ROOT
+from tests.conftest import ROOT, cli_ok
 
 # Every registered command: a new one without help text or a README line fails here.
 COMMANDS = sorted(str(c.name) for c in app.registered_commands)
@@ -33,9 +32,7 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
-    result = CliRunner().invoke(app, [command, "--help"])
-    assert result.exit_code == 0
-    doc = result.output
+    doc = cli_ok(command, "--help")
     assert "Usage:" in doc and len(doc.split("Options")[0].strip().splitlines()) >= 2
     readme = (ROOT / "README.md").read_text()
     assert f"saferboard {command}" in readme

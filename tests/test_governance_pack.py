@@ -92,17 +92,13 @@ def test_cba_xlsx_from_the_cli(tmp_path: Path) -> None:
 
 
 def test_governance_commands_have_help_and_are_in_the_readme() -> None:
-    from typer.testing import CliRunner
-
-    from saferboard.cli import app
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, cli_ok
 
     readme = (ROOT / "README.md").read_text()
     for command in ("cba", "appraise", "ingest-returns", "projects", "ingest-actions",
                     "actions"):
-        result = CliRunner().invoke(app, [command, "--help"])
-        assert result.exit_code == 0, command
-        assert len(result.output.split("Options")[0].strip().splitlines()) >= 2
+        doc = cli_ok(command, "--help")
+        assert len(doc.split("Options")[0].strip().splitlines()) >= 2, command
         assert f"saferboard {command}" in readme, command
 
 

@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from saferboard import store
 from saferboard.core.pseudonym import Key, load_key, pseudonym
 from saferboard.sources.partner import KINDS, ingest_partner, parse
-from tests.conftest import EXAMPLES, Run, run_cli, table_dump
+from tests.conftest import EXAMPLES, Run, cli_ok, run_cli, table_dump
 
 PARTNER = EXAMPLES / "partner"
 TEMPLATES = PARTNER / "templates"
@@ -462,13 +462,8 @@ def test_no_raw_identifier_reaches_the_database_or_any_output(
 
 @pytest.mark.parametrize("command", ["ingest-partner", "repeats", "marac"])
 def test_people_commands_have_help_and_a_readme_line(command: str) -> None:
-    from typer.testing import CliRunner
-
-    from saferboard.cli import app
-
-    result = CliRunner().invoke(app, [command, "--help"])
-    assert result.exit_code == 0
-    assert "Usage:" in result.output and len(result.output.split("Options")[0].splitlines()) > 3
+    doc = cli_ok(command, "--help")
+    assert "Usage:" in doc and len(doc.split("Options")[0].splitlines()) > 3
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert f"saferboard {command}" in readme
 
