@@ -490,7 +490,9 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     page says so). `sources`: load_sources(con, cats) when the caller has already read it
     (to find the month), so the store is not read twice; None reads it here."""
     timer = timer or _Timer()
-    with vega.Converter() as converter:  # converts the charts while the measures run
+    # Converts the charts while the measures run; a chart drawn before (another audience's
+    # pack, the same pack again) comes from the user's cache (see vega.Converter).
+    with vega.Converter(_cache_dir()) as converter:
         figures = _Figures(converter)
         context = _context(con, cats, config, area, month, timer, audience,
                            include_unverified, allow_partial, progress, cases, sources,
