@@ -166,14 +166,15 @@ class Converter:
     """Converts the specs given to `submit` in a child process; `finish` returns their SVGs
     in order. Use as a context manager: leaving it stops the child.
 
-    `cache`: a folder for the SVGs made (None: none kept, and the child starts at once, so
-    its JavaScript runtime is ready sooner). A spec's key is the sha256 of its canonical JSON
-    (sorted keys, which is also the text the child converts, so a key names exactly what was
-    converted), vl-convert's version and the sha256 of this file, so a new vl-convert or a
-    change to `to_svg` or `simplify` misses. A hit is not sent to the child, which starts
-    only at the first miss. The cache is an optimisation only: any error reading or writing
-    it costs the conversion, and a file that is not a whole SVG (truncated) is converted
-    again and replaced.
+    `cache`: a folder for the SVGs made (None: none kept). A spec's key is the sha256 of its
+    canonical JSON (sorted keys, which is also the text the child converts, so a key names
+    exactly what was converted), vl-convert's version, Python's (ElementTree writes
+    `simplify`'s output) and the sha256 of this file, so a new vl-convert or a change to
+    `to_svg` or `simplify` misses. A hit is not sent to the child, which starts only at the
+    first miss; without a cache, or with an empty one (every spec will miss), it starts at
+    once, so its JavaScript runtime is ready sooner. The cache is an optimisation only: any
+    error reading or writing it costs the conversion, and a file that is not a whole SVG
+    (truncated) is converted again and replaced.
 
     Trust: an SVG is put into the pack's HTML as it is (not escaped), so whoever can write
     into the cache folder can put markup, script included, into a pack: it must be as
@@ -187,7 +188,9 @@ class Converter:
         self._tag = b""  # what, besides the spec, made an SVG: part of every key
         if cache is not None:
             source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-            self._tag = f"vl-convert-python {_vl_convert_version()}\nvega.py {source}\n".encode()
+            python = "{}.{}".format(*sys.version_info)
+            self._tag = (f"vl-convert-python {_vl_convert_version()}\npython {python}\n"
+                         f"vega.py {source}\n").encode()
             self._folder = _private_folder(
                 cache / f"charts-{hashlib.sha256(self._tag).hexdigest()[:16]}")
         self._svgs: list[str | None] = []  # per spec submitted: its cached SVG, or None
@@ -200,7 +203,7 @@ class Converter:
         self._specs: queue.Queue[str | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._reader: threading.Thread | None = None
-        if cache is None:
+        if self._folder is None or _empty(self._folder):
             self._start()
 
     def _start(self) -> None:
@@ -306,6 +309,13 @@ def _private_folder(folder: Path) -> Path | None:
     except OSError:
         return None
     return folder if st.st_uid == os.geteuid() and not st.st_mode & 0o022 else None
+
+
+def _empty(folder: Path) -> bool:
+    try:
+        return not any(folder.iterdir())
+    except OSError:  # as good as empty: nothing will be read from it
+        return True
 
 
 def _read_svg(path: Path) -> str | None:
