@@ -200,6 +200,22 @@ def cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's cache folder ($XDG_CACHE_HOME: the Vega bundle, the compiled pack
+    templates, the charts' SVGs) replaced by one of the session's, shared by its workers
+    and the processes they start: a run neither reads nor fills the user's own, so what it
+    checks and how long it takes do not depend on earlier runs."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / "xdg-cache"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield
+
+
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str,
                build: Callable[[Path], Path]) -> Path:
     """`build(folder)` run once for the whole session, whatever the number of xdist workers:
