@@ -105,11 +105,10 @@ def open_register(settings: Settings) -> CaseRegister | None:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Open the register (if configured) and add the case routes to `app`."""
+    """Open the register (if configured) for `app`, whose routes include `router` and
+    `api` (create_app)."""
     app.state.cases = open_register(settings)
     app.add_exception_handler(CasesNotConfigured, _not_configured)
-    app.include_router(router)
-    app.include_router(api)
 
 
 async def _not_configured(request: Request, exc: Exception) -> Response:
