@@ -42,7 +42,8 @@ KILL_DELAYS = (0.05, 0.3, 0.6, 0.9, 1.2, 1.5)  # seconds after the process opene
 # zombie, its pid not reused) until the test has sent its kill.
 FORKER = """
 import json, os, sys
-from saferboard.cli import main
+from saferboard.cli import command, main
+command()  # the command tree, built once here rather than in each child
 for line in sys.stdin:
     args = json.loads(line)
     sys.stdout.flush()
