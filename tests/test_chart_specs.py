@@ -353,7 +353,7 @@ def test_a_cache_that_cannot_be_written_still_converts(tmp_path):
 def test_the_key_changes_with_vl_convert_s_version(filled, tmp_path, monkeypatch):
     cache, _ = _copy(filled, tmp_path)
     _no_child(monkeypatch)
-    monkeypatch.setattr(vega, "_vl_convert_version", lambda: "0.0.0-another")
+    monkeypatch.setattr(vega, "vl_convert_version", lambda: "0.0.0-another")
     with pytest.raises(_Started), vega.Converter(cache) as converter:
         converter.submit(_CACHED[0])  # a miss: the child would start to convert it
     old, new = sorted(cache.iterdir(), key=lambda f: len(list(f.iterdir())))[::-1]

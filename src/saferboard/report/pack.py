@@ -394,14 +394,11 @@ def _vega_javascript() -> str:
     in the user's cache directory, one file per vl-convert version (the version fixes the
     bundle). The cache is an optimisation only: any error reading or writing it falls back
     to bundling."""
-    import os
-    from importlib.metadata import version
-
     import vl_convert as vlc
 
     base = _cache_dir()
     path = (None if base is None else
-            base / f"vl-convert-{version('vl-convert-python')}-bundle.js")
+            base / f"vl-convert-{vega.vl_convert_version()}-bundle.js")
     if path is not None:
         try:
             return path.read_text(encoding="utf-8")
@@ -410,14 +407,9 @@ def _vega_javascript() -> str:
     # The package's stub marks the optional snippet argument as required.
     bundle: str = vlc.javascript_bundle()  # type: ignore[call-arg]
     if path is not None:
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        try:  # written whole then renamed: a reader never sees half a file
+        with suppress(OSError):  # then write_whole fails too, and only the bundling is lost
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_text(bundle, encoding="utf-8")
-            partial.replace(path)
-        except OSError:
-            with suppress(OSError):
-                partial.unlink(missing_ok=True)
+        vega.write_whole(path, bundle)
     return bundle
 
 

@@ -155,8 +155,9 @@ def _number(v: float) -> str:
 CACHE_DAYS = 30  # a cached SVG not used for this long is removed (Converter.finish)
 
 
-def _vl_convert_version() -> str:
-    """The installed vl-convert-python's version (the child imports the same one)."""
+def vl_convert_version() -> str:
+    """The installed vl-convert-python's version (the child imports the same one; it fixes
+    both the SVGs and the Vega bundle pack.py caches)."""
     from importlib.metadata import version
 
     return version("vl-convert-python")
@@ -189,7 +190,7 @@ class Converter:
         if cache is not None:
             source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
             python = "{}.{}".format(*sys.version_info)
-            self._tag = (f"vl-convert-python {_vl_convert_version()}\npython {python}\n"
+            self._tag = (f"vl-convert-python {vl_convert_version()}\npython {python}\n"
                          f"vega.py {source}\n").encode()
             self._folder = _private_folder(
                 cache / f"charts-{hashlib.sha256(self._tag).hexdigest()[:16]}")
@@ -270,7 +271,7 @@ class Converter:
         assert len(svgs) == len(out)  # each was cached or has come from the child
         if self._folder is not None:
             for i, key in self._asked:
-                _write_svg(self._folder / f"{key}.svg", svgs[i])
+                write_whole(self._folder / f"{key}.svg", svgs[i])
             _prune(self._folder)
         return svgs
 
@@ -331,15 +332,16 @@ def _read_svg(path: Path) -> str | None:
     return svg
 
 
-def _write_svg(path: Path, svg: str) -> None:
-    """Written whole then renamed (a reader never sees half a file), 0600 (mkstemp)."""
+def write_whole(path: Path, text: str) -> None:
+    """A cache file (an SVG here, the Vega bundle in pack.py) written whole then renamed (a
+    reader never sees half a file), 0600 (mkstemp); an error only leaves it unwritten."""
     try:
         fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
     except OSError:
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(svg.encode("utf-8"))
+            f.write(text.encode("utf-8"))
         os.replace(partial, path)
     except OSError:
         with suppress(OSError):
