@@ -148,15 +148,25 @@ def cli_ok(*args: str | Path) -> str:
     return run.stdout
 
 
+def error_line(run: Run) -> str:
+    """The refusal contract of a run (run_cli or run_cli_process): non-zero exit, exactly one
+    non-empty 'error: ' line on stderr, no traceback; that line."""
+    assert run.code != 0, run.stdout
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: ") and len(lines[0]) > len("error: ")
+    return lines[0]
+
+
 def cli_refusal(*args: str | Path) -> str:
     """The error line of `saferboard ARGS` (run_cli), which must refuse as saferboard refuses
-    (a SaferboardError): exit 1 and one 'error: ' line on stderr, not an unexpected failure
-    (whose line ends "run with --debug for details") nor a traceback."""
+    (a SaferboardError): exit 1 and one 'error: ' line on stderr (error_line), not an
+    unexpected failure (whose line ends "run with --debug for details")."""
     run = run_cli(*args)
-    lines = run.stderr.splitlines()
-    assert run.code == 1 and len(lines) == 1, (run.code, run.stderr)
-    assert lines[0].startswith("error: ") and "--debug" not in lines[0], lines[0]
-    return lines[0]
+    line = error_line(run)
+    assert run.code == 1 and "--debug" not in line, (run.code, line)
+    return line
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import EXAMPLES, Run, run_cli, table_dump
+from tests.conftest import EXAMPLES, error_line, run_cli, table_dump
 
 POLICEUK = EXAMPLES / "policeuk"
 MPS = EXAMPLES / "mps"
@@ -60,16 +60,6 @@ def with_field(lines: list[bytes], line_no: int, field: str, value: bytes) -> by
     cells[STREET_FIELDS.index(field)] = value
     out[line_no - 1] = b",".join(cells) + b"\n"
     return b"".join(out)
-
-
-def error_line(run: Run) -> str:
-    """The refusal contract: non-zero exit, exactly one non-empty 'error: ' line, no traceback."""
-    assert run.code != 0, run.stdout
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("error: ") and len(lines[0]) > len("error: ")
-    return lines[0]
 
 
 def assert_located(message: str, line: int | None, column: str | None) -> None:

@@ -23,7 +23,7 @@ from openpyxl import Workbook
 from saferboard import store
 from saferboard.core.pseudonym import Key, load_key, pseudonym
 from saferboard.sources.partner import KINDS, ingest_partner, parse
-from tests.conftest import EXAMPLES, Run, cli_ok, run_cli, table_dump
+from tests.conftest import EXAMPLES, cli_ok, error_line, run_cli, table_dump
 
 PARTNER = EXAMPLES / "partner"
 TEMPLATES = PARTNER / "templates"
@@ -48,15 +48,6 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
 def records(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
-
-
-def error_line(run: Run) -> str:
-    assert run.code != 0, run.stdout
-    assert "Traceback" not in run.stderr
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def sha(path: Path) -> str:

@@ -20,7 +20,7 @@ from saferboard.measures import problem_assessment as pa
 from saferboard.store import cases as cs
 from saferboard.store import problems as ps
 from tests.casedata import CASES_HEADER, KEY_LINE, case_row, key_file, write_csv
-from tests.conftest import run_cli
+from tests.conftest import cli_ok, run_cli
 
 FIELDS = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude",
           "Location", "LSOA code", "LSOA name", "Crime type", "Last outcome category",
@@ -205,40 +205,34 @@ def reg(tmp_path):
     return db, opts
 
 
-def ok(*args: object) -> str:
-    r = run_cli(*args)
-    assert r.code == 0, r.stderr
-    return r.stdout
-
-
 def test_problem_lifecycle_through_the_cli(reg, street_db):
     db, opts = reg
-    ok("cases", "problem", "add", "P1", "--kind", "place", "--agency", "council",
-       "--opened", "2023-05-10", "--description", SECRET, *opts)
-    ok("cases", "problem", "add", "P2", "--kind", "issue", "--agency", "police",
-       "--opened", "2023-06-01", *opts)
-    ok("cases", "problem", "link", "P1", "--case", "C1", "--case", "C2", "--lsoa", A, *opts)
-    text = ok("cases", "problem", "link", "P1", "--case", "C1", "--lsoa", "e01000914", *opts)
+    cli_ok("cases", "problem", "add", "P1", "--kind", "place", "--agency", "council",
+           "--opened", "2023-05-10", "--description", SECRET, *opts)
+    cli_ok("cases", "problem", "add", "P2", "--kind", "issue", "--agency", "police",
+           "--opened", "2023-06-01", *opts)
+    cli_ok("cases", "problem", "link", "P1", "--case", "C1", "--case", "C2", "--lsoa", A, *opts)
+    text = cli_ok("cases", "problem", "link", "P1", "--case", "C1", "--lsoa", "e01000914", *opts)
     assert "0 case(s) and 0 place(s) linked" in text  # held links are not added twice
-    ok("cases", "problem", "stage", "P1", "analysis", "--on", "2023-06-01", *opts)
-    ok("cases", "problem", "stage", "P1", "response", "--on", "2023-07-15", *opts)
-    ok("cases", "problem", "respond", "P1", "--date", "2023-07-15", "--owner", "council",
-       "--description", "CCTV and patrols near " + SECRET, *opts)
-    body = json.loads(ok("cases", "problem", "assess", "P1", "--months", "3", "--on",
-                         "2023-11-20", "--format", "json", "--db", street_db, *opts))
+    cli_ok("cases", "problem", "stage", "P1", "analysis", "--on", "2023-06-01", *opts)
+    cli_ok("cases", "problem", "stage", "P1", "response", "--on", "2023-07-15", *opts)
+    cli_ok("cases", "problem", "respond", "P1", "--date", "2023-07-15", "--owner", "council",
+           "--description", "CCTV and patrols near " + SECRET, *opts)
+    body = json.loads(cli_ok("cases", "problem", "assess", "P1", "--months", "3", "--on",
+                             "2023-11-20", "--format", "json", "--db", street_db, *opts))
     assert body["crime"]["before"] == 90 and body["crime"]["after"] == 45
     assert body["crime"]["p_value"] == pytest.approx(p_value(45, 90), rel=1e-9)
     assert body["asb"] == {"before": 30, "after": 30, "pct_change": 0.0, "p_value": 1.0,
                            "significant": False, "direction": "none"}
     assert body["before"] == ["2023-04", "2023-06"] and body["after"] == ["2023-08", "2023-10"]
 
-    listed = json.loads(ok("cases", "problem", "list", "--format", "json", *opts))
+    listed = json.loads(cli_ok("cases", "problem", "list", "--format", "json", *opts))
     assert [(p["problem_ref"], p["stage"], p["cases"], p["places"], p["responses"])
             for p in listed] == [("P1", "response", 2, 1, 1), ("P2", "scanning", 0, 0, 0)]
     assert listed[0]["stage_since"] == "2023-07-15"
     assert SECRET not in json.dumps(listed)
 
-    shown = json.loads(ok("cases", "problem", "show", "P1", *opts))
+    shown = json.loads(cli_ok("cases", "problem", "show", "P1", *opts))
     assert shown["description"] == SECRET
     assert shown["cases"] == ["C1", "C2"]
     assert [s["stage"] for s in shown["stages"]] == ["scanning", "analysis", "response"]
@@ -265,8 +259,8 @@ def test_problem_lifecycle_through_the_cli(reg, street_db):
 
 def test_cli_refusals_change_nothing(reg):
     db, opts = reg
-    ok("cases", "problem", "add", "P1", "--kind", "place", "--agency", "council",
-       "--opened", "2023-05-10", *opts)
+    cli_ok("cases", "problem", "add", "P1", "--kind", "place", "--agency", "council",
+           "--opened", "2023-05-10", *opts)
     for args, needle in [
         (("add", "P1", "--kind", "place", "--agency", "x", "--opened", "2023-05-10"),
          "a problem 'P1' is already in the register"),
@@ -331,21 +325,21 @@ def test_problems_by_stage_on_a_date():
 def test_agenda_lists_problems_by_stage(reg):
     _, opts = reg
     for ref, opened in (("P1", "2024-01-01"), ("P2", "2024-01-20"), ("P3", "2024-05-01")):
-        ok("cases", "problem", "add", ref, "--kind", "issue", "--agency", "council",
-           "--opened", opened, *opts)
-    ok("cases", "problem", "stage", "P1", "analysis", "--on", "2024-02-01", *opts)
-    ok("cases", "problem", "link", "P1", "--case", "C1", "--lsoa", A, *opts)
+        cli_ok("cases", "problem", "add", ref, "--kind", "issue", "--agency", "council",
+               "--opened", opened, *opts)
+    cli_ok("cases", "problem", "stage", "P1", "analysis", "--on", "2024-02-01", *opts)
+    cli_ok("cases", "problem", "link", "P1", "--case", "C1", "--lsoa", A, *opts)
     r = run_cli("cases", "problem", "stage", "P1", "scanning", "--on", "2024-01-15", *opts)
     assert r.code != 0 and "latest one" in r.stderr  # history stays in date order
-    body = json.loads(ok("cases", "agenda", "--as-of", "2024-02-15", "--format", "json",
-                         *opts))
+    body = json.loads(cli_ok("cases", "agenda", "--as-of", "2024-02-15", "--format", "json",
+                             *opts))
     assert body["problems_by_stage"] == {
         "scanning": [{"problem_ref": "P2", "since": "2024-01-20", "cases": 0, "places": 0,
                       "responses": 0}],
         "analysis": [{"problem_ref": "P1", "since": "2024-02-01", "cases": 1, "places": 1,
                       "responses": 0}],
         "response": [], "assessment": []}
-    html = ok("cases", "agenda", "--as-of", "2024-02-15", *opts)
+    html = cli_ok("cases", "agenda", "--as-of", "2024-02-15", *opts)
     assert "Problems by SARA stage" in html and "<td>P1</td>" in html
     assert "<td>P3</td>" not in html
 
