@@ -210,16 +210,20 @@ def cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's temporary folder, shared by all its xdist workers (each worker's own
+    base folder is inside it)."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """The user's cache folder ($XDG_CACHE_HOME: the Vega bundle, the compiled pack
     templates, the charts' SVGs) replaced by one of the session's, shared by its workers
     and the processes they start: a run neither reads nor fills the user's own, so what it
     checks and how long it takes do not depend on earlier runs."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, above each worker's own
-    folder = root / "xdg-cache"
+    folder = session_folder(tmp_path_factory) / "xdg-cache"
     folder.mkdir(mode=0o700, exist_ok=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(folder))
@@ -232,9 +236,7 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str,
     the first worker to need it builds it in the session's shared temp folder under a file
     lock, the others wait for it and take the same file. Only for files that every test
     copies or opens read-only (two processes cannot both open a DuckDB file for writing)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, above each worker's own
+    root = session_folder(tmp_path_factory)
     folder, done = root / name, root / f"{name}.built"
     with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
