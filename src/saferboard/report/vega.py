@@ -21,14 +21,14 @@ import queue
 import re
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import xml.etree.ElementTree as ET
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from saferboard.report import cache as cache_folder
 
 
 def to_svg(spec: dict[str, Any]) -> str:
@@ -152,9 +152,6 @@ def _number(v: float) -> str:
     return "0" if text == "-0" else text
 
 
-CACHE_DAYS = 30  # a cached SVG not used for this long is removed (Converter.finish)
-
-
 def vl_convert_version() -> str:
     """The installed vl-convert-python's version (the child imports the same one; it fixes
     both the SVGs and the Vega bundle pack.py caches)."""
@@ -178,11 +175,8 @@ class Converter:
     (truncated) is converted again and replaced.
 
     Trust: an SVG is put into the pack's HTML as it is (not escaped), so whoever can write
-    into the cache folder can put markup, script included, into a pack: it must be as
-    private as the compiled templates beside it. Its charts folder is made 0700 and each
-    file 0600 (as Jinja writes the templates) whatever the umask, and is not used if it is
-    not the user's own or others may write to it; the folders above it are made with the
-    process's umask (the CLI's is 077)."""
+    into the cache folder can put markup, script included, into a pack: the charts folder is
+    used only if it is private (report.cache, which also writes and prunes its files)."""
 
     def __init__(self, cache: Path | None = None) -> None:
         self._folder: Path | None = None
@@ -192,7 +186,7 @@ class Converter:
             python = "{}.{}".format(*sys.version_info)
             self._tag = (f"vl-convert-python {vl_convert_version()}\npython {python}\n"
                          f"vega.py {source}\n").encode()
-            self._folder = _private_folder(
+            self._folder = cache_folder.private(
                 cache / f"charts-{hashlib.sha256(self._tag).hexdigest()[:16]}")
         self._svgs: list[str | None] = []  # per spec submitted: its cached SVG, or None
         self._asked: list[tuple[int, str]] = []  # per spec sent to the child: index, key
@@ -271,8 +265,8 @@ class Converter:
         assert len(svgs) == len(out)  # each was cached or has come from the child
         if self._folder is not None:
             for i, key in self._asked:
-                write_whole(self._folder / f"{key}.svg", svgs[i])
-            _prune(self._folder)
+                cache_folder.write_whole(self._folder / f"{key}.svg", svgs[i])
+            cache_folder.prune(self._folder, "charts-*")
         return svgs
 
     def _failed(self) -> str:
@@ -301,17 +295,6 @@ class Converter:
                     stream.close()
 
 
-def _private_folder(folder: Path) -> Path | None:
-    """`folder`, made 0700 if missing; None (no cache) if it cannot be made or is not the
-    user's own and closed to others' writes (see Converter: its files go into packs)."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = folder.stat()
-    except OSError:
-        return None
-    return folder if st.st_uid == os.geteuid() and not st.st_mode & 0o022 else None
-
-
 def _empty(folder: Path) -> bool:
     try:
         return not any(folder.iterdir())
@@ -327,44 +310,8 @@ def _read_svg(path: Path) -> str | None:
         return None
     if not (svg.startswith("<svg") and svg.endswith("</svg>")):  # cut short (a full disk)
         return None
-    with suppress(OSError):  # last used, for _prune (a read-only cache still serves)
-        os.utime(path)
+    cache_folder.used(path)
     return svg
-
-
-def write_whole(path: Path, text: str) -> None:
-    """A cache file (an SVG here, the Vega bundle in pack.py) written whole then renamed (a
-    reader never sees half a file), 0600 (mkstemp); an error only leaves it unwritten."""
-    try:
-        fd, partial = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-        os.replace(partial, path)
-    except OSError:
-        with suppress(OSError):
-            os.unlink(partial)
-
-
-def _prune(current: Path) -> None:
-    """Remove the cached SVGs (and partial files) unused for CACHE_DAYS in every version's
-    folder beside `current`, and the folders of other versions left empty. A hit touches its
-    file, so what goes is what no recent pack drew, and the cache stays about the size of a
-    month's packs. Done at every finish because it is cheap: one stat a file, a few thousand
-    files at most, milliseconds against the seconds of a pack."""
-    cutoff = time.time() - CACHE_DAYS * 86400
-    with suppress(OSError):
-        for folder in current.parent.glob("charts-*"):
-            with suppress(OSError), os.scandir(folder) as entries:
-                for entry in entries:
-                    with suppress(OSError):
-                        if entry.is_file() and entry.stat().st_mtime < cutoff:
-                            os.unlink(entry.path)
-            if folder != current:
-                with suppress(OSError):  # not empty
-                    folder.rmdir()
 
 
 def main() -> None:
