@@ -253,6 +253,27 @@ def test_a_bundle_in_a_folder_others_may_write_to_is_not_used(tmp_path, monkeypa
     assert _vega_javascript() == bundle
 
 
+def test_other_versions_bundles_unused_for_30_days_are_removed(tmp_path, monkeypatch):
+    from saferboard.report.pack import _vega_javascript
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bundle = _vega_javascript()
+    folder = tmp_path / "saferboard"
+    (current,) = folder.iterdir()
+    old, recent = time.time() - 31 * 86400, time.time() - 29 * 86400
+    os.utime(current, (old, old))
+    planted = {name: folder / name for name in (
+        "vl-convert-0.1.0-bundle.js", "vl-convert-0.2.0-bundle.js", "vl-convert-9-bundlex.tmp")}
+    for name, path in planted.items():
+        path.write_text("// an older version's", encoding="utf-8")
+        when = recent if "0.2.0" in name else old
+        os.utime(path, (when, when))
+    assert _vega_javascript() == bundle  # read, so used
+    assert current.stat().st_mtime > recent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [current.name, "vl-convert-0.2.0-bundle.js"])
+
+
 def test_leaving_the_converter_early_ends_its_process():
     """An error while the pack is built (here, before finish) must not leave the child."""
     with pytest.raises(KeyError), vega.Converter() as converter:

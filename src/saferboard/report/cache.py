@@ -4,11 +4,11 @@ SVGs (vega.py).
 
 What is kept here runs as code (compiled templates) or goes into packs unescaped (the
 bundle is a script, an SVG is markup), so it must be as private as the user's own files: a
-folder is used only if it and the folder above it are the user's own and closed to others'
-writes, folders are made 0700 and files 0600 whatever the umask, and files are written whole
-then renamed. A file no build has used for CACHE_DAYS is removed. The cache is an
-optimisation only: any error costs the work it saves, never a build. The police.uk archives
-that sources.fetch keeps in `archives/` below the same folder are not touched here.
+folder is used only if it (and the cache folder above it) is the user's own and closed to
+others' writes, folders are made 0700 and files 0600 whatever the umask, and files are
+written whole then renamed. A file no build has used for CACHE_DAYS is removed. The cache
+is an optimisation only: any error costs the work it saves, never a build. The police.uk
+archives that sources.fetch keeps in `archives/` below the same folder are not touched.
 """
 
 from __future__ import annotations
@@ -23,28 +23,26 @@ CACHE_DAYS = 30  # a cached file not used for this long is removed (prune)
 
 
 def folder(name: str = "") -> Path | None:
-    """The cache folder, or its subfolder `name`, made if missing (`private`); None (no
-    cache) without a home directory or where it is not private."""
+    """The cache folder, or its subfolder `name`, made if missing; None (no cache) without
+    a home directory, or where it or the cache folder above it is not `private`."""
     try:  # Path.home() raises RuntimeError when there is no home directory
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "saferboard"
     except RuntimeError:
         return None
-    return private(base / name if name else base)
+    if private(base) is None:
+        return None
+    return private(base / name) if name else base
 
 
 def private(path: Path) -> Path | None:
     """`path`, made 0700 if missing (the folders above it with the umask); None if it cannot
-    be made, or if it or the folder above it (where it could be swapped for another) is not
-    the user's own (or root's, above) and closed to others' writes."""
+    be made, is not the user's own, or others may write to it."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st, above = path.stat(), path.parent.stat()
+        st = path.stat()
     except OSError:
         return None
-    me = os.geteuid()
-    if st.st_uid != me or above.st_uid not in (me, 0) or (st.st_mode | above.st_mode) & 0o022:
-        return None
-    return path
+    return path if st.st_uid == os.geteuid() and not st.st_mode & 0o022 else None
 
 
 def used(path: Path) -> None:

@@ -387,19 +387,19 @@ def _vega_javascript() -> str:
     import vl_convert as vlc
 
     base = cache.folder()
-    if base is None:
-        return str(vlc.javascript_bundle())  # type: ignore[call-arg]
-    path = base / f"vl-convert-{vega.vl_convert_version()}-bundle.js"
-    cache.prune(path, "vl-convert-*-bundle.js")
-    try:
-        bundle = path.read_text(encoding="utf-8")
-        cache.used(path)
-        return bundle
-    except (OSError, UnicodeDecodeError):
-        pass
+    path = None if base is None else base / f"vl-convert-{vega.vl_convert_version()}-bundle.js"
+    if path is not None:
+        cache.prune(path, "vl-convert-*")  # other versions' bundles and partial files
+        try:
+            bundle = path.read_text(encoding="utf-8")
+            cache.used(path)
+            return bundle
+        except (OSError, UnicodeDecodeError):
+            pass
     # The package's stub marks the optional snippet argument as required.
     bundle = vlc.javascript_bundle()  # type: ignore[call-arg]
-    cache.write_whole(path, bundle)
+    if path is not None:
+        cache.write_whole(path, bundle)
     return bundle
 
 
