@@ -143,3 +143,27 @@ def _wrong_contents(body: bytes, path: str, contains: str) -> list[str]:
                 agencies != {rule.removeprefix("agencies=")}:
             wrong.append(f"agencies {agencies}, expected only {rule.removeprefix('agencies=')}")
     return wrong
+
+
+def test_a_route_without_a_permission_is_refused_however_it_is_added(web: Web) -> None:
+    """Deny by default (create_app's _check_routes): a route that declares no Need stops
+    the app, whether its router's routes are given to FastAPI as they are (as create_app
+    does) or through include_router, which FastAPI keeps as one nested entry."""
+    from fastapi import APIRouter
+
+    from saferboard.web.app import _check_routes
+
+    stray = APIRouter(prefix="/stray")
+
+    @stray.get("/page")
+    def page() -> str:
+        return "no permission declared"
+
+    _check_routes(web.app)  # the app as built passes
+    for add in (lambda: web.app.router.routes.extend(stray.routes),
+                lambda: web.app.include_router(stray)):
+        routes = list(web.app.router.routes)
+        add()
+        with pytest.raises(RuntimeError, match=r"route /stray/page declares no permission"):
+            _check_routes(web.app)
+        web.app.router.routes[:] = routes

@@ -152,9 +152,20 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_routes(app: FastAPI) -> list[BaseRoute]:
-    """Every route of the app (create_app adds the routers' routes themselves, so the list
-    is flat)."""
-    return list(app.routes)
+    """Every route of the app. create_app adds the routers' routes themselves, so the list
+    is flat; but a router added with include_router is one entry (FastAPI 0.16x keeps it
+    with its `original_router`), and its routes are flattened here, so that the deny-by-
+    default check (_check_routes) and the tests that walk every route still see them."""
+    out: list[BaseRoute] = []
+    pending: list[BaseRoute] = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            pending = list(inner.routes) + pending
+        else:
+            out.append(route)
+    return out
 
 
 def _check_routes(app: FastAPI) -> None:
